@@ -1,0 +1,37 @@
+"""Data: the canonical schema, corpus builders, the clause splitter, collators."""
+
+from .errors import CorpusFormatError
+from .schema import (
+    EMOTION_NORMALIZATION,
+    EXTRA_FEATURES,
+    FEATURES,
+    NEUTRAL,
+    NO_SPAN,
+    SchemaError,
+    dedupe_pairs,
+    features_for,
+    from_one_based,
+    make_pair,
+    normalize_emotion,
+    to_one_based,
+    validate_row,
+    validate_rows,
+)
+
+__all__ = [
+    "EMOTION_NORMALIZATION",
+    "EXTRA_FEATURES",
+    "FEATURES",
+    "NEUTRAL",
+    "NO_SPAN",
+    "CorpusFormatError",
+    "SchemaError",
+    "dedupe_pairs",
+    "features_for",
+    "from_one_based",
+    "make_pair",
+    "normalize_emotion",
+    "to_one_based",
+    "validate_row",
+    "validate_rows",
+]

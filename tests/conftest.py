@@ -1,0 +1,73 @@
+"""Shared test fixtures: offline, deterministic, tiny.
+
+- ``tiny_encoder_dir``: a randomly initialised 1-layer BERT and a word-level tokenizer saved to a temp dir.
+- ``data_root``: the real corpora (``HF_ECPE_DATA``, default ``../shared/data`` beside the checkout);
+  tests that need them skip with a reason when they are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY_WORDS = (
+    "i was so happy because passed the exam she felt sad when her dog died he is angry that they lost "
+    "game we were surprised to see snow in july my friend afraid of dark . , ! ? a an the and but "
+    "today lost job terrible got new puppy oh no that is was 我 很 开心 因为 考试 通过 了 。 ， 她 伤心 狗 死"
+).split()
+
+
+def default_data_root() -> Path:
+    return Path(os.environ.get("HF_ECPE_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = default_data_root()
+    if not root.is_dir():
+        pytest.skip(f"real corpora not found at {root} (set HF_ECPE_DATA to the folder of ../shared/data)")
+    return root
+
+
+def corpus_dir(data_root: Path, folder: str) -> Path:
+    """The folder of one corpus, or skip the test with a reason when it is absent."""
+    path = data_root / folder
+    if not path.is_dir():
+        pytest.skip(f"corpus folder {path} not present")
+    return path
+
+
+def build_tiny_encoder(path: Path, hidden_size: int = 16, max_position_embeddings: int = 128) -> Path:
+    """Save a tiny random BertModel + BertTokenizer (word vocabulary) to ``path``; returns ``path``."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    torch.manual_seed(0)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(specials + TINY_WORDS))}
+    tokenizer = BertTokenizer(vocab=vocab, do_lower_case=True)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=max_position_embeddings,
+    )
+    model = BertModel(config)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory) -> Path:
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny_bert"))
