@@ -1,0 +1,94 @@
+"""The shared dataset-script CLI and the statistics table, on a synthetic corpus spec."""
+
+from pathlib import Path
+
+import pytest
+from datasets import Dataset, DatasetDict, load_from_disk
+
+from hf_ecpe.data import FEATURES, make_pair
+from hf_ecpe.data import build_cli
+from hf_ecpe.data.corpora import CORPUS_NAMES, get_corpus
+from hf_ecpe.data.corpora.base import CorpusSpec
+from hf_ecpe.data.stats import corpus_statistics, format_statistics
+
+ROWS = [
+    {
+        "id": "c1",
+        "kind": "conversation",
+        "language": "en",
+        "units": ["I lost my job today .", "Oh no , that is terrible !"],
+        "speakers": ["A", "B"],
+        "emotions": ["sadness", "sadness"],
+        "pairs": [
+            make_pair(1, 0, cause_span=[0, 13], category="sadness"),
+            make_pair(1, 0, cause_span=[2, 13], category="sadness"),
+            make_pair(0, 0, category="sadness"),
+        ],
+    },
+    {
+        "id": "d1",
+        "kind": "document",
+        "language": "en",
+        "units": ["it rained", "we stayed in"],
+        "speakers": [],
+        "emotions": ["neutral", "neutral"],
+        "pairs": [],
+    },
+]
+
+
+def fake_build(data_dir: Path, config: str, lenient: bool = False, report=None) -> DatasetDict:
+    if report is not None:
+        report.add("demo repair", "example")
+    return DatasetDict({"train": Dataset.from_list(ROWS, features=FEATURES)})
+
+
+SPEC = CorpusSpec(name="toy", folder="toy", configs=("default", "other"), build=fake_build, description="A toy corpus.")
+
+
+def test_statistics_counts():
+    s = corpus_statistics(ROWS)
+    assert (s["documents"], s["conversations"], s["units"]) == (1, 1, 4)
+    assert (s["pairs"], s["unit_pairs"], s["cause_spans"]) == (3, 2, 2)
+    assert s["emotions"] == {"sadness": 2}
+    table = format_statistics({"toy/default/train": s})
+    assert "toy/default/train" in table and "sadness 2" in table
+
+
+def test_build_cli_saves_validated_dataset(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
+    build_cli.main("toy", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out"), "--config", "other"])
+    loaded = load_from_disk(str(tmp_path / "out" / "other"))
+    assert loaded["train"].num_rows == 2
+    out = capsys.readouterr().out
+    assert "demo repair: 1" in out and "toy/other/train" in out
+
+
+def test_build_cli_rejects_unknown_config_and_missing_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
+    with pytest.raises(ValueError, match="unknown config 'nope'; choose one of"):
+        build_cli.main("toy", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), "--config", "nope"])
+    with pytest.raises(SystemExit):
+        build_cli.main("toy", ["--data_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "o")])
+
+
+def test_registry_knows_every_corpus_and_rejects_unknown_names():
+    assert set(CORPUS_NAMES) == {
+        "ecpe_zh",
+        "ecpe_en",
+        "ntcir_eca",
+        "reccon",
+        "mecad",
+        "ed_cause",
+        "ecf",
+        "semeval2024_ecac",
+    }
+    with pytest.raises(ValueError, match="unknown corpus 'nope'"):
+        get_corpus("nope")
+
+
+def test_dataset_script_exists_for_every_corpus():
+    root = Path(__file__).resolve().parents[1] / "dataset_scripts"
+    for name in CORPUS_NAMES:
+        script = (root / f"build_{name}.py").read_text()
+        assert f'main("{name}")' in script
