@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from datasets import Dataset, DatasetDict, load_from_disk
 
-from hf_ecpe.data import FEATURES, make_pair
-from hf_ecpe.data import build_cli
+from hf_ecpe.data import FEATURES, build_cli, make_pair
 from hf_ecpe.data.corpora import CORPUS_NAMES, get_corpus
 from hf_ecpe.data.corpora.base import CorpusSpec
 from hf_ecpe.data.stats import corpus_statistics, format_statistics
@@ -43,7 +42,9 @@ def fake_build(data_dir: Path, config: str, lenient: bool = False, report=None) 
     return DatasetDict({"train": Dataset.from_list(ROWS, features=FEATURES)})
 
 
-SPEC = CorpusSpec(name="toy", folder="toy", configs=("default", "other"), build=fake_build, description="A toy corpus.")
+SPEC = CorpusSpec(
+    name="toy", folder="toy", configs=("default", "other"), build=fake_build, description="A toy corpus."
+)
 
 
 def test_statistics_counts():

@@ -30,7 +30,9 @@ class BuildArguments:
     all_configs: bool = field(default=False, metadata={"help": "Build every config of the corpus."})
     push_to_hub: str | None = field(default=None, metadata={"help": "Hub dataset repo id to push Parquet shards to."})
     private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
-    lenient: bool = field(default=False, metadata={"help": "Repair known corpus noise and report it instead of failing."})
+    lenient: bool = field(
+        default=False, metadata={"help": "Repair known corpus noise and report it instead of failing."}
+    )
 
 
 def dataset_card(spec: CorpusSpec, statistics: str, repairs: str) -> str:
@@ -70,11 +72,13 @@ document or conversation with `id`, `kind`, `language`, `units`, `speakers`, `em
 def build(spec: CorpusSpec, args: BuildArguments, config: str) -> None:
     report = RepairReport()
     dataset = spec.build(Path(args.data_dir), config, lenient=args.lenient, report=report)
-    for split, ds in dataset.items():
+    for ds in dataset.values():
         validate_rows(ds)
     out = Path(args.output_dir) / config
     dataset.save_to_disk(str(out))
-    stats = format_statistics({f"{spec.name}/{config}/{split}": corpus_statistics(ds) for split, ds in dataset.items()})
+    stats = format_statistics(
+        {f"{spec.name}/{config}/{split}": corpus_statistics(ds) for split, ds in dataset.items()}
+    )
     print(stats)
     print(f"repairs/normalisations: {report.summary()}")
     print(f"saved to {out}")
@@ -87,7 +91,9 @@ def build(spec: CorpusSpec, args: BuildArguments, config: str) -> None:
 
 def main(corpus_name: str, argv: list[str] | None = None) -> None:
     spec = get_corpus(corpus_name)
-    parser = HfArgumentParser(BuildArguments, description=f"Build the {corpus_name} corpus ({', '.join(spec.configs)}).")
+    parser = HfArgumentParser(
+        BuildArguments, description=f"Build the {corpus_name} corpus ({', '.join(spec.configs)})."
+    )
     (args,) = parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
     if not Path(args.data_dir).is_dir():
         parser.error(f"--data_dir {args.data_dir} is not a directory (expected the {spec.folder!r} corpus folder)")

@@ -28,4 +28,6 @@ def read_text(path: str | Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise CorpusFormatError(path, f"line {line}", f"undecodable bytes ({err.reason})", "the file must be UTF-8") from err
+        raise CorpusFormatError(
+            path, f"line {line}", f"undecodable bytes ({err.reason})", "the file must be UTF-8"
+        ) from err

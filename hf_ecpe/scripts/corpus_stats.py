@@ -1,6 +1,6 @@
 """Build every corpus found under ``HF_ECPE_DATA`` (default ``../shared/data``) and print a statistics table.
 
-    python -m hf_ecpe.scripts.corpus_stats [--data_root DIR]
+python -m hf_ecpe.scripts.corpus_stats [--data_root DIR]
 """
 
 from __future__ import annotations
