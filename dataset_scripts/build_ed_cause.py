@@ -1,0 +1,16 @@
+"""Build ED-cause (EmpatheticDialogues with emotion-cause utterances) into the canonical hf_ecpe schema.
+
+Usage: python dataset_scripts/build_ed_cause.py --data_dir ../shared/data/empdialogue-recec --output_dir out/ed_cause
+       [--push_to_hub REPO]
+
+EmpatheticDialogues (Rashkin et al., 2019) conversations, lower-cased and tokenised, with the 32-way conversation
+emotion and the cause utterances predicted by a RECCON-trained detector (silver labels) released by Gao et al.
+(2021) in A-Rain/EmpDialogue_RecEC ``Data/*_with_cause.json``.
+
+Licence: EmpatheticDialogues is CC BY-NC 4.0 (non-commercial use only); keep the built dataset non-commercial.
+"""
+
+from hf_ecpe.data.build_cli import main
+
+if __name__ == "__main__":
+    main("ed_cause")
