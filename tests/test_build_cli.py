@@ -93,3 +93,15 @@ def test_dataset_script_exists_for_every_corpus():
     for name in CORPUS_NAMES:
         script = (root / f"build_{name}.py").read_text()
         assert f'main("{name}")' in script
+
+
+def test_build_available_on_real_corpus_reports_repairs(data_root, tmp_path):
+    from conftest import corpus_dir
+
+    from hf_ecpe.data.stats import build_available
+
+    (tmp_path / "ecpe-en").symlink_to(corpus_dir(data_root, "ecpe-en"))
+    table, repairs = build_available(tmp_path, progress=False)
+    assert set(table) == {"ecpe_en/fold1/train", "ecpe_en/fold1/validation", "ecpe_en/fold1/test"}
+    assert table["ecpe_en/fold1/test"]["pairs"] == 319
+    assert "joyfull" in repairs["ecpe_en"]  # the lenient repair is reported, not silent

@@ -52,10 +52,14 @@ def format_statistics(table: Mapping[str, Mapping[str, Any]], top_emotions: int 
     return "\n".join(lines)
 
 
-def build_available(data_root: str | Path, *, progress: bool = True) -> dict[str, dict[str, Any]]:
-    """Build the default config of every corpus found under ``data_root``; statistics per split.
+def build_available(
+    data_root: str | Path, *, lenient: bool = True, progress: bool = True
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Build the default config of every corpus found under ``data_root``.
 
-    Corpora whose folder is absent are skipped (listed under the key ``"<name> (absent)"`` with no stats).
+    Returns ``(statistics per "<name>/<config>/<split>", repair summary per corpus)``. Corpora whose folder is absent
+    are skipped. ``lenient`` (default) repairs known corpus noise (e.g. two misspelt emotion keywords of ECPE-en) and
+    the repairs are returned so that they are reported, never silent.
     """
     from tqdm.auto import tqdm
 
@@ -63,10 +67,13 @@ def build_available(data_root: str | Path, *, progress: bool = True) -> dict[str
     from .corpora.base import RepairReport
 
     table: dict[str, dict[str, Any]] = {}
+    repairs: dict[str, str] = {}
     specs = [get_corpus(name) for name in CORPUS_NAMES]
     present = [spec for spec in specs if spec.locate(data_root).is_dir()]
     for spec in tqdm(present, desc="building corpora", unit="corpus", disable=not progress):
-        dataset = spec.build(spec.locate(data_root), spec.default_config, lenient=False, report=RepairReport())
+        report = RepairReport()
+        dataset = spec.build(spec.locate(data_root), spec.default_config, lenient=lenient, report=report)
         for split, ds in dataset.items():
             table[f"{spec.name}/{spec.default_config}/{split}"] = corpus_statistics(ds)
-    return table
+        repairs[spec.name] = report.summary()
+    return table, repairs

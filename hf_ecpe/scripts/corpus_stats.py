@@ -23,8 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     root = args.data_root or default_data_root()
     if not root.is_dir():
         raise SystemExit(f"no corpora at {root}: set HF_ECPE_DATA or pass --data_root (the folder of ../shared/data)")
-    table = build_available(root)
+    table, repairs = build_available(root)
     print(format_statistics(table))
+    print("\nnormalisations and repairs (lenient mode):")
+    for name, summary in repairs.items():
+        print(f"  {name}: " + summary.replace("\n", "\n    "))
 
 
 if __name__ == "__main__":
