@@ -1,5 +1,6 @@
 """Data: the canonical schema, corpus builders, the clause splitter, collators."""
 
+from .clauses import detect_language, split_clauses
 from .errors import CorpusFormatError
 from .schema import (
     EMOTION_NORMALIZATION,
@@ -27,10 +28,12 @@ __all__ = [
     "CorpusFormatError",
     "SchemaError",
     "dedupe_pairs",
+    "detect_language",
     "features_for",
     "from_one_based",
     "make_pair",
     "normalize_emotion",
+    "split_clauses",
     "to_one_based",
     "validate_row",
     "validate_rows",
