@@ -1,0 +1,188 @@
+"""Collators: canonical rows (:mod:`hf_ecpe.data.schema`) -> model batches."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class ClauseCollator:
+    """Batch documents for clause-level ECPE models (A2Net; RankCP-style input).
+
+    Each document becomes ONE token sequence ``[CLS] u1 [SEP] [CLS] u2 [SEP] ...`` (the tokenizer's own
+    ``cls_token_id`` / ``sep_token_id``; units tokenised without special tokens) with segment ids alternating 0/1 per
+    unit, as the A2Net/RankCP reference. Documents are never truncated: sequences may be longer than the encoder's
+    window, which the model handles by windowing.
+
+    Args:
+        tokenizer: the encoder's tokenizer (must define a CLS and a SEP token).
+        max_unit_tokens: off by default (every token kept). When set, a unit longer than ``max_unit_tokens`` tokens
+            *including* its ``[CLS]`` and ``[SEP]`` keeps only its first ``max_unit_tokens - 2`` word pieces (a warning
+            says how many units were cut). Use it when a single unit is longer than the encoder's window.
+
+    Returns (B documents, T tokens, N = most units in the batch):
+        ``input_ids``, ``attention_mask``, ``token_type_ids``: `(B, T)` long, right-padded;
+        ``unit_token_index`` `(B, N)` long: position of each unit's ``[CLS]`` (0 for padding units);
+        ``unit_mask`` `(B, N)` bool; and, when every row has ``pairs``: ``emotion_labels`` / ``cause_labels``
+        `(B, N)` float (1 for units that are the emotion / the cause of some pair, as the reference derives them) and
+        ``pair_labels`` `(B, N, N)` float (1 at ``[emotion, cause]``).
+
+    Rows need ``units`` (list of str); ``pairs`` (list of ``{"emotion": int, "cause": int, ...}`` with 0-based unit
+    indices, or ``(emotion, cause)`` pairs) is optional.
+    """
+
+    tokenizer: PreTrainedTokenizerBase
+    max_unit_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.tokenizer.cls_token_id is None or self.tokenizer.sep_token_id is None:
+            raise ValueError(
+                f"ClauseCollator needs a tokenizer with CLS and SEP tokens; {type(self.tokenizer).__name__} has "
+                f"cls_token={self.tokenizer.cls_token!r}, sep_token={self.tokenizer.sep_token!r}"
+            )
+        if self.max_unit_tokens is not None and (
+            isinstance(self.max_unit_tokens, bool)
+            or not isinstance(self.max_unit_tokens, int)
+            or self.max_unit_tokens < 3
+        ):
+            raise ValueError(
+                f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
+                f"got {self.max_unit_tokens!r}"
+            )
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        if len(rows) == 0:
+            raise ValueError("ClauseCollator got an empty batch")
+        unit_lists = [self._units(row, index) for index, row in enumerate(rows)]
+        with_pairs = [row.get("pairs") is not None for row in rows]
+        if any(with_pairs) and not all(with_pairs):
+            missing = [_row_name(row, index) for index, row in enumerate(rows) if row.get("pairs") is None]
+            raise ValueError(
+                f"rows {missing} have no 'pairs' while other rows of the batch do; give pairs for every row "
+                "(training / evaluation) or for none (inference)"
+            )
+
+        flat_units = [unit for units in unit_lists for unit in units]
+        flat_tokens = self.tokenizer(flat_units, add_special_tokens=False)["input_ids"]
+        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        keep = None if self.max_unit_tokens is None else self.max_unit_tokens - 2
+        truncated = 0
+
+        sequences, segments, unit_starts = [], [], []
+        cursor = 0
+        for units in unit_lists:
+            ids: list[int] = []
+            types: list[int] = []
+            starts: list[int] = []
+            for unit_number in range(len(units)):
+                tokens = flat_tokens[cursor]
+                cursor += 1
+                if keep is not None and len(tokens) > keep:
+                    tokens = tokens[:keep]
+                    truncated += 1
+                starts.append(len(ids))
+                piece = [cls_id, *tokens, sep_id]
+                ids.extend(piece)
+                types.extend([unit_number % 2] * len(piece))
+            sequences.append(ids)
+            segments.append(types)
+            unit_starts.append(starts)
+        if truncated:
+            logger.warning(
+                "ClauseCollator: cut %d unit(s) to max_unit_tokens=%d tokens", truncated, self.max_unit_tokens
+            )
+
+        batch, tokens_max = len(rows), max(len(ids) for ids in sequences)
+        units_max = max(len(units) for units in unit_lists)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((batch, tokens_max), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((batch, tokens_max), dtype=torch.long)
+        token_type_ids = torch.zeros((batch, tokens_max), dtype=torch.long)
+        unit_token_index = torch.zeros((batch, units_max), dtype=torch.long)
+        unit_mask = torch.zeros((batch, units_max), dtype=torch.bool)
+        for doc, (ids, types, starts) in enumerate(zip(sequences, segments, unit_starts)):
+            input_ids[doc, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[doc, : len(ids)] = 1
+            token_type_ids[doc, : len(types)] = torch.tensor(types, dtype=torch.long)
+            unit_token_index[doc, : len(starts)] = torch.tensor(starts, dtype=torch.long)
+            unit_mask[doc, : len(starts)] = True
+        output = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+            "unit_token_index": unit_token_index,
+            "unit_mask": unit_mask,
+        }
+        if all(with_pairs):
+            emotion_labels = torch.zeros((batch, units_max), dtype=torch.float)
+            cause_labels = torch.zeros((batch, units_max), dtype=torch.float)
+            pair_labels = torch.zeros((batch, units_max, units_max), dtype=torch.float)
+            for doc, row in enumerate(rows):
+                for emotion, cause in _pair_indices(row, doc, len(unit_lists[doc])):
+                    emotion_labels[doc, emotion] = 1.0
+                    cause_labels[doc, cause] = 1.0
+                    pair_labels[doc, emotion, cause] = 1.0
+            output.update(emotion_labels=emotion_labels, cause_labels=cause_labels, pair_labels=pair_labels)
+        return output
+
+    @staticmethod
+    def _units(row: Mapping[str, Any], index: int) -> list[str]:
+        if not isinstance(row, Mapping):
+            raise ValueError(f"ClauseCollator expects rows as dicts with a 'units' list, got {type(row).__name__}")
+        units = row.get("units")
+        if units is None:
+            raise ValueError(f"row {_row_name(row, index)} has no 'units' column (list of clause/utterance strings)")
+        if isinstance(units, str) or not isinstance(units, Sequence):
+            raise ValueError(
+                f"row {_row_name(row, index)}: 'units' must be a list of strings, got {type(units).__name__}"
+            )
+        if len(units) == 0:
+            raise ValueError(f"row {_row_name(row, index)} has no units (empty 'units' list)")
+        for number, unit in enumerate(units):
+            if not isinstance(unit, str):
+                raise ValueError(f"row {_row_name(row, index)}: unit {number} is {type(unit).__name__}, not a string")
+        return list(units)
+
+
+def _row_name(row: Mapping[str, Any], index: int) -> str:
+    row_id = row.get("id") if isinstance(row, Mapping) else None
+    return f"{index} (id={row_id!r})" if row_id is not None else str(index)
+
+
+def _pair_indices(row: Mapping[str, Any], index: int, unit_count: int) -> list[tuple[int, int]]:
+    """0-based ``(emotion, cause)`` of the row's pairs (dicts of the canonical schema or 2-sequences), validated."""
+    result = []
+    for number, pair in enumerate(row["pairs"]):
+        if isinstance(pair, Mapping):
+            if "emotion" not in pair or "cause" not in pair:
+                raise ValueError(
+                    f"row {_row_name(row, index)}: pair {number} needs 'emotion' and 'cause' keys: {pair!r}"
+                )
+            emotion, cause = pair["emotion"], pair["cause"]
+        elif isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2:
+            emotion, cause = pair
+        else:
+            raise ValueError(
+                f"row {_row_name(row, index)}: pair {number} must be a dict with 'emotion'/'cause' or an "
+                f"(emotion, cause) pair, got {pair!r}"
+            )
+        for name, value in (("emotion", emotion), ("cause", cause)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < unit_count:
+                raise ValueError(
+                    f"row {_row_name(row, index)}: pair {number} has {name} index {value!r}; 0-based unit indices "
+                    f"in [0, {unit_count}) are expected"
+                )
+        result.append((int(emotion), int(cause)))
+    return result
+
+
+__all__ = ["ClauseCollator"]

@@ -1,0 +1,27 @@
+"""A2Net (Chen et al., COLING 2022). This folder is self-contained: it is what ``save_pretrained`` ships as remote code."""
+
+from .configuration_a2net import A2NetConfig
+from .modeling_a2net import (
+    A2NetModel,
+    A2NetOutput,
+    A2NetPreTrainedModel,
+    A2NetScores,
+    build_candidate_mask,
+    decode_pair_logits,
+    decode_unit_logits,
+    inter_task_alignment_loss,
+    plan_unit_windows,
+)
+
+__all__ = [
+    "A2NetConfig",
+    "A2NetModel",
+    "A2NetOutput",
+    "A2NetPreTrainedModel",
+    "A2NetScores",
+    "build_candidate_mask",
+    "decode_pair_logits",
+    "decode_unit_logits",
+    "inter_task_alignment_loss",
+    "plan_unit_windows",
+]

@@ -1,0 +1,147 @@
+"""Configuration of A2Net (Chen et al., COLING 2022): feature-task and inter-task alignment for ECPE.
+
+This file imports only ``transformers`` so that ``save_pretrained`` can ship it as remote code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
+
+ALIGNMENT_REDUCTIONS = ("reference", "per_document")
+DECODING_STRATEGIES = ("reference", "threshold")
+# Keys never forwarded from the nested encoder config: a checkpoint must not be able to switch on remote code
+# for its encoder (the SpanMarker issue #85 attack).
+UNSAFE_ENCODER_KEYS = ("trust_remote_code",)
+
+
+def sanitize_encoder_config(encoder: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the nested encoder config dict without the keys in ``UNSAFE_ENCODER_KEYS``."""
+    removed = [key for key in UNSAFE_ENCODER_KEYS if key in encoder]
+    if removed:
+        logger.warning(
+            "Ignoring %s in the nested encoder config of A2NetConfig (never honoured, for security).", removed
+        )
+    return {key: value for key, value in encoder.items() if key not in UNSAFE_ENCODER_KEYS}
+
+
+class A2NetConfig(PretrainedConfig):
+    r"""Configuration of :class:`A2NetModel`.
+
+    Args:
+        encoder (`dict`, *optional*): the encoder's config as a dict (``BertConfig(...).to_dict()``); it must contain
+            ``model_type``. Built with ``AutoConfig.for_model(**encoder)`` + ``AutoModel.from_config``;
+            ``trust_remote_code`` inside it is dropped. ``None`` only for an empty default config.
+        pfn_hidden_size (`int`, defaults to 300): hidden size of the partition filter layer, the EE/CE heads
+            and the pair head (300 in the reference).
+        position_embedding_size (`int`, defaults to 50): size of the relative-position embedding of the pair head.
+        pos_window (`int`, defaults to 5): K; a pair (i, j) is a candidate iff both units are real and |j - i| <= K.
+        unit_dropout (`float`, defaults to 0.1): dropout on the clause vectors before the PFN.
+        dropconnect (`float`, defaults to 0.1): DropConnect probability on the PFN's recurrent weight W_h.
+        pair_dropout (`float`, defaults to 0.1): dropout inside the pair head (after its LayerNorm).
+            (The reference uses one ``--drop`` value for all three.)
+        emotion_cause_weight (`float`, defaults to 0.4): lambda_1, weight of the EE + CE losses.
+        alignment_weight (`float`, defaults to 0.4): lambda_2, weight of the inter-task alignment loss.
+        alignment_reduction (`str`, defaults to ``"reference"``): ``"reference"`` (one softmax over all candidates
+            of the batch, element-mean KL, as the reference code) or ``"per_document"`` (see
+            ``inter_task_alignment_loss``).
+        decoding (`str`, defaults to ``"reference"``): ``"reference"`` (top-k with the first always kept) or
+            ``"threshold"`` (every candidate with probability > ``decode_threshold``).
+        decode_threshold (`float`, defaults to 0.5): probability threshold of both strategies.
+        decode_top_k (`int`, defaults to 3): k of the reference strategy.
+        max_window_tokens (`int`, *optional*): tokens per encoder pass; longer documents are split into windows of
+            whole units. Defaults to the encoder's usable ``max_position_embeddings``.
+        window_overlap_units (`int`, defaults to 2): units shared by consecutive windows.
+        hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
+    """
+
+    model_type = "hf-ecpe-a2net"
+    # Outputs the Trainer leaves out of its prediction gathering (scalars and the large unit states).
+    keys_to_ignore_at_inference = ["loss_pair", "loss_emotion", "loss_cause", "loss_alignment", "unit_states"]
+    # Version of the installed hf_ecpe, set on the class by ``hf_ecpe._registration`` (stays None in remote code).
+    library_version = None
+
+    def __init__(
+        self,
+        encoder: dict[str, Any] | None = None,
+        pfn_hidden_size: int = 300,
+        position_embedding_size: int = 50,
+        pos_window: int = 5,
+        unit_dropout: float = 0.1,
+        dropconnect: float = 0.1,
+        pair_dropout: float = 0.1,
+        emotion_cause_weight: float = 0.4,
+        alignment_weight: float = 0.4,
+        alignment_reduction: str = "reference",
+        decoding: str = "reference",
+        decode_threshold: float = 0.5,
+        decode_top_k: int = 3,
+        max_window_tokens: int | None = None,
+        window_overlap_units: int = 2,
+        hf_ecpe_version: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if encoder is not None and not isinstance(encoder, dict):
+            to_dict = getattr(encoder, "to_dict", None)
+            if to_dict is None:
+                raise TypeError(
+                    f"A2NetConfig.encoder must be a config dict or a PretrainedConfig, got {type(encoder)}"
+                )
+            encoder = to_dict()
+        if encoder is not None:
+            if "model_type" not in encoder:
+                raise ValueError(
+                    "A2NetConfig.encoder needs a 'model_type' key (e.g. BertConfig(...).to_dict() or "
+                    "AutoConfig.from_pretrained('bert-base-chinese').to_dict())."
+                )
+            encoder = sanitize_encoder_config(encoder)
+        self.encoder = encoder
+        self.pfn_hidden_size = _positive_int("pfn_hidden_size", pfn_hidden_size)
+        self.position_embedding_size = _positive_int("position_embedding_size", position_embedding_size)
+        self.pos_window = _positive_int("pos_window", pos_window, minimum=0)
+        self.unit_dropout = _probability("unit_dropout", unit_dropout)
+        self.dropconnect = _probability("dropconnect", dropconnect)
+        self.pair_dropout = _probability("pair_dropout", pair_dropout)
+        self.emotion_cause_weight = _non_negative("emotion_cause_weight", emotion_cause_weight)
+        self.alignment_weight = _non_negative("alignment_weight", alignment_weight)
+        self.alignment_reduction = _choice("alignment_reduction", alignment_reduction, ALIGNMENT_REDUCTIONS)
+        self.decoding = _choice("decoding", decoding, DECODING_STRATEGIES)
+        self.decode_threshold = _probability("decode_threshold", decode_threshold)
+        self.decode_top_k = _positive_int("decode_top_k", decode_top_k)
+        if max_window_tokens is not None:
+            max_window_tokens = _positive_int("max_window_tokens", max_window_tokens, minimum=3)
+        self.max_window_tokens = max_window_tokens
+        self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
+        self.hf_ecpe_version = hf_ecpe_version
+        super().__init__(**kwargs)
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"A2NetConfig.{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _probability(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"A2NetConfig.{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _non_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"A2NetConfig.{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"A2NetConfig.{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+__all__ = ["A2NetConfig"]

@@ -1,0 +1,915 @@
+"""A2Net (Chen et al., COLING 2022): partition filter network + inter-task alignment for ECPE.
+
+A faithful port of the reference code (``csj199813/A2Net_ECPE@bf06134``, ``src/networks/A_2_model.py``) as a
+``PreTrainedModel``. This file imports only ``torch``, ``transformers`` and its sibling configuration file, so that
+``save_pretrained`` ships a working remote-code copy.
+
+Pipeline (B documents, N units, T tokens; "unit" = clause or utterance):
+
+1. **Clause encoder** - one encoder pass per document ``[CLS] u1 [SEP] [CLS] u2 [SEP] ...`` with alternating
+   segment ids; a unit's vector is the hidden state of its ``[CLS]``; dropout on the unit vectors. Documents longer
+   than the encoder window are split into windows of whole units (see :func:`plan_unit_windows`).
+2. **Partition filter layer** (PFN, one recurrent layer over the units) - cumulative-softmax gates split every cell
+   into an emotion ("downer"), a cause ("upper") and a shared partition.
+3. **EE / CE heads** on ``[h_e; h_s]`` / ``[h_c; h_s]``.
+4. **Pair head** on ``[h_e + h_s; h_c + h_s; smoothed relative-position embedding]`` for the candidates
+   ``|j - i| <= K`` of each document.
+5. **Loss** ``L_pair + lambda_1 (L_e + L_c) + lambda_2 L_align`` (:func:`inter_task_alignment_loss`).
+
+Documented departures from the reference (none changes the loss of a batch):
+
+- Candidates are masked per document (both units real, ``|j - i| <= K``). The reference keeps every pair of the
+  padded length ``N`` when ``N <= K + 1``; since then ``|j - i| <= N - 1 <= K`` anyway, its candidate set is always
+  ``|j - i| <= K``, and it drops pairs with a padded unit in the loss (``output_util``) - the same set as ours.
+- The Gaussian smoothing of the position embeddings sums over the valid candidates of *each document*; the reference
+  sums over the candidates of the padded length ``N``, so a document's scores depended on the longest document of
+  its batch. For a document of length N alone in its batch both are identical.
+- Decoding never ranks a candidate with a padded unit (the reference's ``topk`` is unmasked).
+- Long documents are windowed instead of truncated (the reference's ``token_trunk`` dropped gold pairs).
+- The alignment loss computes its final softmax/KL step in float64 (see :func:`inter_task_alignment_loss`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput, logging
+
+from .configuration_a2net import A2NetConfig, sanitize_encoder_config
+
+logger = logging.get_logger(__name__)
+
+#: Value of ``pair_logits`` outside ``candidate_mask`` (finite, so that sums and softmaxes never produce NaN).
+PAIR_LOGIT_FILL = -1e4
+ALIGNMENT_REDUCTIONS = ("reference", "per_document")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class A2NetScores(ModelOutput):
+    """Everything :meth:`A2NetModel.score_pairs` computes from unit states.
+
+    Attributes:
+        emotion_logits / cause_logits (`(B, N)`): EE / CE head logits (raw also at padded units).
+        emotion_features / cause_features (`(B, N, H)`): v_e / v_c, the head features used by the alignment loss.
+        pair_logits (`(B, N, N)`): ``[b, i, j]`` = emotion unit i, cause unit j; ``PAIR_LOGIT_FILL`` outside
+            ``candidate_mask``.
+        candidate_mask (`(B, N, N)` bool): both units real and ``|j - i| <= pos_window``.
+    """
+
+    emotion_logits: torch.FloatTensor | None = None
+    cause_logits: torch.FloatTensor | None = None
+    emotion_features: torch.FloatTensor | None = None
+    cause_features: torch.FloatTensor | None = None
+    pair_logits: torch.FloatTensor | None = None
+    candidate_mask: torch.BoolTensor | None = None
+
+
+@dataclass
+class A2NetOutput(ModelOutput):
+    """Output of :meth:`A2NetModel.forward`.
+
+    Attributes:
+        loss (scalar): ``loss_pair + emotion_cause_weight * (loss_emotion + loss_cause)
+            + alignment_weight * loss_alignment``; only when all three label tensors are given.
+        loss_pair / loss_emotion / loss_cause (scalar, detached): the components, when labels are given.
+        loss_alignment (scalar, detached): the inter-task alignment loss (needs no labels; always computed).
+        emotion_logits / cause_logits (`(B, N)`), pair_logits (`(B, N, N)`), candidate_mask (`(B, N, N)` bool):
+            see :class:`A2NetScores`.
+        unit_states (`(B, N, D)`): the unit vectors that :meth:`A2NetModel.score_pairs` consumed (encoder ``[CLS]``
+            states after the unit dropout; zero at padded units).
+    """
+
+    loss: torch.FloatTensor | None = None
+    loss_pair: torch.FloatTensor | None = None
+    loss_emotion: torch.FloatTensor | None = None
+    loss_cause: torch.FloatTensor | None = None
+    loss_alignment: torch.FloatTensor | None = None
+    emotion_logits: torch.FloatTensor | None = None
+    cause_logits: torch.FloatTensor | None = None
+    pair_logits: torch.FloatTensor | None = None
+    candidate_mask: torch.BoolTensor | None = None
+    unit_states: torch.FloatTensor | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Alignment loss
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def inter_task_alignment_loss(
+    emotion_logits: torch.Tensor,
+    cause_logits: torch.Tensor,
+    emotion_features: torch.Tensor,
+    cause_features: torch.Tensor,
+    pair_logits: torch.Tensor,
+    candidate_mask: torch.Tensor,
+    unit_mask: torch.Tensor,
+    reduction: str = "reference",
+) -> torch.Tensor:
+    r"""A2Net's inter-task alignment loss: a symmetric KL between pair scores and pseudo pair scores.
+
+    Pseudo score of candidate (i, j): ``alpha_ij * sqrt(sigmoid(e_i) * sigmoid(c_j))`` with
+    ``alpha_i = softmax_j(v_e_i . v_c_j / sqrt(H))`` over the real (unpadded) units j of the document.
+    Pair score: ``sigmoid(pair_logit_ij)``. Both are probabilities that are *then* turned into distributions by a
+    softmax over candidates; the loss is ``(KL(P || Q) + KL(Q || P)) / 2``. No stop-gradient on either side.
+
+    Args:
+        emotion_logits, cause_logits: `(B, N)` EE / CE logits.
+        emotion_features, cause_features: `(B, N, H)` EE / CE head features v_e, v_c.
+        pair_logits: `(B, N, N)` pair logits, i = emotion, j = cause.
+        candidate_mask: `(B, N, N)` bool, the candidates that enter the loss.
+        unit_mask: `(B, N)` bool, real units (the columns the attention ``alpha`` may use).
+        reduction: ``"reference"`` - as ``KL_div.forward`` of the reference code: the candidates of the whole batch
+            (row-major over b, i, j) form ONE vector, each side goes through ONE softmax over it, and each KL is
+            ``nn.KLDivLoss()``'s default element mean (divided by the number of candidates of the batch).
+            ``"per_document"`` - the paper's form per document: softmax over the document's candidates, each KL
+            summed over them (a true KL divergence), the symmetric KL averaged over the documents that have at least
+            one candidate.
+
+    Returns:
+        A scalar tensor.
+    """
+    if reduction not in ALIGNMENT_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {ALIGNMENT_REDUCTIONS}, got {reduction!r}")
+    batch, length = emotion_logits.shape
+    _check_shape("cause_logits", cause_logits, (batch, length))
+    _check_shape("unit_mask", unit_mask, (batch, length))
+    _check_shape("pair_logits", pair_logits, (batch, length, length))
+    _check_shape("candidate_mask", candidate_mask, (batch, length, length))
+    if emotion_features.shape[:2] != (batch, length) or cause_features.shape != emotion_features.shape:
+        raise ValueError(
+            f"emotion_features and cause_features must both have shape ({batch}, {length}, H), got "
+            f"{tuple(emotion_features.shape)} and {tuple(cause_features.shape)}"
+        )
+    candidate_mask = candidate_mask.bool()
+    unit_mask = unit_mask.bool()
+    hidden_size = emotion_features.size(-1)
+
+    # sqrt(sigmoid(e_i) * sigmoid(c_j)) computed in log space: the same values (up to rounding), but finite gradients
+    # where a sigmoid underflows to 0 (the reference's pow(., 1/2) would give inf * 0 = NaN there).
+    joint = torch.exp(0.5 * (F.logsigmoid(emotion_logits)[:, :, None] + F.logsigmoid(cause_logits)[:, None, :]))
+    affinity = torch.matmul(emotion_features, cause_features.transpose(-2, -1)) / math.sqrt(hidden_size)
+    affinity = affinity.masked_fill(~unit_mask[:, None, :], torch.finfo(affinity.dtype).min)  # reference: -1e9
+    pseudo_scores = joint * torch.softmax(affinity, dim=-1)
+    pair_scores = torch.sigmoid(pair_logits)
+
+    # The KL terms compare two near-equal distributions: float32 rounding alone moves the loss by ~1e-5 (relative,
+    # CPU-dependent), so they are computed in float64 (float32 on devices without float64, e.g. MPS).
+    kl_dtype = torch.float32 if pair_logits.device.type == "mps" else torch.float64
+    if reduction == "reference":
+        pseudo = pseudo_scores[candidate_mask].to(kl_dtype)
+        pair = pair_scores[candidate_mask].to(kl_dtype)
+        count = pseudo.numel()
+        if count == 0:
+            raise ValueError(
+                "inter_task_alignment_loss: the batch has no candidate pair (candidate_mask is all False)"
+            )
+        kl_pair_pseudo = F.kl_div(F.log_softmax(pseudo, -1), F.softmax(pair, -1), reduction="sum") / count
+        kl_pseudo_pair = F.kl_div(F.log_softmax(pair, -1), F.softmax(pseudo, -1), reduction="sum") / count
+        return (0.5 * (kl_pseudo_pair + kl_pair_pseudo)).to(pair_logits.dtype)
+
+    flat_mask = candidate_mask.reshape(batch, -1)
+    has_candidates = flat_mask.any(-1)
+    if not bool(has_candidates.any()):
+        raise ValueError("inter_task_alignment_loss: the batch has no candidate pair (candidate_mask is all False)")
+    log_p = _masked_log_softmax(pseudo_scores.reshape(batch, -1).to(kl_dtype), flat_mask)
+    log_q = _masked_log_softmax(pair_scores.reshape(batch, -1).to(kl_dtype), flat_mask)
+    kl_q_p = torch.where(flat_mask, log_q.exp() * (log_q - log_p), 0.0).sum(-1)
+    kl_p_q = torch.where(flat_mask, log_p.exp() * (log_p - log_q), 0.0).sum(-1)
+    per_document = 0.5 * (kl_q_p + kl_p_q)
+    return per_document[has_candidates].mean().to(pair_logits.dtype)
+
+
+def _masked_log_softmax(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """log_softmax over the last dim restricted to ``mask`` (masked entries get a finite, negligible value)."""
+    return F.log_softmax(values.masked_fill(~mask, PAIR_LOGIT_FILL), dim=-1)
+
+
+def _check_shape(name: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> None:
+    if tuple(tensor.shape) != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Candidates, windows, decoding (pure functions)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def build_candidate_mask(unit_mask: torch.Tensor, pos_window: int) -> torch.Tensor:
+    """`(B, N, N)` bool: ``[b, i, j]`` is True iff units i and j of document b are real and ``|j - i| <= pos_window``."""
+    unit_mask = unit_mask.bool()
+    positions = torch.arange(unit_mask.size(1), device=unit_mask.device)
+    in_window = (positions[None, :] - positions[:, None]).abs() <= pos_window
+    return unit_mask[:, :, None] & unit_mask[:, None, :] & in_window
+
+
+def plan_unit_windows(
+    unit_starts: Sequence[int], length: int, max_tokens: int, overlap_units: int
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """Split one document into encoder windows made of whole units.
+
+    Unit k occupies tokens ``[unit_starts[k], unit_starts[k + 1])`` (the last one ends at ``length``).
+
+    Rule: the first window starts at unit 0 and takes as many whole units as fit into ``max_tokens``. Each next
+    window starts ``overlap_units`` units before the previous window's end (later if needed so that it still fits the
+    first new unit; always at least one unit later than the previous start) and again takes as many whole units as
+    fit. Every unit lies in one or more windows; its vector is taken from the window where it has the most context,
+    i.e. where ``min(units to the window's left edge, units to its right edge)`` is largest (an edge that is the
+    document's own start or end counts as unlimited context); ties go to the earlier window. So a unit is never taken
+    from a window edge when a window with context on both sides exists.
+
+    Returns:
+        ``windows``: ``[(first_unit, end_unit), ...]`` (end exclusive) and ``owner``: per unit, the index in
+        ``windows`` of the window its vector comes from.
+
+    Raises:
+        ValueError: a single unit is longer than ``max_tokens``.
+    """
+    count = len(unit_starts)
+    ends = list(unit_starts[1:]) + [length]
+    for index, (start, end) in enumerate(zip(unit_starts, ends)):
+        if end - start > max_tokens:
+            raise ValueError(
+                f"unit {index} has {end - start} tokens, more than the encoder window of {max_tokens} tokens; "
+                "truncate long units with ClauseCollator(max_unit_tokens=...) or raise A2NetConfig.max_window_tokens "
+                "(at most the encoder's max_position_embeddings)."
+            )
+    windows: list[tuple[int, int]] = []
+    first = 0
+    while True:
+        end = first + 1
+        while end < count and ends[end] - unit_starts[first] <= max_tokens:
+            end += 1
+        windows.append((first, end))
+        if end == count:
+            break
+        next_first = max(end - overlap_units, first + 1)
+        while ends[end] - unit_starts[next_first] > max_tokens:  # make room for the first new unit
+            next_first += 1
+        first = next_first
+    owner = []
+    for unit in range(count):
+        best, best_context = -1, -1.0
+        for index, (first, end) in enumerate(windows):
+            if not first <= unit < end:
+                continue
+            left = math.inf if first == 0 else unit - first
+            right = math.inf if end == count else end - 1 - unit
+            context = min(left, right)
+            if context > best_context:
+                best, best_context = index, context
+        owner.append(best)
+    return windows, owner
+
+
+def decode_pair_logits(
+    pair_logits: torch.Tensor,
+    candidate_mask: torch.Tensor,
+    *,
+    strategy: str = "reference",
+    threshold: float = 0.5,
+    top_k: int | None = 3,
+    lexicon_mask: torch.Tensor | None = None,
+) -> list[list[tuple[int, int, float]]]:
+    """Turn pair logits into per-document pair lists ``[(emotion_index, cause_index, probability), ...]``.
+
+    Only candidates (``candidate_mask``) are ever returned; each list is sorted by probability, descending (ties in
+    row-major (emotion, cause) order).
+
+    - ``"reference"`` (A2Net/RankCP ``lexicon_based_extraction``): the ``top_k`` best candidates; the first is always
+      kept; the others only when ``sigmoid > threshold`` and, when ``lexicon_mask`` `(B, N)` is given, the emotion
+      unit contains a lexicon word (``lexicon_mask[b, emotion_index]``).
+    - ``"threshold"``: every candidate with ``sigmoid > threshold`` (at most ``top_k`` when ``top_k`` is given).
+
+    Inputs may be tensors or numpy arrays (e.g. from ``Trainer`` predictions).
+    """
+    if strategy not in ("reference", "threshold"):
+        raise ValueError(f"strategy must be 'reference' or 'threshold', got {strategy!r}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+    pair_logits = torch.as_tensor(pair_logits).detach().float().cpu()
+    candidate_mask = torch.as_tensor(candidate_mask).detach().bool().cpu()
+    if pair_logits.dim() != 3 or pair_logits.size(1) != pair_logits.size(2):
+        raise ValueError(f"pair_logits must have shape (B, N, N), got {tuple(pair_logits.shape)}")
+    _check_shape("candidate_mask", candidate_mask, tuple(pair_logits.shape))
+    batch, length, _ = pair_logits.shape
+    if lexicon_mask is not None:
+        lexicon_mask = torch.as_tensor(lexicon_mask).detach().bool().cpu()
+        _check_shape("lexicon_mask", lexicon_mask, (batch, length))
+    if strategy == "reference" and top_k is None:
+        raise ValueError("the 'reference' strategy needs top_k (3 in the reference code)")
+
+    results: list[list[tuple[int, int, float]]] = []
+    for doc in range(batch):
+        flat_mask = candidate_mask[doc].reshape(-1)
+        indices = flat_mask.nonzero().squeeze(-1)
+        logits = pair_logits[doc].reshape(-1)[indices]
+        if bool(torch.isnan(logits).any()):
+            raise ValueError(f"pair_logits of document {doc} contain NaN; cannot decode")
+        order = torch.sort(logits, descending=True, stable=True).indices
+        probabilities = torch.sigmoid(logits)
+        kept: list[tuple[int, int, float]] = []
+        for rank, position in enumerate(order.tolist()):
+            if top_k is not None and rank >= top_k:
+                break
+            emotion, cause = divmod(int(indices[position]), length)
+            probability = float(probabilities[position])
+            if strategy == "reference":
+                keep = rank == 0 or (
+                    probability > threshold and (lexicon_mask is None or bool(lexicon_mask[doc, emotion]))
+                )
+            else:
+                keep = probability > threshold
+                if not keep:
+                    break  # sorted: nothing further passes
+            if keep:
+                kept.append((emotion, cause, probability))
+        results.append(kept)
+    return results
+
+
+def decode_unit_logits(
+    logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
+) -> list[list[tuple[int, float]]]:
+    """Per document, ``[(unit_index, probability), ...]`` of the real units with ``sigmoid(logit) > threshold``,
+    in unit order."""
+    logits = torch.as_tensor(logits).detach().float().cpu()
+    unit_mask = torch.as_tensor(unit_mask).detach().bool().cpu()
+    if logits.dim() != 2:
+        raise ValueError(f"logits must have shape (B, N), got {tuple(logits.shape)}")
+    _check_shape("unit_mask", unit_mask, tuple(logits.shape))
+    probabilities = torch.sigmoid(logits)
+    return [
+        [
+            (unit, float(probabilities[doc, unit]))
+            for unit in range(logits.size(1))
+            if unit_mask[doc, unit] and float(probabilities[doc, unit]) > threshold
+        ]
+        for doc in range(logits.size(0))
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def cumulative_softmax(values: torch.Tensor) -> torch.Tensor:
+    """``cumsum(softmax(x))`` over the last dim: a soft, monotone "split point" gate (ON-LSTM / PFN)."""
+    return torch.cumsum(torch.softmax(values, dim=-1), dim=-1)
+
+
+class A2NetOrthogonalLinear(nn.Linear):
+    """An ``nn.Linear`` whose weight the reference initialises with ``orthogonal_(gain=1)`` (see ``_init_weights``)."""
+
+
+class A2NetDropConnectLinear(nn.Linear):
+    """Linear layer with DropConnect on its weight, as the reference's ``LinearDropConnect``.
+
+    Training: every weight is zeroed with probability ``dropconnect`` (one mask per call of :meth:`effective_weight`,
+    i.e. per PFN forward; no rescaling). Evaluation: ``weight * (1 - dropconnect)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, dropconnect: float) -> None:
+        super().__init__(in_features, out_features, bias=True)
+        self.dropconnect = dropconnect
+
+    def effective_weight(self) -> torch.Tensor:
+        if not self.training:
+            return self.weight * (1.0 - self.dropconnect)
+        if self.dropconnect == 0.0:
+            return self.weight
+        dropped = torch.empty_like(self.weight, dtype=torch.bool).bernoulli_(self.dropconnect)
+        return self.weight.masked_fill(dropped, 0.0)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return F.linear(hidden, self.effective_weight(), self.bias)
+
+
+class A2NetPartitionFilter(nn.Module):
+    """One partition filter layer run over the units of each document (the reference's ``pfn_unit``/``encoder``).
+
+    Per step t with input x_t and state (h, c): ``gates = W_x x_t + W_h h`` split into the candidate cell and four
+    gates; ``eg = 1 - cumsoftmax`` (emotion gates), ``rg = cumsoftmax`` (cause gates) for the new candidate and the
+    previous cell; overlap ``rg * eg`` = shared partition, ``rg - overlap`` = cause ("upper"), ``eg - overlap`` =
+    emotion ("downer"). ``h_* = tanh(c_*)``; the next cell is ``transform([c_cause; c_emotion; c_shared])`` and the next
+    hidden state its tanh. The layer is causal, so right-padded units never change the real units' states.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, dropconnect: float) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.input_transform = A2NetOrthogonalLinear(input_size, 5 * hidden_size)
+        self.hidden_transform = A2NetDropConnectLinear(hidden_size, 5 * hidden_size, dropconnect)
+        self.transform = A2NetOrthogonalLinear(3 * hidden_size, hidden_size)
+
+    def forward(self, unit_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(B, N, D)` unit states -> ``(h_emotion, h_cause, h_shared)``, each `(B, N, hidden_size)`."""
+        batch, length, _ = unit_states.shape
+        input_gates = self.input_transform(unit_states)
+        recurrent_weight = self.hidden_transform.effective_weight()  # one DropConnect mask for the whole sequence
+        hidden = unit_states.new_zeros(batch, self.hidden_size)
+        cell = unit_states.new_zeros(batch, self.hidden_size)
+        emotion_states, cause_states, shared_states = [], [], []
+        for step in range(length):
+            gates = input_gates[:, step] + F.linear(hidden, recurrent_weight, self.hidden_transform.bias)
+            candidate, emotion_gate_in, cause_gate_in, emotion_gate, cause_gate = gates.chunk(5, dim=-1)
+            emotion_gate_in = 1 - cumulative_softmax(emotion_gate_in)
+            cause_gate_in = cumulative_softmax(cause_gate_in)
+            emotion_gate = 1 - cumulative_softmax(emotion_gate)
+            cause_gate = cumulative_softmax(cause_gate)
+            candidate = torch.tanh(candidate)
+
+            shared_gate = cause_gate * emotion_gate
+            shared_gate_in = cause_gate_in * emotion_gate_in
+            cell_cause = (cause_gate_in - shared_gate_in) * cell + (cause_gate - shared_gate) * candidate
+            cell_emotion = (emotion_gate_in - shared_gate_in) * cell + (emotion_gate - shared_gate) * candidate
+            cell_shared = shared_gate_in * cell + shared_gate * candidate
+
+            emotion_states.append(torch.tanh(cell_emotion))
+            cause_states.append(torch.tanh(cell_cause))
+            shared_states.append(torch.tanh(cell_shared))
+            cell = self.transform(torch.cat((cell_cause, cell_emotion, cell_shared), dim=-1))
+            hidden = torch.tanh(cell)
+        return torch.stack(emotion_states, 1), torch.stack(cause_states, 1), torch.stack(shared_states, 1)
+
+
+class A2NetUnitHeads(nn.Module):
+    """EE and CE heads (the reference's ``Pre_Predictions``): ``v = LeakyReLU(Linear([h_task; h_shared]))``,
+    ``logit = Linear(v)``."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.emotion_hidden = A2NetOrthogonalLinear(2 * hidden_size, hidden_size)
+        self.emotion_output = A2NetOrthogonalLinear(hidden_size, 1)
+        self.cause_hidden = A2NetOrthogonalLinear(2 * hidden_size, hidden_size)
+        self.cause_output = A2NetOrthogonalLinear(hidden_size, 1)
+        self.activation = nn.LeakyReLU()
+
+    def forward(
+        self, emotion_states: torch.Tensor, cause_states: torch.Tensor, shared_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> ``(emotion_logits (B, N), cause_logits (B, N), emotion_features (B, N, H), cause_features (B, N, H))``."""
+        emotion_features = self.activation(self.emotion_hidden(torch.cat((emotion_states, shared_states), -1)))
+        cause_features = self.activation(self.cause_hidden(torch.cat((cause_states, shared_states), -1)))
+        emotion_logits = self.emotion_output(emotion_features).squeeze(-1)
+        cause_logits = self.cause_output(cause_features).squeeze(-1)
+        return emotion_logits, cause_logits, emotion_features, cause_features
+
+
+class A2NetPairScorer(nn.Module):
+    """Pair head (the reference's ``re_unit``).
+
+    For a candidate (i, j) with relative position ``r = j - i``: the position feature is the embedding smoothed with a
+    Gaussian kernel over the document's candidates, ``sum_{(a, c) candidate} exp(-(r - (c - a))^2) E[c - a]``
+    (RankCP's kernel, un-normalised); then ``Linear([e_i; c_j; pos]) -> LayerNorm -> Dropout -> ELU -> Linear``.
+    """
+
+    def __init__(self, hidden_size: int, position_size: int, pos_window: int, dropout: float) -> None:
+        super().__init__()
+        self.pos_window = pos_window
+        self.position_embeddings = nn.Embedding(2 * pos_window + 1, position_size)
+        self.hidden_layer = A2NetOrthogonalLinear(2 * hidden_size + position_size, hidden_size)
+        self.layer_norm = nn.LayerNorm(hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = nn.ELU()
+        self.output_layer = A2NetOrthogonalLinear(hidden_size, 1)
+
+    def smoothed_position_features(self, candidate_mask: torch.Tensor) -> torch.Tensor:
+        """`(B, 2K + 1, P)`: per document, the kernel-smoothed embedding of each relative position -K..K."""
+        window = self.pos_window
+        counts = torch.stack(
+            [candidate_mask.diagonal(offset=offset, dim1=1, dim2=2).sum(-1) for offset in range(-window, window + 1)],
+            dim=-1,
+        ).to(self.position_embeddings.weight.dtype)  # (B, 2K + 1): candidates per relative position
+        offsets = torch.arange(-window, window + 1, device=candidate_mask.device, dtype=counts.dtype)
+        kernel = torch.exp(-((offsets[:, None] - offsets[None, :]) ** 2))
+        return torch.einsum("rs,bs,sd->brd", kernel, counts, self.position_embeddings.weight)
+
+    def forward(
+        self, emotion_states: torch.Tensor, cause_states: torch.Tensor, candidate_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """`(B, N, H)` emotion-side and cause-side states -> `(B, N, N)` logits (``PAIR_LOGIT_FILL`` off-candidate)."""
+        batch, length, _ = emotion_states.shape
+        positions = self.smoothed_position_features(candidate_mask)
+        doc, emotion, cause = candidate_mask.nonzero(as_tuple=True)
+        features = torch.cat(
+            (
+                emotion_states[doc, emotion],
+                cause_states[doc, cause],
+                positions[doc, cause - emotion + self.pos_window],
+            ),
+            dim=-1,
+        )
+        hidden = self.activation(self.dropout(self.layer_norm(self.hidden_layer(features))))
+        logits = self.output_layer(hidden).squeeze(-1)
+        filled = emotion_states.new_full((batch, length, length), PAIR_LOGIT_FILL)
+        return filled.masked_scatter(candidate_mask, logits)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class A2NetPreTrainedModel(PreTrainedModel):
+    config_class = A2NetConfig
+    base_model_prefix = "encoder"
+    supports_gradient_checkpointing = True
+    accepts_loss_kwargs = False  # the loss is a per-batch mean; the Trainer must keep dividing by GA steps
+    _no_split_modules = ["A2NetPartitionFilter", "A2NetUnitHeads", "A2NetPairScorer"]
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """The reference's initialisation; the encoder (a ``PreTrainedModel``) initialises itself."""
+        if isinstance(module, A2NetOrthogonalLinear):
+            init.orthogonal_(module.weight, gain=1)
+            _torch_default_bias(module)
+        elif isinstance(module, nn.Linear):  # incl. DropConnect W_h: PyTorch's default Linear init, as the reference
+            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            _torch_default_bias(module)
+        elif isinstance(module, nn.Embedding):  # relative-position embedding
+            init.xavier_uniform_(module.weight)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+
+
+def _torch_default_bias(module: nn.Linear) -> None:
+    if module.bias is not None:
+        bound = 1 / math.sqrt(module.in_features) if module.in_features > 0 else 0
+        init.uniform_(module.bias, -bound, bound)
+
+
+class A2NetModel(A2NetPreTrainedModel):
+    """A2Net for emotion-cause pair extraction over any BERT-family encoder.
+
+    Build it from a config (``A2NetModel(A2NetConfig(encoder=BertConfig(...).to_dict()))``, random encoder) or keep
+    pretrained encoder weights with :meth:`from_encoder`. Inputs come from ``hf_ecpe.data.collators.ClauseCollator``.
+    """
+
+    def __init__(self, config: A2NetConfig, encoder: PreTrainedModel | None = None) -> None:
+        super().__init__(config)
+        if encoder is None:
+            if config.encoder is None:
+                raise ValueError(
+                    "A2NetConfig.encoder is None: give the encoder config as a dict "
+                    "(A2NetConfig(encoder=BertConfig(...).to_dict())) or use A2NetModel.from_encoder(...)."
+                )
+            encoder_kwargs = sanitize_encoder_config(config.encoder)
+            encoder_config = AutoConfig.for_model(**encoder_kwargs)
+            encoder = AutoModel.from_config(encoder_config, dtype=_float_dtype(config), trust_remote_code=False)
+        elif config.encoder is None:
+            config.encoder = encoder.config.to_dict()
+        self.encoder = encoder
+        encoder_size = encoder.config.hidden_size
+        hidden_size = config.pfn_hidden_size
+        self.unit_dropout = nn.Dropout(config.unit_dropout)
+        self.partition_filter = A2NetPartitionFilter(encoder_size, hidden_size, config.dropconnect)
+        self.unit_heads = A2NetUnitHeads(hidden_size)
+        self.pair_scorer = A2NetPairScorer(
+            hidden_size, config.position_embedding_size, config.pos_window, config.pair_dropout
+        )
+        self.max_window_tokens = _resolve_window(config, encoder)
+        type_vocab_size = getattr(encoder.config, "type_vocab_size", 0) or 0
+        accepts_types = "token_type_ids" in inspect.signature(encoder.forward).parameters
+        # Alternating segment ids need two segment embeddings (BERT); RoBERTa-style encoders get none.
+        self._use_token_type_ids = accepts_types and type_vocab_size >= 2
+        self.post_init()
+
+    # ----- construction -------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_encoder(cls, encoder_model_or_path: str | PreTrainedModel, **config_kwargs) -> A2NetModel:
+        """A fresh A2Net on top of a pretrained encoder, whose weights are kept (loaded and run in float32).
+
+        Args:
+            encoder_model_or_path: a model id / local folder (loaded with ``AutoModel.from_pretrained``, no remote
+                code) or a loaded model (a model with a head contributes its base model).
+            **config_kwargs: further :class:`A2NetConfig` fields (``pos_window=...``, ``hf_ecpe_version=...``).
+        """
+        if isinstance(encoder_model_or_path, PreTrainedModel):
+            encoder = encoder_model_or_path
+            base = getattr(encoder, "base_model", encoder)
+            if isinstance(base, PreTrainedModel) and base is not encoder:
+                encoder = base
+            encoder = encoder.to(torch.float32)
+        else:
+            encoder = AutoModel.from_pretrained(
+                str(encoder_model_or_path), dtype=torch.float32, trust_remote_code=False
+            )
+        encoder_dict = encoder.config.to_dict()
+        encoder_dict["dtype"] = "float32"
+        config_kwargs.setdefault("hf_ecpe_version", cls.config_class.library_version)
+        config = A2NetConfig(encoder=encoder_dict, **config_kwargs)
+        return cls(config, encoder=encoder)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """``PreTrainedModel.from_pretrained`` loading in float32 unless ``dtype`` is given (transformers 5 would
+        otherwise pick the checkpoint's dtype); warns when the checkpoint was made by another hf_ecpe version."""
+        if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
+            kwargs["dtype"] = torch.float32
+        model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        library_version = getattr(type(model.config), "library_version", None)
+        saved_version = getattr(model.config, "hf_ecpe_version", None)
+        if library_version and saved_version and saved_version != library_version:
+            logger.warning(
+                "This A2Net checkpoint was created with hf_ecpe %s; you are running %s.",
+                saved_version,
+                library_version,
+            )
+        return model
+
+    # ----- encoder ------------------------------------------------------------------------------------------
+
+    def _run_encoder(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
+    ) -> torch.Tensor:
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask, "return_dict": True}
+        if self._use_token_type_ids and token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        return self.encoder(**kwargs).last_hidden_state
+
+    def encode_units(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        unit_token_index: torch.Tensor,
+        unit_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """`(B, N, D)` unit vectors: the encoder state at each unit's ``[CLS]`` (zero at padded units).
+
+        Inputs are right-padded as ``ClauseCollator`` makes them. A batch whose documents all fit the window is
+        encoded in one pass; otherwise every document is cut into windows of whole units (:func:`plan_unit_windows`),
+        each window is re-encoded from position 0 (segment ids flipped where needed so that each window starts with
+        segment 0, like a document), and each unit's vector is taken from its owner window. A document that fits
+        the window is encoded whole in both cases, so its vectors do not depend on the other documents.
+        """
+        lengths = attention_mask.sum(-1)
+        longest = int(lengths.max())
+        if self.max_window_tokens is None or longest <= self.max_window_tokens:
+            types = token_type_ids[:, :longest] if token_type_ids is not None else None
+            hidden = self._run_encoder(input_ids[:, :longest], attention_mask[:, :longest], types)
+            index = unit_token_index.clamp(max=longest - 1)
+            states = hidden.gather(1, index[:, :, None].expand(-1, -1, hidden.size(-1)))
+        else:
+            states = self._encode_windowed(input_ids, token_type_ids, lengths, unit_token_index, unit_mask)
+        return states * unit_mask[:, :, None].to(states.dtype)
+
+    def _encode_windowed(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None,
+        lengths: torch.Tensor,
+        unit_token_index: torch.Tensor,
+        unit_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        batch, units = unit_mask.shape
+        spans: list[tuple[int, int, int]] = []  # (document, first token, end token) per window
+        owner_row = torch.zeros(batch, units, dtype=torch.long)
+        owner_col = torch.zeros(batch, units, dtype=torch.long)
+        unit_counts = unit_mask.sum(-1).tolist()
+        for doc in range(batch):
+            count, length = int(unit_counts[doc]), int(lengths[doc])
+            starts = unit_token_index[doc, :count].tolist()
+            if length <= self.max_window_tokens:
+                windows, owner = [(0, count)], [0] * count
+            else:
+                # unit 0 owns any tokens before its [CLS] (none in ClauseCollator batches)
+                windows, owner = plan_unit_windows(
+                    [0, *starts[1:]], length, self.max_window_tokens, self.config.window_overlap_units
+                )
+            first_row = len(spans)
+            for first_unit, end_unit in windows:
+                token_start = 0 if first_unit == 0 else starts[first_unit]
+                token_end = length if end_unit == count else starts[end_unit]
+                spans.append((doc, token_start, token_end))
+            for unit, window in enumerate(owner):
+                owner_row[doc, unit] = first_row + window
+                owner_col[doc, unit] = starts[unit] - spans[first_row + window][1]
+
+        width = max(end - start for _, start, end in spans)
+        pad_id = getattr(self.encoder.config, "pad_token_id", None) or 0
+        window_ids = input_ids.new_full((len(spans), width), pad_id)
+        window_mask = input_ids.new_zeros((len(spans), width))
+        window_types = input_ids.new_zeros((len(spans), width)) if token_type_ids is not None else None
+        for row, (doc, start, end) in enumerate(spans):
+            window_ids[row, : end - start] = input_ids[doc, start:end]
+            window_mask[row, : end - start] = 1
+            if window_types is not None:
+                types = token_type_ids[doc, start:end]
+                if int(types[0]) == 1 and int(types.max()) <= 1:
+                    types = 1 - types
+                window_types[row, : end - start] = types
+        hidden = self._run_encoder(window_ids, window_mask, window_types)
+        owner_row, owner_col = owner_row.to(hidden.device), owner_col.to(hidden.device)
+        return hidden[owner_row, owner_col]
+
+    # ----- heads --------------------------------------------------------------------------------------------
+
+    def score_pairs(self, unit_states: torch.Tensor, unit_mask: torch.Tensor) -> A2NetScores:
+        """Run PFN, EE/CE heads and the pair head on `(B, N, D)` unit states (e.g. ``A2NetOutput.unit_states``, or a
+        perturbed copy of them). Right-padded units must be marked False in ``unit_mask`` `(B, N)`."""
+        unit_mask = unit_mask.bool()
+        unit_states = unit_states.to(self.partition_filter.input_transform.weight.dtype)
+        emotion_states, cause_states, shared_states = self.partition_filter(unit_states)
+        emotion_logits, cause_logits, emotion_features, cause_features = self.unit_heads(
+            emotion_states, cause_states, shared_states
+        )
+        candidate_mask = build_candidate_mask(unit_mask, self.config.pos_window)
+        pair_logits = self.pair_scorer(emotion_states + shared_states, cause_states + shared_states, candidate_mask)
+        return A2NetScores(
+            emotion_logits=emotion_logits,
+            cause_logits=cause_logits,
+            emotion_features=emotion_features,
+            cause_features=cause_features,
+            pair_logits=pair_logits,
+            candidate_mask=candidate_mask,
+        )
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        unit_token_index: torch.Tensor | None = None,
+        unit_mask: torch.Tensor | None = None,
+        emotion_labels: torch.Tensor | None = None,
+        cause_labels: torch.Tensor | None = None,
+        pair_labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+    ) -> A2NetOutput | tuple:
+        """Score all candidate pairs of a batch of documents; the loss when ``emotion_labels`` `(B, N)`,
+        ``cause_labels`` `(B, N)` and ``pair_labels`` `(B, N, N)` are all given (see ``ClauseCollator``)."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if input_ids is None or unit_token_index is None:
+            raise ValueError(
+                "A2NetModel.forward needs input_ids and unit_token_index (the position of each unit's [CLS]); "
+                "build batches with hf_ecpe.data.collators.ClauseCollator."
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if unit_mask is None:  # padded units point at token 0, which only the first unit may do
+            positions = torch.arange(unit_token_index.size(1), device=unit_token_index.device)
+            unit_mask = (unit_token_index > 0) | (positions[None, :] == 0)
+        unit_mask = unit_mask.bool()
+        _check_unit_inputs(attention_mask, unit_token_index, unit_mask)
+        labels = (emotion_labels, cause_labels, pair_labels)
+        if any(label is not None for label in labels) and any(label is None for label in labels):
+            raise ValueError(
+                "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
+                "(inference)."
+            )
+
+        unit_states = self.encode_units(input_ids, attention_mask, token_type_ids, unit_token_index, unit_mask)
+        unit_states = self.unit_dropout(unit_states)
+        scores = self.score_pairs(unit_states, unit_mask)
+        loss_alignment = inter_task_alignment_loss(
+            scores.emotion_logits,
+            scores.cause_logits,
+            scores.emotion_features,
+            scores.cause_features,
+            scores.pair_logits,
+            scores.candidate_mask,
+            unit_mask,
+            reduction=self.config.alignment_reduction,
+        )
+        loss = loss_pair = loss_emotion = loss_cause = None
+        if emotion_labels is not None:
+            batch, length = unit_mask.shape
+            _check_shape("emotion_labels", emotion_labels, (batch, length))
+            _check_shape("cause_labels", cause_labels, (batch, length))
+            _check_shape("pair_labels", pair_labels, (batch, length, length))
+            logits_dtype = scores.pair_logits.dtype
+            candidates = scores.candidate_mask
+            loss_pair = F.binary_cross_entropy_with_logits(
+                scores.pair_logits[candidates], pair_labels.to(logits_dtype)[candidates]
+            )
+            loss_emotion = F.binary_cross_entropy_with_logits(
+                scores.emotion_logits[unit_mask], emotion_labels.to(logits_dtype)[unit_mask]
+            )
+            loss_cause = F.binary_cross_entropy_with_logits(
+                scores.cause_logits[unit_mask], cause_labels.to(logits_dtype)[unit_mask]
+            )
+            loss = (
+                loss_pair
+                + self.config.emotion_cause_weight * (loss_emotion + loss_cause)
+                + self.config.alignment_weight * loss_alignment
+            )
+            loss_pair, loss_emotion, loss_cause = loss_pair.detach(), loss_emotion.detach(), loss_cause.detach()
+        output = A2NetOutput(
+            loss=loss,
+            loss_pair=loss_pair,
+            loss_emotion=loss_emotion,
+            loss_cause=loss_cause,
+            loss_alignment=loss_alignment.detach(),
+            emotion_logits=scores.emotion_logits,
+            cause_logits=scores.cause_logits,
+            pair_logits=scores.pair_logits,
+            candidate_mask=scores.candidate_mask,
+            unit_states=unit_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+    # ----- decoding -----------------------------------------------------------------------------------------
+
+    def decode_pairs(
+        self,
+        pair_logits: torch.Tensor,
+        candidate_mask: torch.Tensor,
+        *,
+        strategy: str | None = None,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        lexicon_mask: torch.Tensor | None = None,
+    ) -> list[list[tuple[int, int, float]]]:
+        """:func:`decode_pair_logits` with defaults from the config (``decoding``, ``decode_threshold``,
+        ``decode_top_k``; the threshold strategy is uncapped unless ``top_k`` is given)."""
+        strategy = strategy if strategy is not None else self.config.decoding
+        threshold = threshold if threshold is not None else self.config.decode_threshold
+        if top_k is None and strategy == "reference":
+            top_k = self.config.decode_top_k
+        return decode_pair_logits(
+            pair_logits, candidate_mask, strategy=strategy, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
+        )
+
+    @staticmethod
+    def decode_units(
+        logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
+    ) -> list[list[tuple[int, float]]]:
+        """EE/CE head predictions: :func:`decode_unit_logits`."""
+        return decode_unit_logits(logits, unit_mask, threshold)
+
+
+def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Tensor, unit_mask: torch.Tensor) -> None:
+    """Clear errors for batches that were not built like ``ClauseCollator`` builds them."""
+    if unit_token_index.shape != unit_mask.shape or unit_mask.size(0) != attention_mask.size(0):
+        raise ValueError(
+            f"unit_token_index {tuple(unit_token_index.shape)} and unit_mask {tuple(unit_mask.shape)} must both be "
+            f"(B, N) with B = {attention_mask.size(0)}"
+        )
+    if bool((unit_mask[:, 1:] & ~unit_mask[:, :-1]).any()):
+        raise ValueError("unit_mask must mark a prefix of each row (real units first, padding after)")
+    if not bool(unit_mask[:, 0].all()):
+        empty = (~unit_mask[:, 0]).nonzero().flatten().tolist()
+        raise ValueError(f"documents {empty} have no unit (unit_mask row all False)")
+    lengths = attention_mask.sum(-1, keepdim=True)
+    real_index = unit_token_index.masked_fill(~unit_mask, 0)
+    if bool(((real_index < 0) | (real_index >= lengths)).any()):
+        raise ValueError("unit_token_index points outside a document's tokens (attention_mask) for some real unit")
+    increasing = real_index[:, 1:] > real_index[:, :-1]
+    if bool((~increasing & unit_mask[:, 1:]).any()):
+        raise ValueError("unit_token_index must be strictly increasing over the real units of each document")
+
+
+def _float_dtype(config: A2NetConfig) -> torch.dtype:
+    """The dtype to build the encoder in: the config's resolved ``dtype`` if it is a float dtype, else float32."""
+    dtype = getattr(config, "dtype", None)
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, None)
+    return dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else torch.float32
+
+
+def _resolve_window(config: A2NetConfig, encoder: PreTrainedModel) -> int | None:
+    """Tokens per encoder pass: ``config.max_window_tokens`` or the encoder's usable position count."""
+    max_positions = getattr(encoder.config, "max_position_embeddings", None)
+    usable = max_positions
+    padding_idx = getattr(getattr(encoder, "embeddings", None), "padding_idx", None)
+    if max_positions is not None and isinstance(padding_idx, int):
+        usable = max_positions - padding_idx - 1  # RoBERTa-style position ids start after the padding index
+    if config.max_window_tokens is None:
+        return usable
+    if usable is not None and config.max_window_tokens > usable:
+        raise ValueError(
+            f"A2NetConfig.max_window_tokens={config.max_window_tokens} exceeds the encoder's {usable} usable positions"
+        )
+    return config.max_window_tokens
+
+
+__all__ = [
+    "A2NetConfig",
+    "A2NetModel",
+    "A2NetOutput",
+    "A2NetPreTrainedModel",
+    "A2NetScores",
+    "build_candidate_mask",
+    "decode_pair_logits",
+    "decode_unit_logits",
+    "inter_task_alignment_loss",
+    "plan_unit_windows",
+]
