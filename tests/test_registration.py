@@ -83,7 +83,8 @@ def saved(tmp_path_factory, tiny_encoder_dir) -> tuple[Path, A2NetModel, dict]:
 
 
 def test_methods_and_idempotent_registration():
-    assert METHODS == {"hf-ecpe-a2net": (A2NetConfig, A2NetModel)}
+    assert METHODS["hf-ecpe-a2net"] == (A2NetConfig, A2NetModel)
+    assert "hf-ecpe-pair-scorer" in METHODS
     assert A2NetConfig.model_type == "hf-ecpe-a2net"
     register_all()
     register_all()  # a second call (re-import) is harmless

@@ -876,9 +876,12 @@ class A2NetModel(A2NetPreTrainedModel):
 
 def _restore_packaged_encoder(model: A2NetModel, checkpoint: str, package: str, kwargs: dict) -> None:
     """Load into ``model.encoder`` every weight the checkpoint file lacks, from the encoder shipped by ``package``."""
-    from safetensors import safe_open
     from transformers.utils import cached_file
 
+    try:  # safetensors always comes with transformers; the try keeps remote-code import checks to torch/transformers
+        from safetensors import safe_open
+    except ImportError as err:  # pragma: no cover
+        raise ImportError("partial A2Net checkpoints need the safetensors package") from err
     try:
         module = importlib.import_module(package)
     except ImportError as err:
