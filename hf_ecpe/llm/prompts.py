@@ -1,0 +1,157 @@
+"""Versioned instruction template for span-level emotion–cause–category triplet extraction with a chat LLM.
+
+The prompt (one user message) holds a task description, five rules, a five-step workflow, the label set, the output
+grammar and the input, whose units (clauses or utterances) are numbered ``U1``, ``U2``, ... so that every span in
+the answer is tied to one unit. The completion (one assistant message) follows a strict line grammar::
+
+    (U3: "so happy", U1: "I passed the exam", joy)
+    (U3: "so happy", U2: "my dog came back", joy)
+
+one triplet ``(emotion unit: "emotion span", cause unit: "cause span", category)`` per line, in gold order, or the
+single line ``NONE`` when the input expresses no emotion with a cause. Spans are written as JSON string literals
+(``json.dumps(span, ensure_ascii=False)``: ``"`` and ``\\`` escaped, nothing else), so a span containing quotes or
+commas is unambiguous, while the line stays short and readable.
+
+Why lines and not a JSON array: a 135M model fine-tuned for a few hundred steps often stops early or drops a
+bracket; with one triplet per line a truncated or broken line costs that triplet only (the parser counts it as
+malformed and keeps the others), whereas one missing ``]`` invalidates a whole JSON answer. The explicit unit
+number makes a span that occurs in several units unambiguous and lets the metric use character offsets.
+
+Changing the wording, the rules or the grammar must bump :data:`PROMPT_VERSION` (it is written to model cards and
+benchmark outputs, so results stay comparable).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PROMPT_VERSION = "1"
+#: The whole completion when there is no triplet.
+EMPTY_MARKER = "NONE"
+#: Prefix of a unit number in prompt and completion (``U1`` is the first unit).
+UNIT_PREFIX = "U"
+
+TASK_DESCRIPTION = (
+    "You extract emotion-cause triplets from a {kind}. A triplet links an emotion expression (a span of text that "
+    "conveys an emotion) to the cause of that emotion (a span of text describing what triggered it) and names the "
+    "emotion category."
+)
+
+RULES = (
+    "Follow the output format exactly: one triplet per line, nothing else.",
+    "Copy every span verbatim from the input unit it comes from; never modify, shorten, translate or correct the text.",
+    "When there are several triplets, output every triplet separately on its own line.",
+    "Use only the listed categories.",
+    f"If the input expresses no emotion with a cause, output exactly {EMPTY_MARKER}.",
+)
+
+WORKFLOW = (
+    "Find the emotion expressions and the units they are in.",
+    "For each emotion, find the spans that cause it (in the same unit or in an earlier or later one).",
+    "Link each emotion expression to each of its causes.",
+    "Assign the emotion category of each link.",
+    "Format each link as one output line.",
+)
+
+OUTPUT_FORMAT = (
+    f'({UNIT_PREFIX}<emotion unit number>: "<emotion span>", {UNIT_PREFIX}<cause unit number>: "<cause span>", '
+    "<category>)"
+)
+
+_LINE_BREAKS = {ord(c): " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+_KIND_WORDS = {"document": ("document", "clause"), "conversation": ("conversation", "utterance")}
+
+
+def quote_span(span: str) -> str:
+    """A span as it appears in a completion: a JSON string literal (non-ASCII kept)."""
+    return json.dumps(span, ensure_ascii=False)
+
+
+def flatten_unit(unit: str) -> str:
+    """``unit`` with each line break character replaced by one space (length and offsets unchanged)."""
+    return unit.translate(_LINE_BREAKS)
+
+
+def format_units(units: Sequence[str], speakers: Sequence[str] | None = None) -> str:
+    """``U1: text`` lines (``U1 (speaker): text`` in conversations).
+
+    Unit text is kept verbatim except that line breaks become spaces (:func:`flatten_unit`, same length), so the
+    parser can check copied spans against the very text the model saw and character offsets stay valid."""
+    if speakers is not None and len(speakers) not in (0, len(units)):
+        raise ValueError(f"got {len(speakers)} speakers for {len(units)} units; give one speaker per unit or none")
+    lines = []
+    for k, unit in enumerate(units):
+        if not isinstance(unit, str):
+            raise TypeError(f"unit {k} must be a str, got {type(unit).__name__}")
+        speaker = f" ({speakers[k]})" if speakers else ""
+        lines.append(f"{UNIT_PREFIX}{k + 1}{speaker}: {flatten_unit(unit)}")
+    return "\n".join(lines)
+
+
+def build_prompt(
+    units: Sequence[str],
+    labels: Sequence[str],
+    *,
+    speakers: Sequence[str] | None = None,
+    kind: str = "document",
+) -> str:
+    """The user message for one document (``kind="document"``) or conversation (``kind="conversation"``)."""
+    if kind not in _KIND_WORDS:
+        raise ValueError(f"kind must be one of {sorted(_KIND_WORDS)}, got {kind!r}")
+    if not labels:
+        raise ValueError("labels is empty: give the emotion categories of the corpus (e.g. ['anger', 'joy'])")
+    text_word, unit_word = _KIND_WORDS[kind]
+    rules = "\n".join(f"{k}. {rule}" for k, rule in enumerate(RULES, 1))
+    steps = "\n".join(f"{k}. {step}" for k, step in enumerate(WORKFLOW, 1))
+    return (
+        f"{TASK_DESCRIPTION.format(kind=text_word)}\n\n"
+        f"Categories: {', '.join(labels)}\n\n"
+        f"Rules:\n{rules}\n\n"
+        f"Workflow:\n{steps}\n\n"
+        f"Output format (one line per triplet, spans in double quotes):\n{OUTPUT_FORMAT}\n\n"
+        f"The {text_word} ({len(units)} {unit_word}s, numbered):\n{format_units(units, speakers)}"
+    )
+
+
+def render_triplet(triplet: Mapping[str, Any], units: Sequence[str]) -> str:
+    """One completion line for a triplet dict (``emotion_unit``, ``emotion_start``, ... ``category``; 0-based)."""
+    emotion = units[triplet["emotion_unit"]][triplet["emotion_start"] : triplet["emotion_end"]]
+    cause = units[triplet["cause_unit"]][triplet["cause_start"] : triplet["cause_end"]]
+    return (
+        f"({UNIT_PREFIX}{triplet['emotion_unit'] + 1}: {quote_span(emotion)}, "
+        f"{UNIT_PREFIX}{triplet['cause_unit'] + 1}: {quote_span(cause)}, {triplet['category']})"
+    )
+
+
+def render_completion(triplets: Sequence[Mapping[str, Any]], units: Sequence[str]) -> str:
+    """The assistant message: one line per triplet (order kept, exact duplicates dropped), or :data:`EMPTY_MARKER`."""
+    lines = list(dict.fromkeys(render_triplet(t, units) for t in triplets))
+    return "\n".join(lines) if lines else EMPTY_MARKER
+
+
+def to_messages(prompt: str, completion: str | None = None) -> dict[str, list[dict[str, str]]]:
+    """A conversational prompt–completion row (TRL format); without ``completion`` only ``{"prompt": [...]}``."""
+    row: dict[str, list[dict[str, str]]] = {"prompt": [{"role": "user", "content": prompt}]}
+    if completion is not None:
+        row["completion"] = [{"role": "assistant", "content": completion}]
+    return row
+
+
+__all__ = [
+    "EMPTY_MARKER",
+    "OUTPUT_FORMAT",
+    "PROMPT_VERSION",
+    "RULES",
+    "TASK_DESCRIPTION",
+    "UNIT_PREFIX",
+    "WORKFLOW",
+    "build_prompt",
+    "flatten_unit",
+    "format_units",
+    "quote_span",
+    "render_completion",
+    "render_triplet",
+    "to_messages",
+]

@@ -1,0 +1,125 @@
+"""Instruction template and prompt–completion rows (hf_ecpe.llm.prompts, hf_ecpe.llm.data)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hf_ecpe.data.schema import make_pair, validate_rows
+from hf_ecpe.llm.data import (
+    TINY_LABELS,
+    build_sft_dataset,
+    corpus_labels,
+    labels_from_rows,
+    row_triplets,
+    tiny_examples,
+    to_prompt_completion,
+)
+from hf_ecpe.llm.parsing import parse_completion
+from hf_ecpe.llm.prompts import EMPTY_MARKER, PROMPT_VERSION, RULES, WORKFLOW, build_prompt, render_completion
+from tests.conftest import corpus_dir
+
+CONVERSATION = {
+    "id": "c1",
+    "kind": "conversation",
+    "language": "en",
+    "units": ["I lost my job today .", "Oh no , that is terrible !", "But I got a new puppy ."],
+    "speakers": ["Ann", "Bob", "Ann"],
+    "emotions": ["neutral", "sadness", "joy"],
+    # SemEval-style: cause span only; the emotion span becomes the whole emotion utterance.
+    "pairs": [
+        make_pair(1, 0, cause_span=[0, 13], category="sadness"),
+        make_pair(2, 2, cause_span=[4, 21], category="joy"),
+    ],
+}
+
+
+def test_template_has_versioned_rules_and_workflow():
+    assert PROMPT_VERSION == "1"
+    assert len(RULES) == 5 and len(WORKFLOW) == 5
+    prompt = build_prompt(["a b", "c"], ["joy", "anger"], kind="document")
+    for k in range(1, 6):
+        assert f"\n{k}. " in prompt
+    assert "Categories: joy, anger" in prompt
+    assert prompt.endswith("U1: a b\nU2: c")
+    assert EMPTY_MARKER in prompt
+
+
+def test_conversation_prompt_numbers_units_with_speakers():
+    prompt = to_prompt_completion(CONVERSATION, ["joy", "sadness"])["prompt"][0]["content"]
+    assert "U1 (Ann): I lost my job today ." in prompt and "U3 (Ann): But I got a new puppy ." in prompt
+    assert "conversation (3 utterances" in prompt
+
+
+def test_completion_uses_whole_emotion_utterance_when_span_missing():
+    row = to_prompt_completion(CONVERSATION, ["joy", "sadness"])
+    assert row["completion"] == [
+        {
+            "role": "assistant",
+            "content": '(U2: "Oh no , that is terrible !", U1: "I lost my job", sadness)\n'
+            '(U3: "But I got a new puppy .", U3: "I got a new puppy", joy)',
+        }
+    ]
+    assert row["prompt"][0]["role"] == "user" and set(row) == {"prompt", "completion"}
+
+
+def test_empty_marker_and_quotes_are_escaped():
+    assert render_completion([], ["x"]) == EMPTY_MARKER
+    units = ['he said "hi" \\ ok']
+    line = render_completion(
+        [
+            dict(
+                zip(["emotion_unit", "emotion_start", "emotion_end"], [0, 0, 17]),
+                cause_unit=0,
+                cause_start=3,
+                cause_end=12,
+                category="joy",
+            )
+        ],
+        units,
+    )
+    assert line == r'(U1: "he said \"hi\" \\ ok", U1: "said \"hi\"", joy)'
+
+
+def test_unknown_category_and_bad_input_raise_clearly():
+    with pytest.raises(ValueError, match="not in the label set"):
+        to_prompt_completion(CONVERSATION, ["joy"])
+    with pytest.raises(ValueError, match="labels is empty"):
+        build_prompt(["a"], [])
+    with pytest.raises(ValueError, match="kind must be"):
+        build_prompt(["a"], ["joy"], kind="tweet")
+    with pytest.raises(ValueError, match="2 speakers for 3 units"):
+        build_prompt(["a", "b", "c"], ["joy"], speakers=["x", "y"])
+
+
+def test_tiny_examples_roundtrip_and_dataset():
+    rows = tiny_examples()
+    validate_rows(rows)
+    assert set(labels_from_rows(rows)) == set(TINY_LABELS)
+    dataset = build_sft_dataset(rows, TINY_LABELS)
+    assert dataset.column_names == ["prompt", "completion"] and len(dataset) == len(rows)
+    for row, record in zip(rows, dataset):
+        parsed = parse_completion(record["completion"][0]["content"], row["units"], TINY_LABELS)
+        assert parsed.triplets == row_triplets(row) and parsed.well_formed
+
+
+def test_corpus_labels():
+    assert corpus_labels("semeval2024_ecac") == ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+    assert "happiness" in corpus_labels("ecpe_en")
+    with pytest.raises(ValueError, match="labels="):
+        corpus_labels("ed_cause")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "folder", "config"),
+    [("semeval2024_ecac", "ecf2-semeval2024", "subtask1"), ("ecpe_en", "ecpe-en", "fold1")],
+)
+def test_real_corpus_completions_roundtrip(data_root, name, folder, config):
+    from hf_ecpe.llm.data import load_corpus_rows
+
+    corpus_dir(data_root, folder)
+    rows = load_corpus_rows(name, data_root, config, "train").select(range(300))
+    labels = corpus_labels(name)
+    for row in rows:
+        record = to_prompt_completion(row, labels)
+        assert parse_completion(record["completion"][0]["content"], row["units"], labels).triplets == row_triplets(row)

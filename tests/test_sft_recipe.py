@@ -1,0 +1,85 @@
+"""SFT recipe: `accelerate launch -m hf_ecpe.scripts.sft --config recipes/sft_tiny.yaml` end to end, then reload."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_recipes_parse_with_trl_parser():
+    from hf_ecpe.scripts.sft import make_parser
+
+    for recipe in ("sft_tiny.yaml", "sft_smollm2_semeval.yaml"):
+        script_args, training_args, model_args = make_parser().parse_args_and_config(
+            ["--config", str(REPO / "recipes" / recipe), "--output_dir", "/tmp/unused"]
+        )
+        assert model_args.use_peft and training_args.completion_only_loss is True
+        assert training_args.label_names == ["labels"] and training_args.bf16 is False
+
+
+@pytest.fixture(scope="module")
+def trained_adapter(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sft_tiny")
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent)) or "accelerate"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false"}
+    command = [
+        accelerate, "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no", "-m", "hf_ecpe.scripts.sft", "--config", str(REPO / "recipes" / "sft_tiny.yaml"),
+        "--output_dir", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_adapter_card_and_metrics_written(trained_adapter):
+    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md", "metrics.json"):
+        assert (trained_adapter / name).is_file(), name
+    record = json.loads((trained_adapter / "metrics.json").read_text())
+    assert record["prompt_version"] == "1" and record["base_model"] == "tiny-random-llama"
+    metrics = record["metrics"]
+    assert metrics["eval_num_examples"] == 6 and 0.0 <= metrics["eval_malformed_rate"] <= 1.0
+    assert metrics["train_loss"] > 0
+    card = (trained_adapter / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: peft" in card
+    assert "**Prompt version:** 1" in card and "built-in tiny examples" in card and "eval_strict_f1" in card
+
+
+def test_reload_adapter_and_generate(trained_adapter):
+    from peft import AutoPeftModelForCausalLM, PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from hf_ecpe.llm.data import TINY_LABELS
+    from hf_ecpe.llm.inference import EmotionCauseLLM
+
+    model = AutoPeftModelForCausalLM.from_pretrained(trained_adapter)
+    assert isinstance(model, PeftModel)
+    tokenizer = AutoTokenizer.from_pretrained(trained_adapter)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    generated = model.generate(**prompt, max_new_tokens=5, do_sample=False)
+    assert generated.shape[1] == prompt["input_ids"].shape[1] + 5 or generated[0, -1] == tokenizer.eos_token_id
+
+    # base + PeftModel.from_pretrained through the wrapper, pipeline-style inputs and output schema
+    base = AutoModelForCausalLM.from_pretrained(trained_adapter / "base_model")
+    llm = EmotionCauseLLM(base, adapter=trained_adapter, labels=TINY_LABELS, max_new_tokens=8, batch_size=2)
+    results = llm(
+        [
+            "I was so happy because I passed .",
+            {"utterances": ["Oh no !", "I lost it ."], "speakers": ["A", "B"]},
+            {"clauses": []},
+        ]
+    )
+    assert [r["units"] for r in results] == [["I was so happy because I passed ."], ["Oh no !", "I lost it ."], []]
+    for result in results:
+        assert set(result) == {"units", "pairs", "generated_text", "parse"} and isinstance(result["pairs"], list)
+    assert tokenizer.padding_side == "left" or llm.tokenizer.padding_side == "left"
