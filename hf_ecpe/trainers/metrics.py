@@ -1,0 +1,176 @@
+"""``compute_metrics`` for pair models in the ``Trainer``: decode the pair logits, score them with the ``ecpe`` metric.
+
+The Trainer concatenates per-batch predictions along the batch axis and pads only the *second* axis (with -100),
+so a ``(B, N, N)`` pair matrix whose ``N`` changes from batch to batch cannot travel as is. :func:`pack_predictions`
+and :func:`pack_labels` therefore flatten, per document, the ``n × n`` block of its real units into the first
+``n²`` columns of a ``(B, N²)`` row and send ``n`` along; :func:`unpack` reverses that on the gathered arrays.
+
+:class:`EcpeComputeMetrics` then decodes every document with the model's own ``decode_pairs`` (its configured
+strategy; no sentiment lexicon during training) and reports, with :func:`hf_ecpe.evaluation.pairs.ecpe_scores`,
+``pair_*``, ``emotion_*`` and ``cause_*`` precision / recall / F1 (emotion and cause as projections of the pair sets,
+the RankCP / A2Net scorer), the emotion and cause heads' own F1 (``emotion_head_*``, ``cause_head_*``: σ > 0.5 against
+the units of the gold pairs) and A2Net's consistency between heads and pairs
+(:func:`hf_ecpe.evaluation.pairs.consistency_scores`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from hf_ecpe.evaluation.pairs import consistency_scores, ecpe_scores, prf
+
+# Padding value of the packed rows; the unpacking never reads it (it reads the first n or n² entries only).
+PACK_PAD = -100.0
+
+
+def _pack_square(matrix: torch.Tensor, n_units: torch.Tensor) -> torch.Tensor:
+    """``(B, N, N)`` → ``(B, N²)`` float: row b holds ``matrix[b, :n_b, :n_b]`` flattened, then padding."""
+    batch, width = matrix.shape[0], matrix.shape[1]
+    packed = torch.full((batch, width * width), PACK_PAD, dtype=torch.float32, device=matrix.device)
+    for b in range(batch):
+        n = int(n_units[b])
+        packed[b, : n * n] = matrix[b, :n, :n].reshape(-1).float()
+    return packed
+
+
+def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Model outputs of one batch → ``(n_units (B,1), emotion_logits (B,N), cause_logits (B,N), pair_logits (B,N²),
+    candidate_mask (B,N²))``, all float32. Units must be left-aligned (``unit_mask[b, :n_b]`` true)."""
+    n_units = unit_mask.sum(dim=-1)
+    return (
+        n_units.float().unsqueeze(-1),
+        outputs["emotion_logits"].float(),
+        outputs["cause_logits"].float(),
+        _pack_square(outputs["pair_logits"], n_units),
+        _pack_square(outputs["candidate_mask"], n_units),
+    )
+
+
+def pack_labels(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gold of one batch → ``(n_units (B,1), pair_labels (B,N²))`` (the emotion/cause labels derive from the pairs)."""
+    n_units = inputs["unit_mask"].sum(dim=-1)
+    return n_units.float().unsqueeze(-1), _pack_square(inputs["pair_labels"], n_units)
+
+
+@dataclass
+class DocumentPrediction:
+    """One document after unpacking: its unit count and the model's raw scores (numpy, unpadded)."""
+
+    n_units: int
+    emotion_logits: np.ndarray  # (n,)
+    cause_logits: np.ndarray  # (n,)
+    pair_logits: np.ndarray  # (n, n), i = emotion, j = cause
+    candidate_mask: np.ndarray  # (n, n) bool
+
+
+def _as_tuple(value: Any, expected: int, what: str) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != expected:
+        got = f"{type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list)) else type(value)
+        raise ValueError(
+            f"EcpeComputeMetrics expected {what} packed by hf_ecpe.trainers.metrics ({expected} arrays), got {got}. "
+            "Use it with EcpeTrainer, whose prediction_step packs the model outputs."
+        )
+    return tuple(np.asarray(v) for v in value)
+
+
+def unpack(predictions: Any, label_ids: Any | None = None) -> tuple[list[DocumentPrediction], list[list] | None]:
+    """Gathered ``EvalPrediction`` arrays → per-document predictions and, with ``label_ids``, gold pair lists."""
+    n_units, emotion, cause, pair, candidate = _as_tuple(predictions, 5, "predictions")
+    docs = []
+    for b in range(n_units.shape[0]):
+        n = int(round(float(n_units[b, 0])))
+        docs.append(
+            DocumentPrediction(
+                n_units=n,
+                emotion_logits=emotion[b, :n],
+                cause_logits=cause[b, :n],
+                pair_logits=pair[b, : n * n].reshape(n, n),
+                candidate_mask=candidate[b, : n * n].reshape(n, n) > 0.5,
+            )
+        )
+    gold = None
+    if label_ids is not None:
+        label_units, pair_labels = _as_tuple(label_ids, 2, "label_ids")
+        gold = []
+        for b in range(label_units.shape[0]):
+            n = int(round(float(label_units[b, 0])))
+            matrix = pair_labels[b, : n * n].reshape(n, n)
+            gold.append([(int(e), int(c)) for e, c in zip(*np.nonzero(matrix > 0.5))])
+    return docs, gold
+
+
+@dataclass
+class EcpeComputeMetrics:
+    """``compute_metrics`` for :class:`~hf_ecpe.trainers.EcpeTrainer`: pair / emotion / cause P/R/F1, head F1,
+    consistency.
+
+    Args:
+        model: the pair model (anything with A2Net's ``decode_pairs`` and ``decode_units``), or a zero-argument
+            callable returning it (the trainer passes one, so a model reloaded at the end of training is used).
+        unit_threshold: σ threshold of the emotion / cause heads.
+        decode_kwargs: overrides for ``decode_pairs`` (``strategy``, ``threshold``, ``top_k``); default: the model
+            config's decoding.
+    """
+
+    model: Any
+    unit_threshold: float = 0.5
+    decode_kwargs: dict[str, Any] | None = None
+
+    def _model(self) -> Any:
+        model = self.model() if callable(self.model) and not isinstance(self.model, torch.nn.Module) else self.model
+        for name in ("decode_pairs", "decode_units"):
+            if not hasattr(model, name):
+                raise TypeError(f"EcpeComputeMetrics needs a pair model with a {name}() method, got {type(model)}")
+        return model
+
+    def decode(self, docs: list[DocumentPrediction]) -> tuple[list[list], list[list[int]], list[list[int]]]:
+        """Predicted pairs and head-selected emotion / cause units per document."""
+        model = self._model()
+        pairs, emotions, causes = [], [], []
+        for doc in docs:
+            if doc.n_units == 0:
+                pairs.append([]), emotions.append([]), causes.append([])
+                continue
+            decoded = model.decode_pairs(
+                torch.from_numpy(doc.pair_logits).unsqueeze(0),
+                torch.from_numpy(doc.candidate_mask).unsqueeze(0),
+                **(self.decode_kwargs or {}),
+            )[0]
+            pairs.append([(int(e), int(c)) for e, c, _ in decoded])
+            unit_mask = torch.ones(1, doc.n_units, dtype=torch.bool)
+            for logits, out in ((doc.emotion_logits, emotions), (doc.cause_logits, causes)):
+                selected = model.decode_units(torch.from_numpy(logits).unsqueeze(0), unit_mask, self.unit_threshold)[0]
+                out.append([int(index) for index, _ in selected])
+        return pairs, emotions, causes
+
+    def __call__(self, eval_prediction: Any) -> dict[str, float]:
+        docs, gold = unpack(eval_prediction.predictions, eval_prediction.label_ids)
+        if gold is None:
+            raise ValueError("EcpeComputeMetrics needs gold pairs: evaluate on rows with a 'pairs' column")
+        predicted, head_emotions, head_causes = self.decode(docs)
+        num_units = [doc.n_units for doc in docs]
+        metrics = ecpe_scores(predicted, gold, num_units=num_units)
+        for task, position, heads in (("emotion_head", 0, head_emotions), ("cause_head", 1, head_causes)):
+            correct = predicted_count = gold_count = 0
+            for doc_heads, doc_gold in zip(heads, gold):
+                gold_units = {pair[position] for pair in doc_gold}
+                correct += len(set(doc_heads) & gold_units)
+                predicted_count += len(set(doc_heads))
+                gold_count += len(gold_units)
+            p, r, f = prf(correct, predicted_count, gold_count)
+            metrics.update({f"{task}_precision": p, f"{task}_recall": r, f"{task}_f1": f})
+        consistency = consistency_scores(predicted, head_emotions, head_causes, num_units=num_units)
+        metrics["emotion_consistency"] = consistency["emotion_consistency"]
+        metrics["cause_consistency"] = consistency["cause_consistency"]
+        metrics["predicted_pairs_per_document"] = float(np.mean([len(p) for p in predicted])) if predicted else 0.0
+        return metrics
+
+
+def build_compute_metrics(model: Any | Callable[[], Any], **kwargs: Any) -> EcpeComputeMetrics:
+    """Shorthand for :class:`EcpeComputeMetrics` (``model`` or a callable returning it)."""
+    return EcpeComputeMetrics(model, **kwargs)

@@ -1,0 +1,227 @@
+"""pipeline("emotion-cause") on a tiny random A2Net saved to disk (offline)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import AutoTokenizer, pipeline
+from transformers.pipelines import PIPELINE_REGISTRY
+
+import hf_ecpe  # noqa: F401
+from hf_ecpe._registration import register_all, register_pipelines
+from hf_ecpe.data.clauses import split_clauses
+from hf_ecpe.data.collators import ClauseCollator
+from hf_ecpe.models import A2NetModel
+from hf_ecpe.pipelines import EmotionCausePipeline, lexicon_mask_for
+
+register_all()
+torch.set_num_threads(1)
+
+TEXT = "I was so happy, because I passed the exam. Today she felt sad; her dog died."
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_encoder_dir, tmp_path_factory):
+    torch.manual_seed(0)
+    model = A2NetModel.from_encoder(str(tiny_encoder_dir), pfn_hidden_size=16, position_embedding_size=8)
+    path = tmp_path_factory.mktemp("a2net_tiny")
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny_encoder_dir).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def extractor(model_dir):
+    return pipeline("emotion-cause", model=str(model_dir))
+
+
+def _pairs(result):
+    return [(p["emotion_index"], p["cause_index"]) for p in result["pairs"]]
+
+
+def test_registration_is_idempotent(extractor):
+    register_all()
+    register_pipelines()
+    assert "emotion-cause" in PIPELINE_REGISTRY.get_supported_tasks()
+    assert isinstance(extractor, EmotionCausePipeline)
+    assert isinstance(extractor.model, A2NetModel)
+
+
+def test_text_input_output_format(extractor):
+    result = extractor(TEXT)
+    assert set(result) == {"units", "pairs", "emotions", "causes"}
+    assert result["units"] == split_clauses(TEXT)
+    assert json.loads(json.dumps(result)) == result
+    units = result["units"]
+    scores = [p["score"] for p in result["pairs"]]
+    assert scores == sorted(scores, reverse=True) and result["pairs"]  # reference decoding keeps the best pair
+    for pair in result["pairs"]:
+        assert pair["emotion_text"] == units[pair["emotion_index"]]
+        assert pair["cause_text"] == units[pair["cause_index"]]
+        assert 0.0 <= pair["score"] <= 1.0
+    for key in ("emotions", "causes"):
+        for item in result[key]:
+            assert item["text"] == units[item["index"]] and item["score"] > 0.5
+
+
+def test_pipeline_matches_the_model(extractor, model_dir):
+    """The pipeline's pairs and unit scores are the model's own forward + decode on the same clauses."""
+    clauses = ["she felt sad", "when her dog died", "we were surprised", "to see snow in july"]
+    result = extractor({"clauses": clauses}, decoding="threshold", threshold=0.0)
+    model = extractor.model
+    batch = ClauseCollator(extractor.tokenizer)([{"units": clauses}])
+    with torch.no_grad():
+        outputs = model(**batch)
+    expected = model.decode_pairs(outputs.pair_logits, outputs.candidate_mask, strategy="threshold", threshold=0.0)[0]
+    assert _pairs(result) == [(e, c) for e, c, _ in expected]
+    assert [p["score"] for p in result["pairs"]] == pytest.approx([p for _, _, p in expected], abs=1e-6)
+    assert len(result["pairs"]) == int(outputs.candidate_mask.sum())  # threshold 0 keeps every candidate
+    assert extractor({"clauses": clauses}, decoding="threshold", threshold=1.0)["pairs"] == []
+
+
+def test_dict_inputs(extractor):
+    clauses = extractor({"clauses": ["i was so happy", "because i passed the exam"]})
+    assert clauses["units"] == ["i was so happy", "because i passed the exam"]
+    assert extractor({"units": ["i was so happy", "because i passed the exam"]}) == clauses
+    conversation = extractor(
+        {"utterances": ["oh no", "that is terrible", "i lost my job"], "speakers": ["A", "B", "A"]}
+    )
+    assert conversation["units"] == ["oh no", "that is terrible", "i lost my job"]
+    assert extractor({"text": TEXT})["units"] == split_clauses(TEXT)
+
+
+def test_batches_give_the_same_results(extractor):
+    docs = [
+        TEXT,
+        {"clauses": ["she felt sad", "when her dog died"]},
+        "",
+        {"utterances": ["hi", "i got new puppy", "happy"], "speakers": ["a", "b", "b"]},
+        "one clause only",
+    ]
+    one_by_one = extractor(docs, batch_size=1)
+    batched = extractor(docs, batch_size=3)
+    assert len(one_by_one) == len(batched) == len(docs)
+    for single, multi in zip(one_by_one, batched):
+        assert single["units"] == multi["units"]
+        for key in ("pairs", "emotions", "causes"):
+            assert [{k: v for k, v in item.items() if k != "score"} for item in single[key]] == [
+                {k: v for k, v in item.items() if k != "score"} for item in multi[key]
+            ]
+            assert [item["score"] for item in single[key]] == pytest.approx(
+                [item["score"] for item in multi[key]], abs=1e-5
+            )
+    assert extractor([]) == []
+
+
+def test_empty_and_single_unit_documents(extractor):
+    empty = {"units": [], "pairs": [], "emotions": [], "causes": []}
+    assert extractor("") == empty
+    assert extractor("   \n\t ") == empty
+    assert extractor({"clauses": []}) == empty
+    single = extractor("one clause only")
+    assert single["units"] == ["one clause only"]
+    assert _pairs(single) == [(0, 0)]  # the only candidate; the reference decoding always keeps the best one
+    assert extractor("one clause only", decoding="threshold", threshold=1.0)["pairs"] == []
+
+
+@pytest.mark.parametrize(
+    ("document", "error", "message"),
+    [
+        ({"clauses": "i was happy because i passed"}, TypeError, "'clauses' must be a list of strings, got a single"),
+        ({"clauses": ["fine", 3]}, TypeError, r"clauses\[1\] must be a string, got int"),
+        ({"clauses": ["fine", "  "]}, ValueError, r"clauses\[1\] is empty or whitespace only"),
+        ({"utterances": ["a", "b"], "speakers": ["x"]}, ValueError, "got 1 speakers for 2 utterances"),
+        ({"utterances": ["a", "b"], "speakers": "xy"}, TypeError, "'speakers' must be a list"),
+        ({"clauses": ["a"], "speakers": ["x"]}, ValueError, "'speakers' goes with 'utterances'"),
+        ({"clause": ["a"]}, ValueError, r"unknown input key\(s\) \['clause'\]"),
+        ({"clauses": ["a"], "utterances": ["b"]}, ValueError, "exactly one of"),
+        ({"text": ["a"]}, TypeError, "'text' must be a string"),
+        (42, TypeError, "a document must be a string or a dict, got int"),
+    ],
+)
+def test_malformed_documents(extractor, document, error, message):
+    with pytest.raises(error, match=message):
+        extractor(document)
+
+
+def test_bare_list_inside_a_batch_is_rejected(extractor):
+    with pytest.raises(TypeError, match=r"given as \{'clauses': \[...\]\}"):
+        extractor([["i was happy", "because i passed"]])
+
+
+def test_bad_parameters(extractor):
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        extractor(TEXT, decoding="greedy")
+    with pytest.raises(ValueError, match=r"threshold is a probability in \[0, 1\]"):
+        extractor(TEXT, threshold=1.5)
+    with pytest.raises(TypeError, match="lexicon must be a collection of words"):
+        extractor(TEXT, lexicon="happy")
+    with pytest.raises(TypeError, match=r"unknown emotion-cause pipeline parameter\(s\) \['treshold'\]"):
+        extractor(TEXT, treshold=0.3)
+
+
+def test_lexicon_mask_rules():
+    units = ["I was Happy,", "she was unhappy", "我很开心", "nothing here"]
+    assert lexicon_mask_for(units, {"happy", "开心"}) == [True, False, True, False]
+    assert lexicon_mask_for(units, {"was so"}) == [False, False, False, False]
+    assert lexicon_mask_for(units, set()) == [False] * 4
+
+
+def test_lexicon_restricts_extra_pairs_of_reference_decoding(extractor):
+    clauses = ["i was so happy", "because i passed the exam", "she felt sad", "when her dog died", "today"]
+    without = extractor({"clauses": clauses}, threshold=0.0)  # every top-3 candidate passes sigma > 0
+    assert len(without["pairs"]) == 3
+    with_lexicon = extractor({"clauses": clauses}, threshold=0.0, lexicon={"sad"})
+    assert with_lexicon["pairs"][0] == without["pairs"][0]  # the best pair is always kept
+    for pair in with_lexicon["pairs"][1:]:
+        assert pair["emotion_index"] == 2  # the only unit with a lexicon word
+    kept_extra = [p for p in without["pairs"][1:] if p["emotion_index"] == 2]
+    assert with_lexicon["pairs"][1:] == kept_extra
+
+
+def test_speaker_prefix_follows_the_model_config(extractor):
+    conversation = {"utterances": ["oh no", "i lost my job"], "speakers": ["she", "he"]}
+    plain = extractor.preprocess(conversation)["input_ids"]
+    extractor.model.config.prepend_speaker = True
+    try:
+        prefixed = extractor.preprocess(conversation)["input_ids"]
+        assert extractor(conversation)["units"] == ["oh no", "i lost my job"]  # outputs keep the raw utterances
+    finally:
+        extractor.model.config.prepend_speaker = False
+    tokens = extractor.tokenizer.convert_ids_to_tokens(prefixed[0].tolist())
+    # "she: oh no" -> she [UNK] oh no (":" is not in the tiny vocabulary)
+    assert tokens == [
+        "[CLS]",
+        "she",
+        "[UNK]",
+        "oh",
+        "no",
+        "[SEP]",
+        "[CLS]",
+        "he",
+        "[UNK]",
+        "i",
+        "lost",
+        "my",
+        "job",
+        "[SEP]",
+    ]
+    assert extractor.tokenizer.convert_ids_to_tokens(plain[0].tolist())[:4] == ["[CLS]", "oh", "no", "[SEP]"]
+
+
+def test_long_document_is_not_truncated(extractor):
+    clauses = [f"{word} was so happy because the game" for word in ["she", "he", "we", "my friend"] * 10]
+    assert len(clauses) == 40
+    batch = ClauseCollator(extractor.tokenizer)([{"units": clauses}])
+    assert batch["input_ids"].shape[1] > extractor.model.config.encoder["max_position_embeddings"]
+    result = extractor({"clauses": clauses}, decoding="threshold", threshold=0.0, return_pair_scores=True)
+    assert result["units"] == clauses
+    scores = result["pair_scores"]
+    assert len(scores) == 40 and all(len(row) == 40 for row in scores)
+    window = extractor.model.config.pos_window
+    for i in range(40):
+        for j in range(40):
+            assert (scores[i][j] is not None) == (abs(i - j) <= window)
+    assert max(p["emotion_index"] for p in result["pairs"]) == 39  # the last clauses got candidates too
