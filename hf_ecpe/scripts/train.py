@@ -96,6 +96,13 @@ class ModelArguments:
     decode_top_k: int | None = field(default=None, metadata={"help": "k of the reference decoding (3)."})
     max_window_tokens: int | None = field(default=None, metadata={"help": "Tokens per encoder window."})
     window_overlap_units: int | None = field(default=None, metadata={"help": "Units shared by windows (2)."})
+    trainable_encoder_layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "Fine-tune only the top N encoder layers (embeddings and lower layers frozen); default: all. "
+            "With it the output also gets a small partial checkpoint in <output_dir>/partial (hf_ecpe.defaults)."
+        },
+    )
 
 
 @dataclass
@@ -181,6 +188,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
             if action.dest in values:
                 action.default = values[action.dest]
                 action.required = False
+    import torch
+
+    if not torch.cuda.is_available():
+        # Without a GPU, accelerate's multi-process launch only forms one process group when the script asks for the
+        # CPU (otherwise each process trains alone on all the data): default use_cpu to True here.
+        for action in parser._actions:
+            if action.dest == "use_cpu" and not (known.config and "use_cpu" in values):
+                action.default = True
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=rest)
     return model_args, data_args, training_args
 
@@ -449,6 +464,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
 
     model, tokenizer, encoder_info = build_model(model_args, train_dataset["units"])
+    if model_args.trainable_encoder_layers is not None:
+        from hf_ecpe.defaults import freeze_encoder_below
+
+        frozen = freeze_encoder_below(model, model_args.trainable_encoder_layers)
+        logger.info(
+            "froze %d encoder weights (top %d layers trainable)", len(frozen), model_args.trainable_encoder_layers
+        )
     if data_args.prepend_speaker:
         model.config.prepend_speaker = True
 
@@ -498,6 +520,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             json.dump(metrics, handle, indent=2, sort_keys=True)
         trainer.save_state()
         trainer.create_model_card()
+        package = PACKAGED_ENCODERS.get(model_args.model_name_or_path)
+        if model_args.trainable_encoder_layers is not None and package:
+            from hf_ecpe.defaults import save_partial
+
+            partial = save_partial(
+                trainer.model,
+                Path(training_args.output_dir) / "partial",
+                tokenizer=tokenizer,
+                encoder_weights_package=package,
+            )
+            logger.info("wrote a partial checkpoint (frozen encoder restored from %s) to %s", package, partial)
         logger.info("wrote the model, metrics.json and README.md to %s", training_args.output_dir)
     if training_args.push_to_hub:
         trainer.push_to_hub()
