@@ -6,7 +6,15 @@ terms applied by the trainer to any pair model.
 """
 
 from ..models.a2net.modeling_a2net import inter_task_alignment_loss
-from .rpcl import RPCL_DEFAULTS, ccps_loss, cdmr_loss, corruption_keep_mask, pair_probabilities, two_way_logits
+from .rpcl import (
+    RPCL_DEFAULTS,
+    ccps_loss,
+    cdmr_loss,
+    corruption_keep_mask,
+    pair_margins,
+    pair_probabilities,
+    two_way_logits,
+)
 
 __all__ = [
     "RPCL_DEFAULTS",
@@ -14,6 +22,7 @@ __all__ = [
     "cdmr_loss",
     "corruption_keep_mask",
     "inter_task_alignment_loss",
+    "pair_margins",
     "pair_probabilities",
     "two_way_logits",
 ]

@@ -33,6 +33,12 @@ def two_way_logits(pair_logits: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.zeros_like(pair_logits), pair_logits], dim=-1)
 
 
+def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
+    """The binary logit per candidate, ``(B,N,N)``: ``s1 - s0`` for 2-way logits, unchanged for binary ones
+    (``sigmoid(margin)`` = P(pair) either way; decoders and the pipeline work on this form)."""
+    return two_way_logits(pair_logits).diff(dim=-1).squeeze(-1)
+
+
 def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
     """P(pair) per candidate, ``(B,N,N)``, from binary or 2-way logits."""
     return two_way_logits(pair_logits).softmax(dim=-1)[..., 1]

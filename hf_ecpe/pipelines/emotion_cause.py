@@ -38,12 +38,15 @@ pair probabilities (row = emotion, column = cause; ``None`` outside the candidat
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from transformers import Pipeline
+
+from hf_ecpe.losses.rpcl import pair_margins
 
 DECODING_STRATEGIES = ("reference", "threshold")
 _ACCEPTED_KEYS = ("text", "clauses", "units", "utterances", "speakers")
@@ -228,6 +231,11 @@ class EmotionCausePipeline(Pipeline):
             for key in ("input_ids", "attention_mask", "token_type_ids", "unit_token_index", "unit_mask")
             if key in batch
         }
+        if "speaker_ids" in inspect.signature(self.model.forward).parameters:  # conversational pair scorers
+            from hf_ecpe.data.multimodal import speaker_ids_for
+
+            ids = speaker_ids_for({"units": model_units, "speakers": speakers}) if speakers and not empty else None
+            model_inputs["speaker_ids"] = torch.tensor([ids or [-1] * len(model_units)], dtype=torch.long)
         flags = lexicon_mask_for(model_units, lexicon) if lexicon and not empty else [False] * len(model_units)
         model_inputs["lexicon_mask"] = torch.tensor([flags], dtype=torch.bool)
         model_inputs["meta"] = {"units": units, "empty": empty, "has_lexicon": lexicon is not None}
@@ -238,7 +246,7 @@ class EmotionCausePipeline(Pipeline):
         lexicon_mask = model_inputs.pop("lexicon_mask")
         outputs = self.model(**model_inputs)
         return {
-            "pair_logits": outputs["pair_logits"],
+            "pair_logits": pair_margins(outputs["pair_logits"]),  # binary logits, also for 2-way pair scorers
             "candidate_mask": outputs["candidate_mask"],
             "emotion_logits": outputs["emotion_logits"],
             "cause_logits": outputs["cause_logits"],

@@ -19,6 +19,7 @@ What it adds to ``Trainer`` (each point answers a pitfall met by other libraries
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import os
 from collections.abc import Mapping
@@ -74,6 +75,19 @@ class EcpeTrainingArguments(TrainingArguments):
         metadata={"help": "A2Net reference schedule: CosineAnnealingWarmRestarts T_0 in optimiser steps (e.g. 5)."},
     )
     lr_restart_mult: int = field(default=2, metadata={"help": "T_mult of the warm-restart cosine schedule."})
+    rpcl: bool = field(
+        default=False,
+        metadata={
+            "help": "Add the RPCL objectives (Pan et al. 2026) to the model's loss during training: "
+            "L = L_model + rpcl_lambda_row * CDMR + CCPS. Inference is unchanged."
+        },
+    )
+    rpcl_k: int = field(default=8, metadata={"help": "CDMR: hard negatives per emotion row (k)."})
+    rpcl_m0: float = field(default=0.05, metadata={"help": "CDMR: base margin m0."})
+    rpcl_rho: float = field(default=0.30, metadata={"help": "CCPS: probability of zeroing an unprotected unit."})
+    rpcl_lambda_row: float = field(default=0.3, metadata={"help": "Weight of CDMR (lambda_row)."})
+    rpcl_lambda_cor: float = field(default=0.75, metadata={"help": "CCPS: weight of the corrupted-view CE."})
+    rpcl_lambda_ali: float = field(default=0.2, metadata={"help": "CCPS: weight of the clean/corrupted alignment."})
 
     def __post_init__(self) -> None:
         if self.load_best_model_at_end and self.metric_for_best_model is None:
@@ -83,6 +97,11 @@ class EcpeTrainingArguments(TrainingArguments):
             raise ValueError(f"lr_restart_period must be a positive number of steps, got {self.lr_restart_period}")
         if self.lr_restart_mult < 1:
             raise ValueError(f"lr_restart_mult must be >= 1, got {self.lr_restart_mult}")
+        if self.rpcl_k < 1 or not 0.0 <= self.rpcl_rho <= 1.0 or self.rpcl_m0 < 0:
+            raise ValueError(
+                f"RPCL settings out of range: rpcl_k={self.rpcl_k} (>= 1), rpcl_rho={self.rpcl_rho} (in [0, 1]), "
+                f"rpcl_m0={self.rpcl_m0} (>= 0)"
+            )
 
 
 def _describe_columns(dataset: Any) -> str:
@@ -260,9 +279,63 @@ class EcpeTrainer(Trainer):
             for name in LOSS_COMPONENTS
             if isinstance(outputs, Mapping) and outputs.get(name) is not None
         }
+        if getattr(self.args, "rpcl", False) and model.training:
+            rpcl_loss, rpcl_components = self.rpcl_terms(model, inputs, outputs)
+            loss = loss + rpcl_loss
+            components.update(rpcl_components)
         if components:
             self.track_loss_components(components, training=model.training)
         return (loss, outputs) if return_outputs else loss
+
+    def rpcl_terms(
+        self, model: torch.nn.Module, inputs: dict[str, Any], outputs: Mapping[str, Any]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """RPCL's training-only objectives for any pair model: ``rpcl_lambda_row * CDMR + CCPS``.
+
+        The model must return ``pair_logits``, ``candidate_mask``, ``cause_logits`` and ``unit_states`` (the unit
+        representations its pair scorer consumes) and offer ``score_pairs(unit_states, unit_mask, ...)``, which
+        re-runs only the pair scorer: that is how the corrupted view is scored (A2Net re-runs PFN + heads).
+        """
+        from hf_ecpe.losses.rpcl import ccps_loss, cdmr_loss, corruption_keep_mask, pair_probabilities
+
+        args = self.args
+        core = self.accelerator.unwrap_model(model)
+        missing = [
+            key for key in ("pair_logits", "candidate_mask", "cause_logits", "unit_states") if outputs.get(key) is None
+        ]
+        if missing or not hasattr(core, "score_pairs"):
+            raise ValueError(
+                f"rpcl=True needs a pair model returning pair_logits, candidate_mask, cause_logits and unit_states and "
+                f"offering score_pairs(); {type(core).__name__} lacks {missing or ['score_pairs']}"
+            )
+        labels, candidates, unit_mask = inputs["pair_labels"], outputs["candidate_mask"], inputs["unit_mask"]
+        cdmr = cdmr_loss(
+            pair_probabilities(outputs["pair_logits"]),
+            labels,
+            candidates,
+            torch.sigmoid(outputs["cause_logits"]),
+            k=args.rpcl_k,
+            m0=args.rpcl_m0,
+        )
+        if getattr(self, "_rpcl_generator", None) is None:
+            self._rpcl_generator = torch.Generator().manual_seed(args.seed + args.process_index)
+        keep = corruption_keep_mask(unit_mask, labels, args.rpcl_rho, self._rpcl_generator)
+        states = outputs["unit_states"] * keep.unsqueeze(-1).to(outputs["unit_states"].dtype)
+        extra = {}
+        if inputs.get("speaker_ids") is not None and "speaker_ids" in inspect.signature(core.score_pairs).parameters:
+            extra["speaker_ids"] = inputs["speaker_ids"]
+        scored = core.score_pairs(states, unit_mask, **extra)
+        corrupted = scored["pair_logits"] if isinstance(scored, Mapping) else scored
+        ccps = ccps_loss(
+            outputs["pair_logits"], corrupted, labels, candidates, args.rpcl_lambda_cor, args.rpcl_lambda_ali
+        )
+        total = args.rpcl_lambda_row * cdmr + ccps["loss_ccps"]
+        components = {
+            "loss_cdmr": cdmr.detach(),
+            "loss_ccps_ce": ccps["loss_ccps_ce"].detach(),
+            "loss_ccps_align": ccps["loss_ccps_align"].detach(),
+        }
+        return total, components
 
     def track_loss_components(self, components: dict[str, torch.Tensor], training: bool) -> None:
         """Add one batch's loss components to the running sums of the train or eval phase."""

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from hf_ecpe.evaluation.pairs import consistency_scores, ecpe_scores, prf
+from hf_ecpe.losses.rpcl import pair_margins
 
 # Padding value of the packed rows; the unpacking never reads it (it reads the first n or n² entries only).
 PACK_PAD = -100.0
@@ -40,13 +41,14 @@ def _pack_square(matrix: torch.Tensor, n_units: torch.Tensor) -> torch.Tensor:
 
 def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Model outputs of one batch → ``(n_units (B,1), emotion_logits (B,N), cause_logits (B,N), pair_logits (B,N²),
-    candidate_mask (B,N²))``, all float32. Units must be left-aligned (``unit_mask[b, :n_b]`` true)."""
+    candidate_mask (B,N²))``, all float32; 2-way pair logits are packed as their binary margin ``s1 - s0``. Units
+    must be left-aligned (``unit_mask[b, :n_b]`` true)."""
     n_units = unit_mask.sum(dim=-1)
     return (
         n_units.float().unsqueeze(-1),
         outputs["emotion_logits"].float(),
         outputs["cause_logits"].float(),
-        _pack_square(outputs["pair_logits"], n_units),
+        _pack_square(pair_margins(outputs["pair_logits"]), n_units),
         _pack_square(outputs["candidate_mask"], n_units),
     )
 
