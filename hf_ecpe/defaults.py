@@ -83,3 +83,20 @@ def save_partial(
     if tokenizer is not None:
         tokenizer.save_pretrained(output_dir)
     return output_dir
+
+
+def strip_remote_code(folder: str | Path) -> None:
+    """Remove the copied model code (``*.py``) and ``auto_map`` from a checkpoint folder.
+
+    For checkpoints shipped inside this package (the embedded default): hf_ecpe's registered classes load them, so
+    the remote-code copy would only duplicate the package's own modeling files.
+    """
+    import json
+
+    folder = Path(folder)
+    for code_file in folder.glob("*.py"):
+        code_file.unlink()
+    config_file = folder / "config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config.pop("auto_map", None)
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")

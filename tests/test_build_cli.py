@@ -105,3 +105,34 @@ def test_build_available_on_real_corpus_reports_repairs(data_root, tmp_path):
     assert set(table) == {"ecpe_en/fold1/train", "ecpe_en/fold1/validation", "ecpe_en/fold1/test"}
     assert table["ecpe_en/fold1/test"]["pairs"] == 319
     assert "joyfull" in repairs["ecpe_en"]  # the lenient repair is reported, not silent
+
+
+def test_push_keeps_the_configs_yaml_written_by_datasets(tmp_path, monkeypatch):
+    """--push_to_hub: Parquet via DatasetDict.push_to_hub, then our card text under the YAML datasets wrote."""
+    from huggingface_hub import DatasetCard
+
+    pushed, cards = [], []
+    remote_readme = (
+        "---\nconfigs:\n- config_name: other\n  data_files:\n  - split: train\n    path: other/train-*\n---\n"
+    )
+    monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
+    monkeypatch.setattr(DatasetDict, "push_to_hub", lambda self, repo, **kw: pushed.append((repo, kw)))
+    monkeypatch.setattr(DatasetCard, "load", classmethod(lambda cls, repo, **kw: cls(remote_readme)))
+    monkeypatch.setattr(DatasetCard, "push_to_hub", lambda self, repo, **kw: cards.append((repo, str(self))))
+    build_cli.main(
+        "toy",
+        [
+            "--data_dir",
+            str(tmp_path),
+            "--output_dir",
+            str(tmp_path / "o"),
+            "--config",
+            "other",
+            "--push_to_hub",
+            "me/toy",
+        ],
+    )
+    assert pushed == [("me/toy", {"config_name": "other", "private": False})]
+    repo, readme = cards[0]
+    assert repo == "me/toy"
+    assert "config_name: other" in readme and "# toy" in readme and "demo repair: 1" in readme

@@ -146,6 +146,7 @@ def test_remote_code_without_hf_ecpe_gives_identical_outputs(saved, tmp_path):
     remote = torch.load(tmp_path / "remote.pt")
     assert remote["module"].startswith("transformers_modules.")
     assert remote["name"] == "A2NetModel"
-    assert torch.equal(remote["pair_logits"], expected.pair_logits)
-    assert torch.equal(remote["emotion_logits"], expected.emotion_logits)
-    assert torch.equal(remote["loss"], expected.loss)
+    # same code and weights in another process: equal up to the float reduction order of its thread count
+    assert torch.allclose(remote["pair_logits"], expected.pair_logits, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(remote["emotion_logits"], expected.emotion_logits, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(remote["loss"], expected.loss, rtol=1e-5, atol=1e-6)

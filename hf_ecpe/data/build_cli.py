@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datasets import DatasetDict
 from transformers import HfArgumentParser
 
 from .corpora import get_corpus
@@ -83,10 +84,25 @@ def build(spec: CorpusSpec, args: BuildArguments, config: str) -> None:
     print(f"repairs/normalisations: {report.summary()}")
     print(f"saved to {out}")
     if args.push_to_hub:
-        from huggingface_hub import DatasetCard
+        push(
+            dataset, spec, args.push_to_hub, config, dataset_card(spec, stats, report.summary()), private=args.private
+        )
 
-        dataset.push_to_hub(args.push_to_hub, config_name=config, private=args.private)
-        DatasetCard(dataset_card(spec, stats, report.summary())).push_to_hub(args.push_to_hub, repo_type="dataset")
+
+def push(dataset: DatasetDict, spec: CorpusSpec, repo_id: str, config: str, card_text: str, private: bool) -> None:
+    """Upload Parquet shards of one config, then our card text under the YAML header ``datasets`` maintains.
+
+    ``push_to_hub`` writes the README's ``configs``/``dataset_info`` YAML (one entry per corpus config); replacing the
+    README wholesale would drop it, so the card keeps that header and only its text is ours.
+    """
+    from huggingface_hub import DatasetCard
+
+    dataset.push_to_hub(repo_id, config_name=config, private=private)
+    card = DatasetCard.load(repo_id, repo_type="dataset")
+    card.data.license = getattr(card.data, "license", None) or "other"
+    card.data.tags = sorted({*(getattr(card.data, "tags", None) or []), "emotion-cause-pair-extraction", "hf-ecpe"})
+    card.text = card_text
+    card.push_to_hub(repo_id, repo_type="dataset")
 
 
 def main(corpus_name: str, argv: list[str] | None = None) -> None:

