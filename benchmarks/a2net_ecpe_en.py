@@ -78,7 +78,9 @@ def train_one(args: argparse.Namespace, alignment_weight: float, data: Any, toke
     from hf_ecpe.trainers import EcpeTrainer, EcpeTrainingArguments
 
     torch.manual_seed(args.seed)
-    model = A2NetModel.from_encoder(encoder_path, alignment_weight=alignment_weight, pos_window=args.pos_window)
+    model = A2NetModel.from_encoder(
+        encoder_path, alignment_weight=alignment_weight, pos_window=args.pos_window, unit_pooling=args.unit_pooling
+    )
     frozen = freeze_encoder_below(model, args.trainable_encoder_layers) if args.trainable_encoder_layers >= 0 else []
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     out_dir = tempfile.mkdtemp(prefix=f"a2net_ecpe_en_l2_{alignment_weight}_")
@@ -185,6 +187,9 @@ def main() -> None:
     parser.add_argument("--batch_size", type=int, default=4)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--pos_window", type=int, default=5)
+    parser.add_argument(
+        "--unit_pooling", default="mean", help="MiniLM is a mean-pooling encoder: its [CLS] barely varies by clause"
+    )
     parser.add_argument("--seed", type=int, default=129)
     parser.add_argument(
         "--trainable_encoder_layers", type=int, default=2, help="top encoder layers fine-tuned (-1 = all)"

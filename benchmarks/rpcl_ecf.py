@@ -78,8 +78,8 @@ def build_model(backbone: str, encoder_path: str, seed: int) -> Any:
 
     torch.manual_seed(seed)
     if backbone == "a2net":
-        return A2NetModel.from_encoder(encoder_path, pos_window=12, decoding="threshold")
-    return MultimodalPairScorerModel.from_encoder(encoder_path, candidates="past")
+        return A2NetModel.from_encoder(encoder_path, pos_window=12, decoding="threshold", unit_pooling="mean")
+    return MultimodalPairScorerModel.from_encoder(encoder_path, candidates="past", unit_pooling="mean")
 
 
 def run_one(

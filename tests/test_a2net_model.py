@@ -442,6 +442,45 @@ def test_short_documents_are_identical_whether_or_not_windowing_runs(short_windo
     assert torch.allclose(mixed.emotion_logits[0, :2], alone.emotion_logits[0], atol=1e-5)
 
 
+def test_mean_pooling_by_hand():
+    from hf_ecpe.models.a2net.modeling_a2net import pool_units
+
+    hidden = torch.arange(2 * 6 * 1, dtype=torch.float32).reshape(2, 6, 1)
+    attention = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]])
+    index = torch.tensor([[0, 2], [0, 0]])  # doc 0: units at 0 and 2 (5 tokens); doc 1: one unit, 6 tokens
+    mask = torch.tensor([[True, True], [True, False]])
+    mean = pool_units(hidden, attention, index, mask, "mean")
+    assert mean[0, :, 0].tolist() == [0.5, 3.0]  # tokens {0, 1} and {2, 3, 4}
+    assert mean[1, 0, 0].item() == pytest.approx(sum(range(6, 12)) / 6)
+    assert mean[1, 1, 0].item() == 0.0  # padded unit
+    assert pool_units(hidden, attention, index, mask, "cls")[0, :, 0].tolist() == [0.0, 2.0]
+
+
+def test_mean_pooled_long_documents_match_a_per_window_computation(short_window_dir):
+    torch.manual_seed(0)
+    model = A2NetModel.from_encoder(str(short_window_dir), unit_pooling="mean", **SMALL).eval()
+    tokenizer = AutoTokenizer.from_pretrained(short_window_dir)
+    batch = ClauseCollator(tokenizer)([{"units": doc(20)}])
+    output = model(**batch)
+    starts = batch["unit_token_index"][0].tolist()
+    windows, owner = plan_unit_windows(starts, 120, 32, model.config.window_overlap_units)
+    for unit in range(20):
+        first, end = windows[owner[unit]]
+        token_start, token_end = starts[first], (starts[end] if end < 20 else 120)
+        types = batch["token_type_ids"][:, token_start:token_end]
+        types = 1 - types if int(types[0, 0]) == 1 else types
+        hidden = model.encoder(
+            input_ids=batch["input_ids"][:, token_start:token_end], token_type_ids=types
+        ).last_hidden_state[0]
+        unit_end = starts[unit + 1] if unit + 1 < 20 else 120
+        expected = hidden[starts[unit] - token_start : unit_end - token_start].mean(0)
+        assert torch.allclose(output.unit_states[0, unit], expected, atol=1e-5)
+    short = {"units": ["i was so happy", "because i passed the exam"]}
+    alone = model(**ClauseCollator(tokenizer)([short]))
+    mixed = model(**ClauseCollator(tokenizer)([short, {"units": doc(20)}]))
+    assert torch.allclose(mixed.unit_states[0, :2], alone.unit_states[0], atol=1e-5)
+
+
 def test_a_unit_longer_than_the_window_needs_max_unit_tokens(short_window_dir):
     model = A2NetModel.from_encoder(str(short_window_dir), **SMALL).eval()
     tokenizer = AutoTokenizer.from_pretrained(short_window_dir)

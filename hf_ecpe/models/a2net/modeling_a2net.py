@@ -670,23 +670,23 @@ class A2NetModel(A2NetPreTrainedModel):
         unit_token_index: torch.Tensor,
         unit_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """`(B, N, D)` unit vectors: the encoder state at each unit's ``[CLS]`` (zero at padded units).
+        """`(B, N, D)` unit vectors (zero at padded units): the encoder state at each unit's ``[CLS]``
+        (``config.unit_pooling="cls"``, the reference) or the mean over the unit's tokens (``"mean"``).
 
         Inputs are right-padded as ``ClauseCollator`` makes them. A batch whose documents all fit the window is
         encoded in one pass; otherwise every document is cut into windows of whole units (:func:`plan_unit_windows`),
         each window is re-encoded from position 0 (segment ids flipped where needed so that each window starts with
-        segment 0, like a document), and each unit's vector is taken from its owner window. A document that fits
-        the window is encoded whole in both cases, so its vectors do not depend on the other documents.
+        segment 0, like a document), and each unit's tokens take their states from the unit's owner window. A
+        document that fits the window is encoded whole in both cases, so its vectors do not depend on the others.
         """
         lengths = attention_mask.sum(-1)
         longest = int(lengths.max())
         if self.max_window_tokens is None or longest <= self.max_window_tokens:
             types = token_type_ids[:, :longest] if token_type_ids is not None else None
             hidden = self._run_encoder(input_ids[:, :longest], attention_mask[:, :longest], types)
-            index = unit_token_index.clamp(max=longest - 1)
-            states = hidden.gather(1, index[:, :, None].expand(-1, -1, hidden.size(-1)))
         else:
-            states = self._encode_windowed(input_ids, token_type_ids, lengths, unit_token_index, unit_mask)
+            hidden = self._encode_windowed(input_ids, token_type_ids, lengths, unit_token_index, unit_mask)
+        states = pool_units(hidden, attention_mask[:, :longest], unit_token_index, unit_mask, self.config.unit_pooling)
         return states * unit_mask[:, :, None].to(states.dtype)
 
     def _encode_windowed(
@@ -700,7 +700,6 @@ class A2NetModel(A2NetPreTrainedModel):
         batch, units = unit_mask.shape
         spans: list[tuple[int, int, int]] = []  # (document, first token, end token) per window
         owner_row = torch.zeros(batch, units, dtype=torch.long)
-        owner_col = torch.zeros(batch, units, dtype=torch.long)
         unit_counts = unit_mask.sum(-1).tolist()
         for doc in range(batch):
             count, length = int(unit_counts[doc]), int(lengths[doc])
@@ -719,7 +718,6 @@ class A2NetModel(A2NetPreTrainedModel):
                 spans.append((doc, token_start, token_end))
             for unit, window in enumerate(owner):
                 owner_row[doc, unit] = first_row + window
-                owner_col[doc, unit] = starts[unit] - spans[first_row + window][1]
 
         width = max(end - start for _, start, end in spans)
         pad_id = getattr(self.encoder.config, "pad_token_id", None) or 0
@@ -735,8 +733,17 @@ class A2NetModel(A2NetPreTrainedModel):
                     types = 1 - types
                 window_types[row, : end - start] = types
         hidden = self._run_encoder(window_ids, window_mask, window_types)
-        owner_row, owner_col = owner_row.to(hidden.device), owner_col.to(hidden.device)
-        return hidden[owner_row, owner_col]
+        # Token states of each document, every unit's tokens taken from the unit's owner window.
+        tokens = hidden.new_zeros((batch, int(lengths.max()), hidden.size(-1)))
+        for doc in range(batch):
+            count, length = int(unit_counts[doc]), int(lengths[doc])
+            starts = [0, *unit_token_index[doc, 1:count].tolist()]
+            for unit in range(count):
+                row = int(owner_row[doc, unit])
+                start, end = starts[unit], starts[unit + 1] if unit + 1 < count else length
+                offset = spans[row][1]
+                tokens[doc, start:end] = hidden[row, start - offset : end - offset]
+        return tokens
 
     # ----- heads --------------------------------------------------------------------------------------------
 
@@ -907,6 +914,32 @@ def _restore_packaged_encoder(model: A2NetModel, checkpoint: str, package: str, 
     unrestored = [k for k in model.encoder.state_dict() if f"encoder.{k}" not in saved and k not in restore]
     if unrestored:
         raise ValueError(f"Encoder weights missing from both the checkpoint and {package!r}: {unrestored[:5]}")
+
+
+def pool_units(
+    hidden: torch.Tensor,
+    attention_mask: torch.Tensor,
+    unit_token_index: torch.Tensor,
+    unit_mask: torch.Tensor,
+    pooling: str = "cls",
+) -> torch.Tensor:
+    """`(B, T, D)` token states → `(B, N, D)` unit vectors.
+
+    ``"cls"``: the state at each unit's first token (its ``[CLS]``; the A2Net/RankCP reference). ``"mean"``: the mean
+    over the unit's tokens, ``[CLS]`` and ``[SEP]`` included — unit i spans from its ``[CLS]`` to the next unit's
+    (the last one to the end of the attention mask); what sentence encoders trained with mean pooling expect.
+    """
+    index = unit_token_index.clamp(max=hidden.size(1) - 1)
+    if pooling == "cls":
+        return hidden.gather(1, index[:, :, None].expand(-1, -1, hidden.size(-1)))
+    marks = torch.zeros(hidden.shape[:2], dtype=torch.long, device=hidden.device)
+    marks.scatter_add_(1, index, unit_mask.long())
+    unit_of_token = marks.cumsum(1) - 1
+    units = torch.arange(unit_mask.size(1), device=hidden.device)
+    member = (unit_of_token[:, :, None] == units) & attention_mask[:, :, None].bool() & unit_mask[:, None, :].bool()
+    member = member.to(hidden.dtype)
+    sums = torch.einsum("btn,btd->bnd", member, hidden)
+    return sums / member.sum(1).clamp(min=1.0)[:, :, None]
 
 
 def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Tensor, unit_mask: torch.Tensor) -> None:

@@ -14,6 +14,7 @@ logger = logging.get_logger(__name__)
 
 CANDIDATE_SETS = ("past", "window", "all")
 CONTEXT_LAYERS = ("bigru", "transformer", "none")
+UNIT_POOLINGS = ("cls", "mean")
 DECODING_STRATEGIES = ("threshold", "reference")
 # Keys never forwarded from the nested encoder config: a checkpoint must not be able to switch on remote code
 # for its encoder (the SpanMarker issue #85 attack).
@@ -48,6 +49,8 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         modality_layer_norm (`bool`, defaults to `True`): LayerNorm on the raw audio / visual vectors before their
             projection (openSMILE features span several orders of magnitude).
         modality_dropout (`float`, defaults to 0.1): dropout on the projected audio / visual vectors.
+        unit_pooling (`str`, defaults to ``"cls"``): an utterance's text vector is its ``[CLS]`` state (``"cls"``) or
+            the mean over its tokens (``"mean"``, for mean-pooling sentence encoders such as all-MiniLM-L6-v2).
         unit_dropout (`float`, defaults to 0.1): dropout on the text vectors of the utterances (before fusion).
         context_layer (`str`, defaults to ``"bigru"``): the layer over the utterances of a conversation:
             ``"bigru"`` (one bidirectional GRU layer, ``context_hidden_size / 2`` per direction),
@@ -98,6 +101,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         visual_dim: int | None = None,
         modality_layer_norm: bool = True,
         modality_dropout: float = 0.1,
+        unit_pooling: str = "cls",
         unit_dropout: float = 0.1,
         context_layer: str = "bigru",
         context_hidden_size: int = 256,
@@ -147,6 +151,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         self.modality_layer_norm = _boolean("modality_layer_norm", modality_layer_norm)
         self.modality_dropout = _probability("modality_dropout", modality_dropout)
         self.unit_dropout = _probability("unit_dropout", unit_dropout)
+        self.unit_pooling = _choice("unit_pooling", unit_pooling, UNIT_POOLINGS)
         self.context_layer = _choice("context_layer", context_layer, CONTEXT_LAYERS)
         self.context_hidden_size = _positive_int("context_hidden_size", context_hidden_size)
         self.context_num_heads = _positive_int("context_num_heads", context_num_heads)

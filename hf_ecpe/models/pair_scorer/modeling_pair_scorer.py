@@ -123,6 +123,32 @@ def speaker_relations(speaker_ids: torch.Tensor | None, unit_mask: torch.Tensor)
     return relation.masked_fill(~(known[:, :, None] & known[:, None, :]), SPEAKER_UNKNOWN).long()
 
 
+def pool_units(
+    hidden: torch.Tensor,
+    attention_mask: torch.Tensor,
+    unit_token_index: torch.Tensor,
+    unit_mask: torch.Tensor,
+    pooling: str = "cls",
+) -> torch.Tensor:
+    """`(B, T, D)` token states → `(B, N, D)` unit vectors.
+
+    ``"cls"``: the state at each unit's first token (its ``[CLS]``; the A2Net/RankCP reference). ``"mean"``: the mean
+    over the unit's tokens, ``[CLS]`` and ``[SEP]`` included — unit i spans from its ``[CLS]`` to the next unit's
+    (the last one to the end of the attention mask); what sentence encoders trained with mean pooling expect.
+    """
+    index = unit_token_index.clamp(max=hidden.size(1) - 1)
+    if pooling == "cls":
+        return hidden.gather(1, index[:, :, None].expand(-1, -1, hidden.size(-1)))
+    marks = torch.zeros(hidden.shape[:2], dtype=torch.long, device=hidden.device)
+    marks.scatter_add_(1, index, unit_mask.long())
+    unit_of_token = marks.cumsum(1) - 1
+    units = torch.arange(unit_mask.size(1), device=hidden.device)
+    member = (unit_of_token[:, :, None] == units) & attention_mask[:, :, None].bool() & unit_mask[:, None, :].bool()
+    member = member.to(hidden.dtype)
+    sums = torch.einsum("btn,btd->bnd", member, hidden)
+    return sums / member.sum(1).clamp(min=1.0)[:, :, None]
+
+
 def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     """`(B, N, N, 2)` 2-way logits -> `(B, N, N)` ``s[..., 1] - s[..., 0]``, the binary logit with
     ``sigmoid(margin) = softmax(s)[..., 1]`` (``(B, N, N)`` input is returned unchanged)."""
@@ -611,22 +637,22 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         unit_token_index: torch.Tensor,
         unit_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """`(B, N, D)` text vectors: the encoder state at each utterance's ``[CLS]`` (zero at padded utterances).
+        """`(B, N, D)` text vectors (zero at padded utterances): the state at each utterance's ``[CLS]``
+        (``config.unit_pooling="cls"``) or the mean over its tokens (``"mean"``).
 
         A batch whose conversations all fit the encoder window is encoded in one pass; otherwise each conversation
         is cut into windows of whole utterances (:func:`plan_unit_windows`), each window re-encoded from position 0
-        (segment ids flipped so that it starts with segment 0) and each utterance's vector taken from its owner
-        window. A conversation that fits is encoded whole either way, so its vectors do not depend on its batch.
+        (segment ids flipped so that it starts with segment 0) and each utterance's tokens take their states from
+        its owner window. A conversation that fits is encoded whole either way, so its vectors do not depend on its batch.
         """
         lengths = attention_mask.sum(-1)
         longest = int(lengths.max())
         if self.max_window_tokens is None or longest <= self.max_window_tokens:
             types = token_type_ids[:, :longest] if token_type_ids is not None else None
             hidden = self._run_encoder(input_ids[:, :longest], attention_mask[:, :longest], types)
-            index = unit_token_index.clamp(max=longest - 1)
-            states = hidden.gather(1, index[:, :, None].expand(-1, -1, hidden.size(-1)))
         else:
-            states = self._encode_windowed(input_ids, token_type_ids, lengths, unit_token_index, unit_mask)
+            hidden = self._encode_windowed(input_ids, token_type_ids, lengths, unit_token_index, unit_mask)
+        states = pool_units(hidden, attention_mask[:, :longest], unit_token_index, unit_mask, self.config.unit_pooling)
         return states * unit_mask[:, :, None].to(states.dtype)
 
     def _encode_windowed(
@@ -640,7 +666,6 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         batch, units = unit_mask.shape
         spans: list[tuple[int, int, int]] = []  # (conversation, first token, end token) per window
         owner_row = torch.zeros(batch, units, dtype=torch.long)
-        owner_col = torch.zeros(batch, units, dtype=torch.long)
         unit_counts = unit_mask.sum(-1).tolist()
         for row in range(batch):
             count, length = int(unit_counts[row]), int(lengths[row])
@@ -658,7 +683,6 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                 spans.append((row, token_start, token_end))
             for unit, window in enumerate(owner):
                 owner_row[row, unit] = first_row + window
-                owner_col[row, unit] = starts[unit] - spans[first_row + window][1]
 
         width = max(end - start for _, start, end in spans)
         pad_id = getattr(self.encoder.config, "pad_token_id", None) or 0
@@ -674,8 +698,17 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                     types = 1 - types
                 window_types[window_index, : end - start] = types
         hidden = self._run_encoder(window_ids, window_mask, window_types)
-        owner_row, owner_col = owner_row.to(hidden.device), owner_col.to(hidden.device)
-        return hidden[owner_row, owner_col]
+        # Token states of each conversation, every utterance's tokens taken from the utterance's owner window.
+        tokens = hidden.new_zeros((batch, int(lengths.max()), hidden.size(-1)))
+        for row in range(batch):
+            count, length = int(unit_counts[row]), int(lengths[row])
+            starts = [0, *unit_token_index[row, 1:count].tolist()]
+            for unit in range(count):
+                window = int(owner_row[row, unit])
+                start, end = starts[unit], starts[unit + 1] if unit + 1 < count else length
+                offset = spans[window][1]
+                tokens[row, start:end] = hidden[window, start - offset : end - offset]
+        return tokens
 
     def fuse_modalities(
         self,
