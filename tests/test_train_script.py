@@ -333,3 +333,62 @@ def test_partial_training_with_the_packaged_encoder(tmp_path):
     top = "encoder.layer.5.output.dense.weight"
     assert not torch.equal(full.encoder.state_dict()[top], pristine.state_dict()[top])  # trained
     assert torch.allclose(partial.encoder.state_dict()[top], full.encoder.state_dict()[top], atol=1e-3)  # float16
+
+
+@pytest.mark.slow
+def test_tiny_recipe_with_rpcl_two_processes_gloo(tmp_path):
+    """RPCL's extra pass through the pair scorer (score_pairs on corrupted unit states) trains under DDP too."""
+    output_dir = tmp_path / "rpcl"
+    result = _launch(
+        [
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(_free_port()),
+        ],
+        output_dir,
+        extra=["--rpcl", "true", "--logging_steps", "1"],
+    )
+    _check_run(output_dir, world_size=2)
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    logged = [entry for entry in state["log_history"] if "loss_cdmr" in entry]
+    assert logged and "loss_ccps_ce" in logged[0] and "loss_ccps_align" in logged[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_pair_scorer_with_rpcl_through_the_script(tmp_path):
+    """--method pair_scorer: the conversational scorer (speaker ids from the rows) trains with the RPCL terms."""
+    from transformers import AutoModel
+
+    import hf_ecpe
+
+    out = tmp_path / "pair_scorer"
+    metrics = train.main(
+        [
+            "--config",
+            str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"),
+            "--method",
+            "pair_scorer",
+            "--rpcl",
+            "true",
+            "--logging_steps",
+            "1",
+            *FAST,
+            "--output_dir",
+            str(out),
+        ]
+    )
+    assert 0.0 <= metrics["test"]["test_pair_f1"] <= 1.0
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert any("loss_cdmr" in entry for entry in state["log_history"])
+    assert isinstance(AutoModel.from_pretrained(out), hf_ecpe.MultimodalPairScorerModel)
+    assert "Multimodal pair scorer" in (out / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="--method must be one of"):
+        train.main(["--config", str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"), "--method", "nope", *FAST])

@@ -58,6 +58,14 @@ METHODS: dict[str, dict[str, str]] = {
         ),
         "citation": A2NET_CITATION,
     },
+    "hf-ecpe-pair-scorer": {
+        "name": "Multimodal pair scorer",
+        "loss": (
+            "2-way pair cross-entropy over the candidate set + weighted emotion BCE + cause BCE; with RPCL training, "
+            "+ λ_row · CDMR (row-wise confidence-difference margin against hard negatives) + CCPS (corrupted-view "
+            "pair-score stability), training-only terms (Pan et al. 2026, no public code)"
+        ),
+    },
 }
 
 # Training-argument values that are noise in a card (paths, logging, hub plumbing).

