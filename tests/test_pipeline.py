@@ -225,3 +225,36 @@ def test_long_document_is_not_truncated(extractor):
         for j in range(40):
             assert (scores[i][j] is not None) == (abs(i - j) <= window)
     assert max(p["emotion_index"] for p in result["pairs"]) == 39  # the last clauses got candidates too
+
+
+def test_conversational_pair_scorer_is_served_with_speaker_ids(tiny_encoder_dir, tmp_path):
+    """The multimodal pair scorer (text only) behind the same pipeline: 2-way logits, speaker ids from 'speakers'."""
+    import torch
+
+    from hf_ecpe import MultimodalPairScorerModel
+    from hf_ecpe.data.multimodal import MultimodalCollator
+
+    torch.manual_seed(0)
+    model = MultimodalPairScorerModel.from_encoder(str(tiny_encoder_dir), candidates="all").eval()
+    path = tmp_path / "scorer"
+    model.save_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    tokenizer.save_pretrained(path)
+    scorer = pipeline("emotion-cause", model=str(path))
+    conversation = {
+        "utterances": ["i lost my job today", "oh no that is terrible", "i was sad"],
+        "speakers": ["A", "B", "A"],
+    }
+    result = scorer(conversation, decoding="threshold", threshold=0.0, return_pair_scores=True)
+    assert len(result["pairs"]) == 9  # every candidate passes threshold 0
+
+    batch = MultimodalCollator(tokenizer)(
+        [{"units": conversation["utterances"], "speakers": conversation["speakers"]}]
+    )
+    with torch.no_grad():
+        expected = model(**{k: v for k, v in batch.items() if not k.endswith("_labels")}).pair_logits.softmax(-1)[
+            0, ..., 1
+        ]
+    for i in range(3):
+        for j in range(3):
+            assert result["pair_scores"][i][j] == pytest.approx(float(expected[i, j]), abs=1e-5)
