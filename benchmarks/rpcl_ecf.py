@@ -9,7 +9,10 @@ Each (seed, mode) run trains on ``train`` with the MiniLM-L6 encoder of ``gt-all
 as set, the rest frozen), picks the decision threshold on the validation split and reports on that split (the
 official test sets are kept for independent evaluation, see ../shared/data/README.md): pair F1 at the chosen
 threshold, pooled pair AUPRC (unreachable gold pairs counted in recall), and the mean gold-minus-hardest-negative
-confidence gap per gold pair. Results: mean ± std over seeds per mode, in JSON.
+confidence gap per gold pair; on ECF the pair scorer also has an emotion-category head, and the pairs above the
+chosen threshold, each with its emotion utterance's predicted category, give the category-aware pair F1
+(``category_pair_f1``) and the SemEval-2024 weighted F1 (``weighted_f1``). Results: mean ± std over seeds per mode,
+in JSON.
 
     python benchmarks/rpcl_ecf.py --setting ecf --seeds 42 345 456 --epochs 2 \
         --output benchmarks/results/rpcl_ecf.json
@@ -50,7 +53,7 @@ def confidence_gap(probabilities: np.ndarray, candidates: np.ndarray, gold: set[
 
 def dev_scores(trainer: Any, dataset: Any) -> dict[str, float]:
     from hf_ecpe.evaluation import pair_auprc_scores
-    from hf_ecpe.trainers.metrics import unpack
+    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack, unpack_gold_categories
 
     output = trainer.predict(dataset)
     docs, gold = unpack(output.predictions, output.label_ids)
@@ -64,22 +67,36 @@ def dev_scores(trainer: Any, dataset: Any) -> dict[str, float]:
         unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
         gaps.extend(confidence_gap(probabilities, doc.candidate_mask, gold_set))
     ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)
-    return {
+    result = {
         "pair_f1": ranking["best_f1"],
         "threshold": ranking["best_threshold"],
         "pair_auprc": ranking["auprc"],
         "confidence_gap": float(np.mean(gaps)) if gaps else float("nan"),
         "unreachable_gold": int(sum(unreachable)),
     }
+    gold_categories = unpack_gold_categories(output.label_ids)
+    if gold_categories is not None and docs and docs[0].category_logits is not None:
+        threshold = ranking["best_threshold"]  # the pairs behind pair_f1: candidates with P >= threshold
+        predicted = []
+        for doc in docs:
+            probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
+            chosen = doc.candidate_mask & (probabilities >= threshold)
+            predicted.append([(int(i), int(j)) for i, j in zip(*np.nonzero(chosen))])
+        categories = EcpeComputeMetrics(trainer.model).category_scores(docs, predicted, gold, gold_categories)
+        result.update({k: categories[k] for k in ("category_pair_f1", "weighted_f1", "category_accuracy")})
+    return result
 
 
 def build_model(backbone: str, encoder_path: str, seed: int) -> Any:
     from hf_ecpe import A2NetModel, MultimodalPairScorerModel
+    from hf_ecpe.evaluation import ECF_CATEGORIES
 
     torch.manual_seed(seed)
     if backbone == "a2net":
         return A2NetModel.from_encoder(encoder_path, pos_window=12, decoding="threshold", unit_pooling="mean")
-    return MultimodalPairScorerModel.from_encoder(encoder_path, candidates="past", unit_pooling="mean")
+    return MultimodalPairScorerModel.from_encoder(
+        encoder_path, candidates="past", unit_pooling="mean", emotion_categories=list(ECF_CATEGORIES)
+    )
 
 
 def run_one(
@@ -91,7 +108,9 @@ def run_one(
 
     model = build_model(setting["backbone"], encoder_path, seed)
     freeze_encoder_below(model, args.trainable_encoder_layers)
-    collator = MultimodalCollator(tokenizer) if setting["backbone"] == "pair_scorer" else None
+    collator = None
+    if setting["backbone"] == "pair_scorer":
+        collator = MultimodalCollator(tokenizer, emotion_categories=model.config.emotion_categories)
     training_args = EcpeTrainingArguments(
         output_dir=tempfile.mkdtemp(prefix=f"rpcl_{args.setting}_{seed}_{int(rpcl)}_"),
         num_train_epochs=args.epochs,
@@ -136,7 +155,8 @@ def summarise(runs: list[dict]) -> dict[str, Any]:
         if not mine:
             continue
         summary[mode] = {}
-        for key in ("pair_f1", "pair_auprc", "confidence_gap"):
+        keys = ("pair_f1", "pair_auprc", "confidence_gap", "category_pair_f1", "weighted_f1", "category_accuracy")
+        for key in (k for k in keys if all(k in r for r in mine)):
             values = [r[key] for r in mine]
             summary[mode][key] = {
                 "mean": statistics.fmean(values),

@@ -107,6 +107,16 @@ def test_all_recipes_are_shipped_and_parse():
             assert training_args.label_names == ["emotion_labels", "cause_labels", "pair_labels"]
 
 
+def test_pair_scorer_recipe_parses_with_its_categories():
+    from hf_ecpe.evaluation import ECF_CATEGORIES
+
+    recipe = REPO_ROOT / "recipes" / "pair_scorer_ecf.yaml"
+    model_args, data_args, training_args = train.parse_args(["--config", str(recipe)])
+    assert model_args.method == "pair_scorer" and data_args.dataset_name == "ecf"
+    assert sorted(model_args.emotion_categories) == sorted(ECF_CATEGORIES)
+    assert training_args.rpcl and training_args.metric_for_best_model == "pair_f1"
+
+
 def test_command_line_overrides_the_recipe():
     recipe = REPO_ROOT / "recipes" / "a2net_ecpe_en.yaml"
     model_args, data_args, training_args = train.parse_args(
@@ -392,3 +402,24 @@ def test_pair_scorer_with_rpcl_through_the_script(tmp_path):
     assert "Multimodal pair scorer" in (out / "README.md").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="--method must be one of"):
         train.main(["--config", str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"), "--method", "nope", *FAST])
+
+
+def test_pair_scorer_with_emotion_categories_through_the_script(tmp_path):
+    """--emotion_categories gives the pair scorer a category head: category-aware scores in the metrics, categories in
+    the saved config; A2Net rejects the option."""
+    from transformers import AutoModel
+
+    categories = ["neutral", "anger", "fear", "happiness", "sadness", "surprise"]
+    out = tmp_path / "categories"
+    recipe = str(REPO_ROOT / "recipes" / "a2net_tiny.yaml")
+    metrics = train.main(
+        ["--config", recipe, "--method", "pair_scorer", "--emotion_categories", *categories, *FAST]
+        + ["--output_dir", str(out)]
+    )
+    for key in ("test_category_pair_f1", "test_weighted_f1", "test_category_accuracy"):
+        assert 0.0 <= metrics["test"][key] <= 1.0, key
+    assert AutoModel.from_pretrained(out).config.emotion_categories == categories
+    with pytest.raises(ValueError, match=r"\['emotion_categories'\] are settings of --method pair_scorer"):
+        train.main(["--config", recipe, "--emotion_categories", *categories, *FAST])
+    with pytest.raises(ValueError, match="not one of the model's categories"):
+        train.main(["--config", recipe, "--method", "pair_scorer", "--emotion_categories", "neutral", "joy", *FAST])

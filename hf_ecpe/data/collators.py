@@ -11,6 +11,8 @@ import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging
 
+from .schema import normalize_emotion
+
 logger = logging.get_logger(__name__)
 
 
@@ -28,13 +30,18 @@ class ClauseCollator:
         max_unit_tokens: off by default (every token kept). When set, a unit longer than ``max_unit_tokens`` tokens
             *including* its ``[CLS]`` and ``[SEP]`` keeps only its first ``max_unit_tokens - 2`` word pieces (a warning
             says how many units were cut). Use it when a single unit is longer than the encoder's window.
+        emotion_categories: the category labels of a model with a category head (its
+            ``config.emotion_categories``); rows with pairs must then also have ``emotions`` (one label per unit,
+            normalised with :func:`hf_ecpe.data.schema.normalize_emotion`), and a label outside the list is an error.
 
     Returns (B documents, T tokens, N = most units in the batch):
         ``input_ids``, ``attention_mask``, ``token_type_ids``: `(B, T)` long, right-padded;
         ``unit_token_index`` `(B, N)` long: position of each unit's ``[CLS]`` (0 for padding units);
         ``unit_mask`` `(B, N)` bool; and, when every row has ``pairs``: ``emotion_labels`` / ``cause_labels``
         `(B, N)` float (1 for units that are the emotion / the cause of some pair, as the reference derives them) and
-        ``pair_labels`` `(B, N, N)` float (1 at ``[emotion, cause]``).
+        ``pair_labels`` `(B, N, N)` float (1 at ``[emotion, cause]``); with ``emotion_categories`` also
+        ``emotion_category_labels`` `(B, N)` long (index of each unit's normalised ``emotions`` label in
+        ``emotion_categories``, -100 at padding).
 
     Rows need ``units`` (list of str); ``pairs`` (list of ``{"emotion": int, "cause": int, ...}`` with 0-based unit
     indices, or ``(emotion, cause)`` pairs) is optional.
@@ -42,6 +49,7 @@ class ClauseCollator:
 
     tokenizer: PreTrainedTokenizerBase
     max_unit_tokens: int | None = None
+    emotion_categories: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         if self.tokenizer.cls_token_id is None or self.tokenizer.sep_token_id is None:
@@ -132,7 +140,34 @@ class ClauseCollator:
                     cause_labels[doc, cause] = 1.0
                     pair_labels[doc, emotion, cause] = 1.0
             output.update(emotion_labels=emotion_labels, cause_labels=cause_labels, pair_labels=pair_labels)
+            if self.emotion_categories is not None:
+                output["emotion_category_labels"] = self._category_labels(rows, unit_lists, units_max)
         return output
+
+    def _category_labels(
+        self, rows: Sequence[Mapping[str, Any]], unit_lists: list[list[str]], units_max: int
+    ) -> torch.Tensor:
+        """`(B, N)` long: index of each unit's normalised emotion label in ``emotion_categories``; -100 at padding."""
+        index = {name: k for k, name in enumerate(self.emotion_categories)}
+        labels = torch.full((len(rows), units_max), -100, dtype=torch.long)
+        for doc, row in enumerate(rows):
+            emotions = row.get("emotions")
+            if emotions is None or isinstance(emotions, str) or len(emotions) != len(unit_lists[doc]):
+                got = "none" if emotions is None else f"{type(emotions).__name__} of length {len(emotions)}"
+                raise ValueError(
+                    f"row {_row_name(row, doc)}: a model with emotion categories needs 'emotions', one label per "
+                    f"unit ({len(unit_lists[doc])}), got {got}"
+                )
+            for number, label in enumerate(emotions):
+                name = normalize_emotion(label) if isinstance(label, str) else label
+                if name not in index:
+                    raise ValueError(
+                        f"row {_row_name(row, doc)}: unit {number} has emotion {label!r}, which is not one of the "
+                        f"model's categories {list(self.emotion_categories)}; map it to one of them or build the "
+                        "model with a category list that includes it"
+                    )
+                labels[doc, number] = index[name]
+        return labels
 
     @staticmethod
     def _units(row: Mapping[str, Any], index: int) -> list[str]:

@@ -302,6 +302,7 @@ class MultimodalCollator:
         audio / visual: :class:`FeatureTable` or ``None`` (modality absent).
         max_unit_tokens: see ``ClauseCollator``.
         utterance_key: ``(row, utterance_index) -> key``; default :func:`ecf_utterance_key`.
+        emotion_categories: see ``ClauseCollator`` (for a model with a category head).
     """
 
     tokenizer: PreTrainedTokenizerBase
@@ -309,6 +310,7 @@ class MultimodalCollator:
     visual: FeatureTable | None = None
     max_unit_tokens: int | None = None
     utterance_key: UtteranceKey = ecf_utterance_key
+    emotion_categories: Sequence[str] | None = None
     _text: ClauseCollator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -318,7 +320,9 @@ class MultimodalCollator:
                 raise TypeError(
                     f"MultimodalCollator.{name} must be a FeatureTable or None, got {type(table).__name__}"
                 )
-        self._text = ClauseCollator(self.tokenizer, max_unit_tokens=self.max_unit_tokens)
+        self._text = ClauseCollator(
+            self.tokenizer, max_unit_tokens=self.max_unit_tokens, emotion_categories=self.emotion_categories
+        )
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         batch = self._text(rows)

@@ -34,6 +34,8 @@ to emotion units that contain one of the words). ``emotions`` / ``causes`` are t
 select (σ > ``unit_threshold``, default 0.5). ``return_pair_scores=True`` adds ``"pair_scores"``: the n × n matrix of
 pair probabilities (row = emotion, column = cause; ``None`` outside the candidate window), for
 :func:`hf_ecpe.plotting.plot_pair_scores`. Long documents are not truncated: the model windows them.
+A model with a category head (pair scorer with ``emotion_categories``) adds ``"category"`` and ``"category_score"``
+to every pair and emotion: the best non-neutral category of the emotion unit and its probability.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ class EmotionCausePipeline(Pipeline):
         meta = model_inputs.pop("meta")
         lexicon_mask = model_inputs.pop("lexicon_mask")
         outputs = self.model(**model_inputs)
-        return {
+        result = {
             "pair_logits": pair_margins(outputs["pair_logits"]),  # binary logits, also for 2-way pair scorers
             "candidate_mask": outputs["candidate_mask"],
             "emotion_logits": outputs["emotion_logits"],
@@ -254,6 +256,9 @@ class EmotionCausePipeline(Pipeline):
             "lexicon_mask": lexicon_mask,
             "meta": [meta] if isinstance(meta, Mapping) else list(meta),
         }
+        if outputs.get("category_logits") is not None:  # models with a category head
+            result["category_logits"] = outputs["category_logits"]
+        return result
 
     def postprocess(
         self,
@@ -294,6 +299,11 @@ class EmotionCausePipeline(Pipeline):
         for key, logits_key in (("emotions", "emotion_logits"), ("causes", "cause_logits")):
             selected = self.model.decode_units(model_outputs[logits_key][:, :n].float(), unit_mask, unit_threshold)[0]
             result[key] = [{"index": int(i), "text": units[int(i)], "score": float(p)} for i, p in selected]
+        if model_outputs.get("category_logits") is not None:
+            categories = self.model.decode_categories(model_outputs["category_logits"][:, :n].float(), unit_mask)[0]
+            for entry in (*pairs, *result["emotions"]):
+                index = entry["emotion_index"] if "emotion_index" in entry else entry["index"]
+                entry["category"], entry["category_score"] = categories[index]
         if return_pair_scores:
             probabilities = torch.sigmoid(pair_logits[0])
             result["pair_scores"] = [

@@ -71,7 +71,11 @@ PAIR_SCORER_FIELDS = (
     "decode_top_k",
     "max_window_tokens",
     "window_overlap_units",
+    "emotion_categories",
+    "category_loss_weight",
 )
+# Fields only the pair scorer has.
+PAIR_SCORER_ONLY_FIELDS = ("emotion_categories", "category_loss_weight")
 # A2NetConfig fields a recipe may set (None = keep the config default).
 A2NET_FIELDS = (
     "unit_pooling",
@@ -134,6 +138,17 @@ class ModelArguments:
     decode_top_k: int | None = field(default=None, metadata={"help": "k of the reference decoding (3)."})
     max_window_tokens: int | None = field(default=None, metadata={"help": "Tokens per encoder window."})
     window_overlap_units: int | None = field(default=None, metadata={"help": "Units shared by windows (2)."})
+    emotion_categories: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "pair_scorer only: emotion categories ('neutral' included) of a category head trained on the "
+            "rows' emotions; predicted pairs then carry categories and evaluation adds category_pair_f1 / weighted_f1.",
+            "nargs": "+",
+        },
+    )
+    category_loss_weight: float | None = field(
+        default=None, metadata={"help": "pair_scorer only: weight of the category cross-entropy (1.0)."}
+    )
     trainable_encoder_layers: int | None = field(
         default=None,
         metadata={
@@ -436,9 +451,14 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
     if model_args.method not in METHOD_CLASSES:
         raise ValueError(f"--method must be one of {sorted(METHOD_CLASSES)}, got {model_args.method!r}")
     model_class = METHOD_CLASSES[model_args.method]()
-    overrides = {name: getattr(model_args, name) for name in A2NET_FIELDS if getattr(model_args, name) is not None}
-    if model_args.method == "pair_scorer":  # only the settings the pair scorer shares with A2Net
+    names = A2NET_FIELDS + PAIR_SCORER_ONLY_FIELDS
+    overrides = {name: getattr(model_args, name) for name in names if getattr(model_args, name) is not None}
+    if model_args.method == "pair_scorer":  # only the settings the pair scorer shares with A2Net, and its own
         overrides = {k: v for k, v in overrides.items() if k in PAIR_SCORER_FIELDS}
+    else:
+        own = sorted(k for k in overrides if k in PAIR_SCORER_ONLY_FIELDS)
+        if own:
+            raise ValueError(f"{own} are settings of --method pair_scorer; A2Net has no category head")
     if model_args.model_name_or_path == TINY_RANDOM:
         encoder, tokenizer = tiny_random_encoder(train_units, model_args.tiny_hidden_size, model_args.tiny_vocab_size)
         return model_class.from_encoder(encoder, **overrides), tokenizer, {"name": "random tiny BERT"}
@@ -529,7 +549,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if model_args.method == "pair_scorer":
         from hf_ecpe.data.multimodal import MultimodalCollator
 
-        collator = MultimodalCollator(tokenizer, max_unit_tokens=training_args.max_unit_tokens)
+        collator = MultimodalCollator(
+            tokenizer,
+            max_unit_tokens=training_args.max_unit_tokens,
+            emotion_categories=model.config.emotion_categories,
+        )
     trainer = EcpeTrainer(
         model=model,
         args=training_args,

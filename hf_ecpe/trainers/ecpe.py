@@ -8,8 +8,9 @@ What it adds to ``Trainer`` (each point answers a pitfall met by other libraries
 - explicit ``label_names`` (``emotion_labels``, ``cause_labels``, ``pair_labels``) so evaluation reports a loss;
 - ``model_accepts_loss_kwargs = False``: the model's loss is a per-batch mean, so the Trainer divides it by the
   gradient-accumulation steps (no inflated loss with accumulation);
-- every loss component (``loss_pair``, ``loss_emotion``, ``loss_cause``, ``loss_alignment``) is accumulated between
-  two logs and logged as its mean, for training and evaluation (sentence-transformers ``track_loss_components``);
+- every loss component (``loss_pair``, ``loss_emotion``, ``loss_cause``, ``loss_category``, ``loss_alignment``) is
+  accumulated between two logs and logged as its mean, for training and evaluation (sentence-transformers
+  ``track_loss_components``);
 - ``compute_metrics`` defaults to :class:`~hf_ecpe.trainers.metrics.EcpeComputeMetrics` (pairs decoded with the
   model's ``decode_pairs``, scored by the ``ecpe`` metric);
 - datasets are checked up front with errors that say what to do;
@@ -37,7 +38,7 @@ from .metrics import EcpeComputeMetrics, pack_labels, pack_predictions
 logger = logging.getLogger(__name__)
 
 LABEL_NAMES = ("emotion_labels", "cause_labels", "pair_labels")
-LOSS_COMPONENTS = ("loss_pair", "loss_emotion", "loss_cause", "loss_alignment")
+LOSS_COMPONENTS = ("loss_pair", "loss_emotion", "loss_cause", "loss_category", "loss_alignment")
 
 
 @dataclass

@@ -10,7 +10,10 @@ strategy; no sentiment lexicon during training) and reports, with :func:`hf_ecpe
 ``pair_*``, ``emotion_*`` and ``cause_*`` precision / recall / F1 (emotion and cause as projections of the pair sets,
 the RankCP / A2Net scorer), the emotion and cause heads' own F1 (``emotion_head_*``, ``cause_head_*``: σ > 0.5 against
 the units of the gold pairs) and A2Net's consistency between heads and pairs
-(:func:`hf_ecpe.evaluation.pairs.consistency_scores`).
+(:func:`hf_ecpe.evaluation.pairs.consistency_scores`). For a model with a category head (``category_logits``) and
+gold ``emotion_category_labels`` it adds the category-aware pair scores of the ``ecpe`` metric
+(``category_pair_*``: a pair counts when emotion, cause and the emotion utterance's category match; ``weighted_*``:
+the SemEval-2024 / MECPE weighted scores) and ``category_accuracy`` over the labelled utterances.
 """
 
 from __future__ import annotations
@@ -41,22 +44,31 @@ def _pack_square(matrix: torch.Tensor, n_units: torch.Tensor) -> torch.Tensor:
 
 def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Model outputs of one batch → ``(n_units (B,1), emotion_logits (B,N), cause_logits (B,N), pair_logits (B,N²),
-    candidate_mask (B,N²))``, all float32; 2-way pair logits are packed as their binary margin ``s1 - s0``. Units
-    must be left-aligned (``unit_mask[b, :n_b]`` true)."""
+    candidate_mask (B,N²))`` and, when the model has a category head, ``category_logits (B,N,C)``; all float32;
+    2-way pair logits are packed as their binary margin ``s1 - s0``. Units must be left-aligned
+    (``unit_mask[b, :n_b]`` true)."""
     n_units = unit_mask.sum(dim=-1)
-    return (
+    packed = (
         n_units.float().unsqueeze(-1),
         outputs["emotion_logits"].float(),
         outputs["cause_logits"].float(),
         _pack_square(pair_margins(outputs["pair_logits"]), n_units),
         _pack_square(outputs["candidate_mask"], n_units),
     )
+    category_logits = outputs.get("category_logits") if hasattr(outputs, "get") else None
+    if category_logits is not None:
+        packed = (*packed, category_logits.float())
+    return packed
 
 
-def pack_labels(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gold of one batch → ``(n_units (B,1), pair_labels (B,N²))`` (the emotion/cause labels derive from the pairs)."""
+def pack_labels(inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """Gold of one batch → ``(n_units (B,1), pair_labels (B,N²))`` (the emotion/cause labels derive from the pairs)
+    and, when the batch has them, ``emotion_category_labels (B,N)`` as float (-100 = no label)."""
     n_units = inputs["unit_mask"].sum(dim=-1)
-    return n_units.float().unsqueeze(-1), _pack_square(inputs["pair_labels"], n_units)
+    packed = (n_units.float().unsqueeze(-1), _pack_square(inputs["pair_labels"], n_units))
+    if inputs.get("emotion_category_labels") is not None:
+        packed = (*packed, inputs["emotion_category_labels"].float())
+    return packed
 
 
 @dataclass
@@ -68,13 +80,16 @@ class DocumentPrediction:
     cause_logits: np.ndarray  # (n,)
     pair_logits: np.ndarray  # (n, n), i = emotion, j = cause
     candidate_mask: np.ndarray  # (n, n) bool
+    category_logits: np.ndarray | None = None  # (n, C) for a model with a category head
 
 
-def _as_tuple(value: Any, expected: int, what: str) -> tuple:
-    if not isinstance(value, (tuple, list)) or len(value) != expected:
+def _as_tuple(value: Any, expected: int | tuple[int, ...], what: str) -> tuple:
+    expected = (expected,) if isinstance(expected, int) else expected
+    if not isinstance(value, (tuple, list)) or len(value) not in expected:
         got = f"{type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list)) else type(value)
         raise ValueError(
-            f"EcpeComputeMetrics expected {what} packed by hf_ecpe.trainers.metrics ({expected} arrays), got {got}. "
+            f"EcpeComputeMetrics expected {what} packed by hf_ecpe.trainers.metrics "
+            f"({' or '.join(map(str, expected))} arrays), got {got}. "
             "Use it with EcpeTrainer, whose prediction_step packs the model outputs."
         )
     return tuple(np.asarray(v) for v in value)
@@ -82,7 +97,7 @@ def _as_tuple(value: Any, expected: int, what: str) -> tuple:
 
 def unpack(predictions: Any, label_ids: Any | None = None) -> tuple[list[DocumentPrediction], list[list] | None]:
     """Gathered ``EvalPrediction`` arrays → per-document predictions and, with ``label_ids``, gold pair lists."""
-    n_units, emotion, cause, pair, candidate = _as_tuple(predictions, 5, "predictions")
+    n_units, emotion, cause, pair, candidate, *category = _as_tuple(predictions, (5, 6), "predictions")
     docs = []
     for b in range(n_units.shape[0]):
         n = int(round(float(n_units[b, 0])))
@@ -93,17 +108,31 @@ def unpack(predictions: Any, label_ids: Any | None = None) -> tuple[list[Documen
                 cause_logits=cause[b, :n],
                 pair_logits=pair[b, : n * n].reshape(n, n),
                 candidate_mask=candidate[b, : n * n].reshape(n, n) > 0.5,
+                category_logits=category[0][b, :n] if category else None,
             )
         )
     gold = None
     if label_ids is not None:
-        label_units, pair_labels = _as_tuple(label_ids, 2, "label_ids")
+        label_units, pair_labels, *_ = _as_tuple(label_ids, (2, 3), "label_ids")
         gold = []
         for b in range(label_units.shape[0]):
             n = int(round(float(label_units[b, 0])))
             matrix = pair_labels[b, : n * n].reshape(n, n)
             gold.append([(int(e), int(c)) for e, c in zip(*np.nonzero(matrix > 0.5))])
     return docs, gold
+
+
+def unpack_gold_categories(label_ids: Any) -> list[np.ndarray] | None:
+    """Gathered ``label_ids`` → per document the ``(n,)`` int gold category indices (-100 = no label), or ``None``
+    when the labels carry no categories."""
+    arrays = _as_tuple(label_ids, (2, 3), "label_ids")
+    if len(arrays) == 2:
+        return None
+    label_units, _, categories = arrays
+    return [
+        np.rint(categories[b, : int(round(float(label_units[b, 0])))]).astype(np.int64)
+        for b in range(label_units.shape[0])
+    ]
 
 
 @dataclass
@@ -170,7 +199,45 @@ class EcpeComputeMetrics:
         metrics["emotion_consistency"] = consistency["emotion_consistency"]
         metrics["cause_consistency"] = consistency["cause_consistency"]
         metrics["predicted_pairs_per_document"] = float(np.mean([len(p) for p in predicted])) if predicted else 0.0
+        gold_categories = unpack_gold_categories(eval_prediction.label_ids)
+        if gold_categories is not None and docs and docs[0].category_logits is not None:
+            metrics.update(self.category_scores(docs, predicted, gold, gold_categories))
         return metrics
+
+    def category_scores(
+        self,
+        docs: list[DocumentPrediction],
+        predicted: list[list[tuple[int, int]]],
+        gold: list[list[tuple[int, int]]],
+        gold_categories: list[np.ndarray],
+    ) -> dict[str, float]:
+        """Category-aware pair scores: each predicted pair takes its emotion utterance's best non-neutral category
+        (``decode_categories``), each gold pair the gold label of its emotion utterance."""
+        model = self._model()
+        names = list(model.config.emotion_categories)
+        predicted_triples, gold_triples = [], []
+        correct = labelled = 0
+        for doc, doc_pairs, doc_gold, labels in zip(docs, predicted, gold, gold_categories):
+            if doc.n_units == 0:
+                predicted_triples.append([]), gold_triples.append([])
+                continue
+            unit_mask = torch.ones(1, doc.n_units, dtype=torch.bool)
+            decoded = model.decode_categories(torch.from_numpy(doc.category_logits).unsqueeze(0), unit_mask)[0]
+            predicted_triples.append([(e, c, decoded[e][0]) for e, c in doc_pairs])
+            gold_triples.append([(e, c, names[labels[e]] if labels[e] >= 0 else "neutral") for e, c in doc_gold])
+            known = labels >= 0
+            correct += int((doc.category_logits.argmax(axis=-1)[known] == labels[known]).sum())
+            labelled += int(known.sum())
+        scores = ecpe_scores(
+            predicted_triples,
+            gold_triples,
+            num_units=[doc.n_units for doc in docs],
+            categories=names,
+            with_categories=True,
+        )
+        result = {k: v for k, v in scores.items() if k.startswith(("category_pair_", "weighted_"))}
+        result["category_accuracy"] = correct / labelled if labelled else 0.0
+        return result
 
 
 def build_compute_metrics(model: Any | Callable[[], Any], **kwargs: Any) -> EcpeComputeMetrics:

@@ -73,6 +73,13 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         pair_dropout (`float`, defaults to 0.1): dropout inside the pair MLP.
         emotion_loss_weight (`float`, defaults to 1.0): weight of the emotion-utterance BCE in the loss.
         cause_loss_weight (`float`, defaults to 1.0): weight of the cause-utterance BCE in the loss.
+        emotion_categories (`list[str]`, *optional*): emotion category labels, ``"neutral"`` included (ECF:
+            ``["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]``). When set, a category head
+            predicts each utterance's category (``category_logits``), trained with cross-entropy on the rows'
+            ``emotions``; every predicted pair then carries the category of its emotion utterance (the best
+            non-neutral class: a pair's emotion utterance expresses an emotion by definition). ``None``: no category
+            head (pairs only).
+        category_loss_weight (`float`, defaults to 1.0): weight of the category cross-entropy in the loss.
         decoding (`str`, defaults to ``"threshold"``): ``"threshold"`` (every candidate with P(pair) >
             ``decode_threshold``) or ``"reference"`` (A2Net/RankCP's: the ``decode_top_k`` best candidates, the first
             always kept, the others when P(pair) > ``decode_threshold``).
@@ -90,7 +97,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
 
     model_type = "hf-ecpe-pair-scorer"
     # Outputs the Trainer leaves out of its prediction gathering (scalars and the large unit states).
-    keys_to_ignore_at_inference = ["loss_pair", "loss_emotion", "loss_cause", "unit_states"]
+    keys_to_ignore_at_inference = ["loss_pair", "loss_emotion", "loss_cause", "loss_category", "unit_states"]
     # Version of the installed hf_ecpe, set on the class by ``hf_ecpe._registration`` (stays None in remote code).
     library_version = None
 
@@ -116,6 +123,8 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         pair_dropout: float = 0.1,
         emotion_loss_weight: float = 1.0,
         cause_loss_weight: float = 1.0,
+        emotion_categories: list[str] | None = None,
+        category_loss_weight: float = 1.0,
         decoding: str = "threshold",
         decode_threshold: float = 0.5,
         decode_top_k: int | None = None,
@@ -175,6 +184,8 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         self.pair_dropout = _probability("pair_dropout", pair_dropout)
         self.emotion_loss_weight = _non_negative("emotion_loss_weight", emotion_loss_weight)
         self.cause_loss_weight = _non_negative("cause_loss_weight", cause_loss_weight)
+        self.emotion_categories = _categories(emotion_categories)
+        self.category_loss_weight = _non_negative("category_loss_weight", category_loss_weight)
         self.decoding = _choice("decoding", decoding, DECODING_STRATEGIES)
         self.decode_threshold = _probability("decode_threshold", decode_threshold)
         if decode_top_k is not None:
@@ -216,6 +227,29 @@ def _non_negative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"MultimodalPairScorerConfig.{name} must be a number >= 0, got {value!r}")
     return float(value)
+
+
+def _categories(value: Any) -> list[str] | None:
+    """``None`` or a list of >= 2 distinct non-empty category strings that includes ``"neutral"``."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"MultimodalPairScorerConfig.emotion_categories must be a list of category names or None, got {value!r}"
+        )
+    categories = list(value)
+    bad = [c for c in categories if not isinstance(c, str) or not c.strip()]
+    if bad:
+        raise ValueError(f"MultimodalPairScorerConfig.emotion_categories must hold non-empty strings, got {bad!r}")
+    duplicates = sorted({c for c in categories if categories.count(c) > 1})
+    if duplicates:
+        raise ValueError(f"MultimodalPairScorerConfig.emotion_categories repeats {duplicates}")
+    if "neutral" not in categories or len(categories) < 2:
+        raise ValueError(
+            "MultimodalPairScorerConfig.emotion_categories must include 'neutral' (the label of utterances without "
+            f"emotion) and at least one emotion, got {categories!r}"
+        )
+    return categories
 
 
 def _boolean(name: str, value: Any) -> bool:

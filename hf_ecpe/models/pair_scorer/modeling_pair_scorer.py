@@ -65,12 +65,15 @@ class MultimodalPairScorerOutput(ModelOutput):
     """Output of :meth:`MultimodalPairScorerModel.forward`.
 
     Attributes:
-        loss (scalar): ``loss_pair + emotion_loss_weight * loss_emotion + cause_loss_weight * loss_cause``; only when
-            all three label tensors are given.
+        loss (scalar): ``loss_pair + emotion_loss_weight * loss_emotion + cause_loss_weight * loss_cause``
+            (``+ category_loss_weight * loss_category`` when ``emotion_category_labels`` are given); only when the
+            three pair label tensors are given.
         loss_pair (scalar, detached): cross-entropy of the 2-way pair logits over the valid candidates.
         loss_emotion / loss_cause (scalar, detached): BCE of the emotion / cause utterance logits over the real
             utterances.
+        loss_category (scalar, detached): cross-entropy of the category logits over the labelled utterances.
         emotion_logits / cause_logits (`(B, N)`): z_e / z_c (raw values also at padded utterances).
+        category_logits (`(B, N, C)`): one logit per ``config.emotion_categories`` entry; ``None`` without them.
         pair_logits (`(B, N, N, 2)`): ``[b, i, j]`` = emotion utterance i, cause utterance j; class 1 = "is a pair";
             ``[0, PAIR_LOGIT_FILL]`` outside ``candidate_mask``.
         candidate_mask (`(B, N, N)` bool): both utterances real and (i, j) in the configured candidate set.
@@ -82,8 +85,10 @@ class MultimodalPairScorerOutput(ModelOutput):
     loss_pair: torch.FloatTensor | None = None
     loss_emotion: torch.FloatTensor | None = None
     loss_cause: torch.FloatTensor | None = None
+    loss_category: torch.FloatTensor | None = None
     emotion_logits: torch.FloatTensor | None = None
     cause_logits: torch.FloatTensor | None = None
+    category_logits: torch.FloatTensor | None = None
     pair_logits: torch.FloatTensor | None = None
     candidate_mask: torch.BoolTensor | None = None
     unit_states: torch.FloatTensor | None = None
@@ -231,6 +236,25 @@ def decode_pair_logits(
                 kept.append((emotion, cause, probability))
         results.append(kept)
     return results
+
+
+def decode_category_logits(
+    category_logits: torch.Tensor, unit_mask: torch.Tensor, categories: list[str]
+) -> list[list[tuple[str, float]]]:
+    """`(B, N, C)` logits over ``categories`` -> per row, per real unit ``(best non-neutral category,
+    its softmax probability)``."""
+    if category_logits.dim() != 3 or category_logits.shape[-1] != len(categories):
+        raise ValueError(
+            f"category_logits must have shape (B, N, {len(categories)}), got {tuple(category_logits.shape)}"
+        )
+    probabilities = torch.softmax(category_logits.float(), dim=-1)
+    emotional = [k for k, name in enumerate(categories) if name != "neutral"]
+    best_probability, best = probabilities[..., emotional].max(dim=-1)
+    result = []
+    for b in range(category_logits.shape[0]):
+        count = int(unit_mask[b].sum())
+        result.append([(categories[emotional[int(best[b, i])]], float(best_probability[b, i])) for i in range(count)])
+    return result
 
 
 def decode_unit_logits(
@@ -560,6 +584,8 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         self.context_dropout = nn.Dropout(config.context_dropout)
         self.emotion_head = nn.Linear(context_size, 1)
         self.cause_head = nn.Linear(context_size, 1)
+        categories = config.emotion_categories
+        self.category_head = nn.Linear(context_size, len(categories)) if categories else None
         self.pair_head = PairScorerPairHead(
             context_size,
             config.relative_position_size,
@@ -731,9 +757,9 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
 
     def _score(
         self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Context layer, unit heads and pair head -> ``(emotion_logits, cause_logits, pair_logits,
-        candidate_mask)``."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Context layer, unit heads and pair head -> ``(emotion_logits, cause_logits, pair_logits, candidate_mask,
+        category_logits or None)``."""
         unit_mask = unit_mask.bool()
         batch, length = unit_mask.shape
         if unit_states.dim() != 3 or unit_states.shape[:2] != (batch, length):
@@ -753,7 +779,8 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         candidate_mask = self.candidate_mask(unit_mask)
         relations = speaker_relations(speaker_ids, unit_mask)
         pair_logits = self.pair_head(context, candidate_mask, relations)
-        return emotion_logits, cause_logits, pair_logits, candidate_mask
+        category_logits = self.category_head(context) if self.category_head is not None else None
+        return emotion_logits, cause_logits, pair_logits, candidate_mask, category_logits
 
     def score_pairs(
         self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None = None
@@ -779,6 +806,7 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         emotion_labels: torch.Tensor | None = None,
         cause_labels: torch.Tensor | None = None,
         pair_labels: torch.Tensor | None = None,
+        emotion_category_labels: torch.Tensor | None = None,
         return_dict: bool | None = None,
     ) -> MultimodalPairScorerOutput | tuple:
         """Score the candidate pairs of a batch of conversations.
@@ -792,6 +820,9 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                 the config sets ``audio_dim`` / ``visual_dim``.
             emotion_labels / cause_labels (`(B, N)`), pair_labels (`(B, N, N)`): all three (training / evaluation)
                 or none (inference).
+            emotion_category_labels (`(B, N)` long, *optional*): index of each utterance's category in
+                ``config.emotion_categories``, -100 where unknown or padded (``ClauseCollator(emotion_categories=...)``);
+                only for a model with a category head.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if input_ids is None or unit_token_index is None:
@@ -815,13 +846,30 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                 "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
                 "(inference)."
             )
+        if emotion_category_labels is not None:
+            if self.category_head is None:
+                raise ValueError(
+                    "got emotion_category_labels but this model has no category head (config.emotion_categories is "
+                    "None): build it with emotion_categories=[...] or drop emotion_categories from the collator"
+                )
+            _check_shape("emotion_category_labels", emotion_category_labels, (batch, length))
+            out_of_range = (emotion_category_labels >= self.category_head.out_features) | (
+                (emotion_category_labels < 0) & (emotion_category_labels != -100)
+            )
+            if bool(out_of_range.any()):
+                raise ValueError(
+                    f"emotion_category_labels must be in [0, {self.category_head.out_features}) or -100 (ignored), "
+                    f"got {sorted(set(emotion_category_labels[out_of_range].tolist()))}"
+                )
 
         text_states = self.encode_units(input_ids, attention_mask, token_type_ids, unit_token_index, unit_mask)
         text_states = self.unit_dropout(text_states)
         unit_states = self.fuse_modalities(text_states, unit_mask, audio_features, visual_features)
-        emotion_logits, cause_logits, pair_logits, candidate_mask = self._score(unit_states, unit_mask, speaker_ids)
+        emotion_logits, cause_logits, pair_logits, candidate_mask, category_logits = self._score(
+            unit_states, unit_mask, speaker_ids
+        )
 
-        loss = loss_pair = loss_emotion = loss_cause = None
+        loss = loss_pair = loss_emotion = loss_cause = loss_category = None
         if emotion_labels is not None:
             _check_shape("emotion_labels", emotion_labels, (batch, length))
             _check_shape("cause_labels", cause_labels, (batch, length))
@@ -835,14 +883,25 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
             loss = (
                 loss_pair + self.config.emotion_loss_weight * loss_emotion + self.config.cause_loss_weight * loss_cause
             )
+            if emotion_category_labels is not None:
+                labelled = unit_mask & (emotion_category_labels != -100)
+                loss_category = (
+                    F.cross_entropy(category_logits[labelled], emotion_category_labels[labelled].long())
+                    if bool(labelled.any())
+                    else category_logits.sum() * 0.0
+                )
+                loss = loss + self.config.category_loss_weight * loss_category
+                loss_category = loss_category.detach()
             loss_pair, loss_emotion, loss_cause = loss_pair.detach(), loss_emotion.detach(), loss_cause.detach()
         output = MultimodalPairScorerOutput(
             loss=loss,
             loss_pair=loss_pair,
             loss_emotion=loss_emotion,
             loss_cause=loss_cause,
+            loss_category=loss_category,
             emotion_logits=emotion_logits,
             cause_logits=cause_logits,
+            category_logits=category_logits,
             pair_logits=pair_logits,
             candidate_mask=candidate_mask,
             unit_states=unit_states,
@@ -902,6 +961,17 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         """Emotion / cause head predictions: :func:`decode_unit_logits`."""
         return decode_unit_logits(logits, unit_mask, threshold)
 
+    def decode_categories(
+        self, category_logits: torch.Tensor, unit_mask: torch.Tensor
+    ) -> list[list[tuple[str, float]]]:
+        """`(B, N, C)` category logits -> per conversation, per real utterance ``(category, probability)``: the most
+        probable category other than ``"neutral"`` (the category an emotion utterance of a predicted pair takes) and
+        its softmax probability. Raises when the model has no category head."""
+        categories = self.config.emotion_categories
+        if not categories:
+            raise ValueError("this model has no category head (config.emotion_categories is None)")
+        return decode_category_logits(category_logits, unit_mask, categories)
+
 
 def _float_dtype(config: MultimodalPairScorerConfig) -> torch.dtype:
     """The dtype to build the encoder in: the config's resolved ``dtype`` if it is a float dtype, else float32."""
@@ -935,6 +1005,7 @@ __all__ = [
     "MultimodalPairScorerOutput",
     "MultimodalPairScorerPreTrainedModel",
     "build_candidate_mask",
+    "decode_category_logits",
     "decode_pair_logits",
     "decode_unit_logits",
     "pair_margins",
