@@ -79,7 +79,11 @@ def train_one(args: argparse.Namespace, alignment_weight: float, data: Any, toke
 
     torch.manual_seed(args.seed)
     model = A2NetModel.from_encoder(
-        encoder_path, alignment_weight=alignment_weight, pos_window=args.pos_window, unit_pooling=args.unit_pooling
+        encoder_path,
+        alignment_weight=alignment_weight,
+        alignment_reduction=args.alignment_reduction,
+        pos_window=args.pos_window,
+        unit_pooling=args.unit_pooling,
     )
     frozen = freeze_encoder_below(model, args.trainable_encoder_layers) if args.trainable_encoder_layers >= 0 else []
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -120,6 +124,7 @@ def train_one(args: argparse.Namespace, alignment_weight: float, data: Any, toke
     report = summarise(epoch_history(history, "validation"), epoch_history(history, "test"))
     report.update(
         alignment_weight=alignment_weight,
+        alignment_reduction=args.alignment_reduction,
         trainable_parameters=trainable,
         frozen_encoder_parameters=len(frozen),
         train_seconds=round(seconds, 1),
@@ -195,6 +200,12 @@ def main() -> None:
         "--trainable_encoder_layers", type=int, default=2, help="top encoder layers fine-tuned (-1 = all)"
     )
     parser.add_argument("--alignment_weights", type=float, nargs="+", default=[0.4, 0.0])
+    parser.add_argument(
+        "--alignment_reduction",
+        default="reference",
+        choices=["reference", "per_document"],
+        help="inter-task alignment loss form: the reference code's batch-wide softmax or the paper-style per document",
+    )
     parser.add_argument("--max_train_samples", type=int, default=None, help="smoke runs only")
     parser.add_argument("--max_eval_samples", type=int, default=None, help="smoke runs only (validation and test)")
     parser.add_argument("--output", default="benchmarks/results/a2net_ecpe_en_fold1.json")
@@ -225,7 +236,11 @@ def main() -> None:
 
     if args.merge:  # runs trained in separate processes: combine them and measure inference on an idle machine
         parts = [json.loads(Path(path).read_text()) for path in args.merge]
-        runs = [run for part in parts for run in part["runs"]]
+        runs = [
+            {"alignment_reduction": part["settings"].get("alignment_reduction", "reference"), **run}
+            for part in parts
+            for run in part["runs"]
+        ]
         settings = parts[0]["settings"]
         peak = max(part["peak_rss_mb"] for part in parts)
         model = AutoModel.from_pretrained(args.save_default) if args.save_default else None

@@ -3,7 +3,8 @@
     python model_cards/build_default_card.py --results benchmarks/results/a2net_ecpe_en_fold1.json \
         --model_dir hf_ecpe/assets/a2net-minilm-en
 
-Reads the benchmark JSON written by ``benchmarks/a2net_ecpe_en.py`` (the lambda_2 = 0.4 run is the default model),
+Reads the benchmark JSON written by ``benchmarks/a2net_ecpe_en.py`` (the lambda_2 = 0.4 run with the reference
+alignment loss is the default model),
 fills :class:`hf_ecpe.model_card.EcpeModelCardData` and writes ``README.md`` into the model folder and a copy to
 ``model_cards/a2net-minilm-en.md``.
 """
@@ -45,7 +46,12 @@ def main() -> None:
     from hf_ecpe.model_card import EcpeModelCardData, generate_model_card
 
     results = json.loads(Path(args.results).read_text())
-    run = next(r for r in results["runs"] if r["alignment_weight"] == results["settings"]["alignment_weights"][0])
+    run = next(
+        r
+        for r in results["runs"]
+        if r["alignment_weight"] == results["settings"]["alignment_weights"][0]
+        and r.get("alignment_reduction", "reference") == "reference"
+    )
     spec = get_corpus("ecpe_en")
     card = EcpeModelCardData(
         language="en",

@@ -184,6 +184,10 @@ def test_loss_components_are_averaged_between_logs(tiny_encoder_dir, tokenizer, 
     trainer.log({"test_loss": 1.0, "test_runtime": 0.1})
     assert trainer.state.log_history[-1]["test_loss_pair"] == 10.0
     assert "loss_pair" not in trainer.state.log_history[-1]
+    # tiny components (the reference alignment term is ~1e-5) are logged unrounded
+    trainer.track_loss_components({"loss_alignment": torch.tensor(3e-5, dtype=torch.float64)}, training=True)
+    trainer.log({"loss": 0.1})
+    assert trainer.state.log_history[-1]["loss_alignment"] == pytest.approx(3e-5, rel=1e-6)
 
 
 def test_predict_components_do_not_leak_into_the_next_evaluation(tiny_encoder_dir, tokenizer, dataset, tmp_path):

@@ -116,14 +116,19 @@ def is_on_hub(repo_id: str, repo_type: str = "model", timeout: float = 5.0) -> b
     return True
 
 
+def _format_number(value: float) -> str:
+    return f"{value:.2e}" if value != 0 and abs(value) < 5e-5 else f"{value:.4f}"
+
+
 def _markdown_table(rows: list[dict[str, Any]]) -> str:
-    """A GitHub markdown table of ``rows`` (dicts with the same keys); floats with 4 decimals."""
+    """A GitHub markdown table of ``rows`` (dicts with the same keys); floats with 4 decimals (3 significant digits
+    in scientific notation when 4 decimals would show a non-zero value as 0.0000)."""
     if not rows:
         return ""
     header = list(rows[0])
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" for _ in header) + "|"]
     for row in rows:
-        cells = [f"{value:.4f}" if isinstance(value, float) else str(value) for value in row.values()]
+        cells = [_format_number(value) if isinstance(value, float) else str(value) for value in row.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
