@@ -35,8 +35,8 @@ def split_by_conversation(rows: list[dict], dev_fraction: float, seed: int) -> t
     return [r for r in rows if r["id"] not in dev_ids], [r for r in rows if r["id"] in dev_ids]
 
 
-def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tuple[str, float]:
-    """LoRA SFT on ``train_rows``; returns (adapter folder, training seconds)."""
+def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tuple[str, dict]:
+    """LoRA SFT on ``train_rows``; returns (adapter folder, training time / tokens / tokens per second)."""
     from trl import ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
     from hf_ecpe.llm.data import build_sft_dataset, corpus_labels
@@ -74,8 +74,15 @@ def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tu
     )
     began = time.perf_counter()
     trainer.train()
+    seconds = time.perf_counter() - began
     trainer.save_model(str(out))
-    return str(out), time.perf_counter() - began
+    tokens = max((entry.get("num_tokens", 0) for entry in trainer.state.log_history), default=0)
+    return str(out), {
+        "train_seconds": round(seconds, 1),
+        "train_tokens": int(tokens),
+        "train_tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0,
+        "seconds_per_step": round(seconds / max(trainer.state.global_step, 1), 2),
+    }
 
 
 def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argparse.Namespace) -> dict:
@@ -106,12 +113,22 @@ def main() -> None:
     parser.add_argument("--max_length", type=int, default=1536)
     parser.add_argument("--max_new_tokens", type=int, default=160)
     parser.add_argument("--rewrites", type=int, default=1, help="augmentation rounds per train row")
+    parser.add_argument(
+        "--augment_rows", type=int, default=None, help="rewrite only the first N train rows (default: all)"
+    )
+    parser.add_argument(
+        "--augment_max_new_tokens", type=int, default=None, help="tokens per rewrite (default: max_length // 3)"
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--cpu", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--output", default="benchmarks/results/llm_triplets.json")
     args = parser.parse_args()
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from hf_ecpe.llm.augmentation import TransformersGenerator, augment_rows
     from hf_ecpe.llm.data import load_corpus_rows
@@ -132,17 +149,25 @@ def main() -> None:
     }
     results["zero_shot"] = evaluate(base, None, dev_rows, args)
     with tempfile.TemporaryDirectory() as tmp:
-        adapter, seconds = fine_tune(train_rows, Path(tmp) / "ft", args)
-        results["fine_tuned"] = {**evaluate(base, adapter, dev_rows, args), "train_seconds": seconds}
+        adapter, training = fine_tune(train_rows, Path(tmp) / "ft", args)
+        results["fine_tuned"] = {**evaluate(base, adapter, dev_rows, args), **training}
 
         tokenizer = AutoTokenizer.from_pretrained(base)
         generator = TransformersGenerator(
-            AutoModelForCausalLM.from_pretrained(base), tokenizer, max_new_tokens=args.max_length // 3
+            AutoModelForCausalLM.from_pretrained(base),
+            tokenizer,
+            max_new_tokens=args.augment_max_new_tokens or args.max_length // 3,
         )
-        augmented, report = augment_rows(train_rows, generator, num_rewrites=args.rewrites)
-        results["augmentation"] = report.as_dict()
-        adapter, seconds = fine_tune(train_rows + augmented, Path(tmp) / "ft_aug", args)
-        results["fine_tuned_augmented"] = {**evaluate(base, adapter, dev_rows, args), "train_seconds": seconds}
+        to_rewrite = train_rows[: args.augment_rows] if args.augment_rows else train_rows
+        began = time.perf_counter()
+        augmented, report = augment_rows(to_rewrite, generator, num_rewrites=args.rewrites)
+        results["augmentation"] = {
+            **report.as_dict(),
+            "rows_rewritten": len(to_rewrite),
+            "seconds": round(time.perf_counter() - began, 1),
+        }
+        adapter, training = fine_tune(train_rows + augmented, Path(tmp) / "ft_aug", args)
+        results["fine_tuned_augmented"] = {**evaluate(base, adapter, dev_rows, args), **training}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(json.dumps(results, indent=2))

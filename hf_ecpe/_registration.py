@@ -7,7 +7,7 @@ hf_ecpe through ``trust_remote_code=True``.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
 
 def register_models() -> None:
@@ -37,8 +37,14 @@ def register_pipelines() -> None:
 
     # The embedded default (a partial A2Net checkpoint inside the package) serves `pipeline("emotion-cause")`.
     default = {"model": (str(default_model_path()), "main")} if has_default_model() else None
+    # Causal LMs first: a (LoRA-adapted) LLM loads with its LM head and serves as the triplet-LLM backend; our pair
+    # models are unknown to AutoModelForCausalLM (a quick ValueError), so they fall through to AutoModel.
     PIPELINE_REGISTRY.register_pipeline(
-        "emotion-cause", pipeline_class=EmotionCausePipeline, pt_model=AutoModel, default=default, type="text"
+        "emotion-cause",
+        pipeline_class=EmotionCausePipeline,
+        pt_model=(AutoModelForCausalLM, AutoModel),
+        default=default,
+        type="text",
     )
 
 

@@ -83,3 +83,31 @@ def test_reload_adapter_and_generate(trained_adapter):
     for result in results:
         assert set(result) == {"units", "pairs", "generated_text", "parse"} and isinstance(result["pairs"], list)
     assert tokenizer.padding_side == "left" or llm.tokenizer.padding_side == "left"
+
+
+def test_adapter_serves_the_emotion_cause_pipeline(trained_adapter):
+    """pipeline("emotion-cause", model=<adapter folder>) is the LLM backend: same outputs as EmotionCauseLLM."""
+    from transformers import AutoModelForCausalLM, pipeline
+
+    import hf_ecpe  # noqa: F401  (registers the task)
+    from hf_ecpe.llm.data import TINY_LABELS
+    from hf_ecpe.llm.inference import EmotionCauseLLM
+
+    extractor = pipeline("emotion-cause", model=str(trained_adapter), labels=TINY_LABELS, max_new_tokens=8)
+    assert extractor.llm is not None and extractor.llm.labels == tuple(TINY_LABELS)
+    inputs = ["I was so happy because I passed .", {"utterances": ["Oh no !", "I lost it ."], "speakers": ["A", "B"]}]
+    results = extractor(inputs)
+    base = AutoModelForCausalLM.from_pretrained(trained_adapter / "base_model")
+    direct = EmotionCauseLLM(base, adapter=trained_adapter, labels=TINY_LABELS, max_new_tokens=8)(inputs)
+    assert [r["generated_text"] for r in results] == [r["generated_text"] for r in direct]
+    assert [r["pairs"] for r in results] == [r["pairs"] for r in direct]
+    assert [r["units"] for r in results] == [["I was so happy because I passed ."], ["Oh no !", "I lost it ."]]
+    empty = extractor({"clauses": []})
+    assert empty["units"] == [] and empty["pairs"] == [] and empty["generated_text"] == ""
+
+    with pytest.raises(ValueError, match="no emotion categories: pass labels"):
+        pipeline("emotion-cause", model=str(trained_adapter))
+    with pytest.raises(TypeError, match=r"\['threshold'\] are parameters of pair models"):
+        pipeline("emotion-cause", model=str(trained_adapter), labels=TINY_LABELS, threshold=0.5)
+    with pytest.raises(TypeError, match="takes no call parameters"):
+        extractor("I was happy .", threshold=0.3)

@@ -36,6 +36,17 @@ pair probabilities (row = emotion, column = cause; ``None`` outside the candidat
 :func:`hf_ecpe.plotting.plot_pair_scores`. Long documents are not truncated: the model windows them.
 A model with a category head (pair scorer with ``emotion_categories``) adds ``"category"`` and ``"category_score"``
 to every pair and emotion: the best non-neutral category of the emotion unit and its probability.
+
+**LLM backend.** Given a causal LM — typically a LoRA adapter folder trained by ``hf_ecpe.scripts.sft`` — the
+pipeline generates emotion–cause–category triplets with :class:`hf_ecpe.llm.EmotionCauseLLM` instead::
+
+    pipeline("emotion-cause", model="outputs/sft_smollm2_semeval", labels=corpus_labels("semeval2024_ecac"),
+             max_new_tokens=160, batch_size=8)
+
+``labels`` (the categories the model was trained with; the adapter's ``metrics.json`` lists them) is required.
+Same inputs; each pair also has ``category``, character ``emotion_span`` / ``cause_span`` and their texts, and the
+result adds ``generated_text`` and ``parse`` (counts of what the parser dropped). The pair-model parameters
+(``threshold``, ``decoding``, ``lexicon``, ...) do not apply there and raise ``TypeError``.
 """
 
 from __future__ import annotations
@@ -150,7 +161,19 @@ class EmotionCausePipeline(Pipeline):
     _load_feature_extractor = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._llm_settings: dict[str, Any] = {}
+        self._initialising = True
         super().__init__(*args, **kwargs)
+        self._initialising = False
+        self.llm = None
+        if not hasattr(self.model, "decode_pairs") and callable(getattr(self.model, "generate", None)):
+            self.llm = self._build_llm()
+            return
+        if self._llm_settings:
+            raise TypeError(
+                f"{sorted(self._llm_settings)} only apply to the LLM backend (a causal LM); "
+                f"{type(self.model).__name__} is a pair model"
+            )
         for name in ("decode_pairs", "decode_units"):
             if not hasattr(self.model, name):
                 raise TypeError(
@@ -163,11 +186,44 @@ class EmotionCausePipeline(Pipeline):
                 "left); set tokenizer.padding_side = 'right'"
             )
 
+    def _build_llm(self) -> Any:
+        """The :class:`~hf_ecpe.llm.EmotionCauseLLM` over the loaded causal LM, with the construction parameters."""
+        from hf_ecpe.llm.inference import EmotionCauseLLM
+
+        settings = dict(self._llm_settings)
+        labels = settings.pop("labels", None)
+        if not labels:
+            raise ValueError(
+                f"the emotion-cause pipeline got a causal LM ({type(self.model).__name__}) but no emotion categories: "
+                "pass labels=[...], the categories it was trained with (listed in the adapter's metrics.json; e.g. "
+                "hf_ecpe.llm.corpus_labels('semeval2024_ecac'))"
+            )
+        pair_only = sorted(key for key in (*self._preprocess_params, *self._postprocess_params) if key != "language")
+        if pair_only:
+            raise TypeError(f"{pair_only} are parameters of pair models; the LLM backend does not use them")
+        if self._batch_size is not None:
+            settings["batch_size"] = self._batch_size
+        return EmotionCauseLLM(
+            self.model,
+            tokenizer=self.tokenizer,
+            labels=labels,
+            language=self._preprocess_params.get("language"),
+            **settings,
+        )
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
             return []
         if isinstance(inputs, tuple):
             inputs = list(inputs)
+        if self.llm is not None:
+            if args or kwargs:
+                raise TypeError(
+                    f"the LLM backend of the emotion-cause pipeline takes no call parameters, got "
+                    f"{sorted(kwargs) or list(args)}; set labels / max_new_tokens / batch_size / language when "
+                    "building the pipeline"
+                )
+            return self.llm(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
     def _sanitize_parameters(
@@ -182,6 +238,11 @@ class EmotionCausePipeline(Pipeline):
         max_unit_tokens: int | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
+        llm_keys = [key for key in kwargs if key in ("labels", "max_new_tokens")]
+        if llm_keys and not getattr(self, "_initialising", False):
+            raise TypeError(f"{llm_keys} are LLM-backend settings: give them when building the pipeline")
+        for key in llm_keys:
+            self._llm_settings[key] = kwargs.pop(key)
         if kwargs:
             raise TypeError(f"unknown emotion-cause pipeline parameter(s) {sorted(kwargs)}")
         preprocess: dict[str, Any] = {}
