@@ -57,9 +57,9 @@ def dev_scores(trainer: Any, dataset: Any) -> dict[str, float]:
 
     output = trainer.predict(dataset)
     docs, gold = unpack(output.predictions, output.label_ids)
+    probabilities_per_doc = [1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64))) for doc in docs]
     scores, labels, unreachable, gaps = [], [], [], []
-    for doc, pairs in zip(docs, gold):
-        probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
+    for doc, pairs, probabilities in zip(docs, gold, probabilities_per_doc):
         gold_set = set(pairs)
         index = np.nonzero(doc.candidate_mask)
         scores.append(probabilities[index].tolist())
@@ -78,8 +78,7 @@ def dev_scores(trainer: Any, dataset: Any) -> dict[str, float]:
     if gold_categories is not None and docs and docs[0].category_logits is not None:
         threshold = ranking["best_threshold"]  # the pairs behind pair_f1: candidates with P >= threshold
         predicted = []
-        for doc in docs:
-            probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
+        for doc, probabilities in zip(docs, probabilities_per_doc):
             chosen = doc.candidate_mask & (probabilities >= threshold)
             predicted.append([(int(i), int(j)) for i, j in zip(*np.nonzero(chosen))])
         categories = EcpeComputeMetrics(trainer.model).category_scores(docs, predicted, gold, gold_categories)

@@ -208,3 +208,11 @@ def test_pipeline_adds_categories_and_checkpoints_keep_the_head(model, tokenizer
         assert pair["category"] == name and pair["category_score"] == pytest.approx(probability, abs=1e-5)
     for emotion in result["emotions"]:
         assert emotion["category"] == expected[emotion["index"]][0]
+    # batched: the same categories for each conversation
+    other = {"utterances": ["we won the cup", "i am thrilled", "really"], "speakers": ["A", "B", "A"]}
+    single = [extractor(x, decoding="threshold", threshold=0.0, unit_threshold=0.0) for x in (conversation, other)]
+    batched = extractor([conversation, other], batch_size=2, decoding="threshold", threshold=0.0, unit_threshold=0.0)
+    for one, many in zip(single, batched):
+        assert [p["category"] for p in one["pairs"]] == [p["category"] for p in many["pairs"]]
+        for a, b in zip(one["pairs"], many["pairs"]):
+            assert a["category_score"] == pytest.approx(b["category_score"], abs=1e-5)

@@ -55,7 +55,7 @@ def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tenso
         _pack_square(pair_margins(outputs["pair_logits"]), n_units),
         _pack_square(outputs["candidate_mask"], n_units),
     )
-    category_logits = outputs.get("category_logits") if hasattr(outputs, "get") else None
+    category_logits = outputs.get("category_logits")
     if category_logits is not None:
         packed = (*packed, category_logits.float())
     return packed
