@@ -11,7 +11,9 @@ the first ``--dev_rows`` dev rows are used. Conditions:
 
 Each reports strict / proportional triplet P/R/F1, the malformed-output rate and generated tokens/s. Usage::
 
-    python benchmarks/llm_triplets.py --output benchmarks/results/llm_triplets.json            # ~1 h on 2 CPU cores
+    # the measured CPU subset (benchmarks/README.md), ~27 min on 2 CPU cores
+    python benchmarks/llm_triplets.py --train_rows 48 --dev_rows 8 --max_steps 30 --batch_size 2 \
+        --augment_rows 16 --augment_max_new_tokens 640 --threads 2 --output benchmarks/results/llm_triplets.json
     python benchmarks/llm_triplets.py --train_rows 8 --dev_rows 2 --max_steps 2 --max_new_tokens 16   # smoke run
 """
 
