@@ -72,6 +72,36 @@ def summarise(validation: list[dict], test: list[dict]) -> dict[str, Any]:
     return {"validation_selected": selected, "published_protocol": published}
 
 
+def aggregate(paths: list[str], alignment_weight: float, reduction: str) -> dict[str, Any]:
+    """The cross-validation protocol over several folds' JSON: per fold the test P/R/F1 of the run with the given
+    alignment settings, then :func:`hf_ecpe.evaluation.aggregate_folds` (mean of every key separately, and std)."""
+    from hf_ecpe.evaluation import aggregate_folds
+
+    folds, per_fold = [], {"validation_selected": [], "published_protocol": []}
+    for path in paths:
+        part = json.loads(Path(path).read_text())
+        run = next(
+            r
+            for r in part["runs"]
+            if r["alignment_weight"] == alignment_weight
+            and r.get("alignment_reduction", part["settings"].get("alignment_reduction", "reference")) == reduction
+        )
+        folds.append(part["fold"])
+        for protocol in per_fold:
+            per_fold[protocol].append(
+                {f"{task}_{m}": run[protocol][task][m] for task in EPOCH_KEYS for m in ("precision", "recall", "f1")}
+            )
+    return {
+        "benchmark": "a2net_ecpe_en_folds",
+        "folds": folds,
+        "alignment_weight": alignment_weight,
+        "alignment_reduction": reduction,
+        "per_fold": per_fold,
+        "mean": {protocol: aggregate_folds(rows) for protocol, rows in per_fold.items()},
+        "sources": [Path(path).name for path in paths],
+    }
+
+
 def train_one(args: argparse.Namespace, alignment_weight: float, data: Any, tokenizer: Any, encoder_path: str) -> dict:
     from hf_ecpe import A2NetModel
     from hf_ecpe.defaults import freeze_encoder_below
@@ -208,10 +238,21 @@ def main() -> None:
     )
     parser.add_argument("--max_train_samples", type=int, default=None, help="smoke runs only")
     parser.add_argument("--max_eval_samples", type=int, default=None, help="smoke runs only (validation and test)")
+    parser.add_argument(
+        "--aggregate",
+        nargs="+",
+        default=None,
+        help="average the test scores of several folds' JSON (the first --alignment_weights value) into --output",
+    )
     parser.add_argument("--output", default="benchmarks/results/a2net_ecpe_en_fold1.json")
     parser.add_argument("--save_default", default=None, help="save the lambda_2=0.4 model as a partial checkpoint")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    if args.aggregate:
+        result = aggregate(args.aggregate, args.alignment_weights[0], args.alignment_reduction)
+        Path(args.output).write_text(json.dumps(result, indent=2))
+        print(json.dumps(result["mean"], indent=1))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
 
