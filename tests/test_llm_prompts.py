@@ -34,7 +34,7 @@ CONVERSATION = {
 
 
 def test_template_has_versioned_rules_and_workflow():
-    assert PROMPT_VERSION == "1"
+    assert PROMPT_VERSION == "2"
     assert len(RULES) == 5 and len(WORKFLOW) == 5
     prompt = build_prompt(["a b", "c"], ["joy", "anger"], kind="document")
     for k in range(1, 6):
@@ -55,29 +55,41 @@ def test_completion_uses_whole_emotion_utterance_when_span_missing():
     assert row["completion"] == [
         {
             "role": "assistant",
-            "content": '(U2: "Oh no , that is terrible !", U1: "I lost my job", sadness)\n'
-            '(U3: "But I got a new puppy .", U3: "I got a new puppy", joy)',
+            "content": '(U2, U1: "I lost my job", sadness)\n(U3, U3: "I got a new puppy", joy)',
         }
     ]
     assert row["prompt"][0]["role"] == "user" and set(row) == {"prompt", "completion"}
 
 
+def _triplet(emotion: tuple[int, int, int], cause: tuple[int, int, int], category: str = "joy") -> dict:
+    keys = ("unit", "start", "end")
+    return {
+        **{f"emotion_{k}": v for k, v in zip(keys, emotion)},
+        **{f"cause_{k}": v for k, v in zip(keys, cause)},
+        "category": category,
+    }
+
+
 def test_empty_marker_and_quotes_are_escaped():
     assert render_completion([], ["x"]) == EMPTY_MARKER
     units = ['he said "hi" \\ ok']
-    line = render_completion(
-        [
-            dict(
-                zip(["emotion_unit", "emotion_start", "emotion_end"], [0, 0, 17]),
-                cause_unit=0,
-                cause_start=3,
-                cause_end=12,
-                category="joy",
-            )
-        ],
-        units,
-    )
-    assert line == r'(U1: "he said \"hi\" \\ ok", U1: "said \"hi\"", joy)'
+    line = render_completion([_triplet((0, 3, 17), (0, 3, 12))], units)
+    assert line == r'(U1: "said \"hi\" \\ ok", U1: "said \"hi\"", joy)'
+    assert parse_completion(line, units, ["joy"]).triplets == [_triplet((0, 3, 17), (0, 3, 12))]
+
+
+def test_whole_unit_is_written_bare_and_parsed_back():
+    units = ["  I passed the exam .\n", "So happy !", "   "]
+    gold = [_triplet((1, 0, 10), (0, 2, 21)), _triplet((1, 3, 8), (0, 2, 19))]
+    completion = render_completion(gold, units)
+    assert completion == '(U2, U1, joy)\n(U2: "happy", U1: "I passed the exam", joy)'
+    assert parse_completion(completion, units, ["joy"]).triplets == gold
+    # other spellings of the bare form; a bare number alone is not a unit marker; a blank unit has no span
+    for line in ("[2], Utterance 1, joy", "u2 ; clause #1 ; 'joy'"):
+        assert parse_completion(line, units, ["joy"]).triplets == gold[:1], line
+    assert parse_completion("(2, 1, joy)", units, ["joy"]).malformed_lines == 1
+    assert parse_completion("(U2, U3, joy)", units, ["joy"]).dropped_spans == 1
+    assert parse_completion("(U2, U9, joy)", units, ["joy"]).dropped_spans == 1
 
 
 def test_unknown_category_and_bad_input_raise_clearly():
@@ -123,3 +135,17 @@ def test_real_corpus_completions_roundtrip(data_root, name, folder, config):
     for row in rows:
         record = to_prompt_completion(row, labels)
         assert parse_completion(record["completion"][0]["content"], row["units"], labels).triplets == row_triplets(row)
+
+
+def test_completion_token_budget_fits_the_longest_gold_completion():
+    from hf_ecpe.llm.data import completion_token_budget
+
+    def whitespace_tokenizer(text: str, add_special_tokens: bool = True) -> dict:
+        return {"input_ids": text.split()}
+
+    rows = tiny_examples()
+    longest = max(len(to_prompt_completion(r, TINY_LABELS)["completion"][0]["content"].split()) for r in rows)
+    assert completion_token_budget(rows, TINY_LABELS, whitespace_tokenizer) == longest + 16
+    assert completion_token_budget(rows[2:3], TINY_LABELS, whitespace_tokenizer, margin=0) == 1  # "NONE"
+    with pytest.raises(ValueError, match="no rows"):
+        completion_token_budget([], TINY_LABELS, whitespace_tokenizer)

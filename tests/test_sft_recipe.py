@@ -44,13 +44,13 @@ def test_adapter_card_and_metrics_written(trained_adapter):
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md", "metrics.json"):
         assert (trained_adapter / name).is_file(), name
     record = json.loads((trained_adapter / "metrics.json").read_text())
-    assert record["prompt_version"] == "1" and record["base_model"] == "tiny-random-llama"
+    assert record["prompt_version"] == "2" and record["base_model"] == "tiny-random-llama"
     metrics = record["metrics"]
     assert metrics["eval_num_examples"] == 6 and 0.0 <= metrics["eval_malformed_rate"] <= 1.0
     assert metrics["train_loss"] > 0
     card = (trained_adapter / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: peft" in card
-    assert "**Prompt version:** 1" in card and "built-in tiny examples" in card and "eval_strict_f1" in card
+    assert "**Prompt version:** 2" in card and "built-in tiny examples" in card and "eval_strict_f1" in card
 
 
 def test_reload_adapter_and_generate(trained_adapter):
@@ -111,3 +111,36 @@ def test_adapter_serves_the_emotion_cause_pipeline(trained_adapter):
         pipeline("emotion-cause", model=str(trained_adapter), labels=TINY_LABELS, threshold=0.5)
     with pytest.raises(TypeError, match="takes no call parameters"):
         extractor("I was happy .", threshold=0.3)
+
+
+def test_evaluate_scores_generated_completions(trained_adapter):
+    """evaluate() parses what generate() returns and scores it; generation is replaced by known completions."""
+    from hf_ecpe.llm.data import TINY_LABELS, row_prompt, row_triplets, tiny_examples
+    from hf_ecpe.llm.inference import EmotionCauseLLM
+    from hf_ecpe.llm.prompts import render_completion
+
+    rows = tiny_examples()
+    gold = {row_prompt(row, TINY_LABELS): render_completion(row_triplets(row), row["units"]) for row in rows}
+    llm = EmotionCauseLLM(str(trained_adapter / "base_model"), labels=TINY_LABELS, max_new_tokens=4)
+    llm.generate = lambda prompts: [(gold[p], 1.0) for p in prompts]
+    perfect = llm.evaluate(rows, keep_generations=2)
+    assert perfect["strict_f1"] == perfect["unit_pair_f1"] == perfect["unit_category_pair_f1"] == 1.0
+    assert perfect["malformed_rate"] == 0.0 and perfect["num_examples"] == 6
+    assert [g["id"] for g in perfect["generations"]] == ["tiny-0", "tiny-1"]
+    assert perfect["generations"][0]["generated"] == perfect["generations"][0]["gold"]
+
+    # right units and categories, shortened spans: unit scores stay 1, strict triplet F1 drops, proportional between
+    def shortened(prompts):
+        edit = {'"I passed the exam"': '"passed the exam"', "anger": "joy"}
+        return [(_replace_all(gold[p], edit), 1.0) for p in prompts]
+
+    llm.generate = shortened
+    scores = llm.evaluate(rows)
+    assert scores["unit_pair_f1"] == 1.0 and scores["unit_category_pair_f1"] < 1.0
+    assert scores["strict_f1"] < scores["proportional_f1"] < 1.0 and "generations" not in scores
+
+
+def _replace_all(text: str, edits: dict[str, str]) -> str:
+    for old, new in edits.items():
+        text = text.replace(old, new)
+    return text

@@ -179,6 +179,8 @@ class AugmentationReport:
     kept: int = 0
     unmarkable_rows: int = 0
     rejected: Counter = field(default_factory=Counter)
+    #: The first rejected outputs (``id``, ``reason``, ``output`` cut to 400 characters), to see what went wrong.
+    rejected_examples: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def yield_rate(self) -> float:
@@ -192,6 +194,7 @@ class AugmentationReport:
             "yield": self.yield_rate,
             "unmarkable_rows": self.unmarkable_rows,
             "rejected": dict(self.rejected),
+            "rejected_examples": list(self.rejected_examples),
         }
 
 
@@ -206,8 +209,11 @@ def augment_rows(
     num_rewrites: int = 1,
     length_bounds: tuple[float, float] = (0.5, 2.0),
     similarity_bounds: tuple[float, float] = (0.3, 0.97),
+    keep_rejected: int = 3,
 ) -> tuple[list[dict[str, Any]], AugmentationReport]:
     """Rewrite each row with pairs ``num_rewrites`` times and keep the rewrites that pass every filter.
+
+    The report keeps the first ``keep_rejected`` rejected outputs (``rejected_examples``) for inspection.
 
     ``generator`` receives all prompts of one round at once and must return one text per prompt."""
     report = AugmentationReport()
@@ -235,6 +241,9 @@ def augment_rows(
                 reason = _bounds_check(m.row["units"], new_row["units"], length_bounds, similarity_bounds, seen)
             if reason != "ok":
                 report.rejected[reason] += 1
+                if len(report.rejected_examples) < keep_rejected:
+                    text = output if isinstance(output, str) else repr(output)
+                    report.rejected_examples.append({"id": m.row["id"], "reason": reason, "output": text[:400]})
                 continue
             counters[m.row["id"]] += 1
             new_row["id"] = f"{m.row['id']}#aug{counters[m.row['id']]}"

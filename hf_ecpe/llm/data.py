@@ -112,6 +112,20 @@ def build_sft_dataset(rows: Iterable[Mapping[str, Any]], labels: Sequence[str]):
     return Dataset.from_list(records)
 
 
+def completion_token_budget(
+    rows: Iterable[Mapping[str, Any]], labels: Sequence[str], tokenizer: Any, margin: int = 16
+) -> int:
+    """Tokens of the longest gold completion of ``rows`` plus ``margin``: a generation budget that lets the model
+    write every gold answer of these rows (a smaller one cuts answers short, which the parser counts as malformed)."""
+    lengths = [
+        len(tokenizer(render_completion(row_triplets(row), row["units"]), add_special_tokens=False)["input_ids"])
+        for row in rows
+    ]
+    if not lengths:
+        raise ValueError("completion_token_budget() got no rows")
+    return max(lengths) + margin
+
+
 def load_corpus_rows(
     name: str, data_root: str | Path, config: str | None = None, split: str = "train", *, lenient: bool = True
 ):
@@ -184,6 +198,7 @@ TINY_LABELS = ("anger", "joy", "sadness", "surprise")
 __all__ = [
     "TINY_LABELS",
     "build_sft_dataset",
+    "completion_token_budget",
     "corpus_labels",
     "labels_from_rows",
     "load_corpus_rows",

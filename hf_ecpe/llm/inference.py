@@ -207,11 +207,18 @@ class EmotionCauseLLM:
         texts = [text for text, _ in self.generate([row_prompt(row, self.labels) for row in rows])]
         return [parse_completion(text, row["units"], self.labels) for text, row in zip(texts, rows)], texts
 
-    def evaluate(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-        """Strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`) on canonical
-        rows, plus ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per
-        completion and generation speed. All rows must share one ``language``."""
+    def evaluate(self, rows: Sequence[Mapping[str, Any]], *, keep_generations: int = 0) -> dict[str, Any]:
+        """Scores of the generated triplets against the gold of canonical ``rows`` (all of one ``language``).
+
+        Returns strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`), the
+        unit-level scores of the same predictions with spans ignored (``unit_pair_*``: emotion and cause unit;
+        ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1`` — the
+        :func:`~hf_ecpe.evaluation.pairs.ecpe_scores` the pair models report), ``malformed_rate`` (share of
+        completions that are not well formed), dropped-content rates per completion and generation speed.
+        ``keep_generations=N`` adds ``generations``: the first N rows' ids, generated texts and gold completions."""
+        from ..evaluation.pairs import ecpe_scores
         from ..evaluation.triplets import triplet_scores
+        from .prompts import render_completion
 
         rows = list(rows)
         if not rows:
@@ -220,13 +227,26 @@ class EmotionCauseLLM:
         if len(languages) != 1:
             raise ValueError(f"rows mix languages {sorted(languages)}; evaluate each language separately")
         tokens_before, seconds_before = self.generated_tokens, self.generation_seconds
-        parsed, _ = self.predict_rows(rows)
-        scores = triplet_scores(
-            [p.triplets for p in parsed],
-            [row_triplets(row) for row in rows],
-            [row["units"] for row in rows],
-            language=languages.pop(),
+        parsed, texts = self.predict_rows(rows)
+        gold = [row_triplets(row) for row in rows]
+        scores: dict[str, Any] = triplet_scores(
+            [p.triplets for p in parsed], gold, [row["units"] for row in rows], language=languages.pop()
         )
+
+        def unit_pairs(triplets: list[dict[str, Any]]) -> list[list[Any]]:
+            return [[t["emotion_unit"], t["cause_unit"], t["category"]] for t in triplets]
+
+        units = ecpe_scores(
+            [unit_pairs(p.triplets) for p in parsed],
+            [unit_pairs(g) for g in gold],
+            num_units=[len(row["units"]) for row in rows],
+            categories=self.labels,
+            with_categories=True,
+            epsilon=0.0,
+        )
+        for key in ("pair", "category_pair"):
+            scores.update({f"unit_{key}_{m}": units[f"{key}_{m}"] for m in ("precision", "recall", "f1")})
+        scores.update({"unit_emotion_f1": units["emotion_f1"], "unit_cause_f1": units["cause_f1"]})
         n = len(rows)
         seconds = self.generation_seconds - seconds_before
         scores.update(
@@ -239,6 +259,11 @@ class EmotionCauseLLM:
                 "num_examples": n,
             }
         )
+        if keep_generations:
+            scores["generations"] = [
+                {"id": row.get("id"), "generated": text, "gold": render_completion(g, row["units"])}
+                for row, text, g in list(zip(rows, texts, gold))[:keep_generations]
+            ]
         return scores
 
 

@@ -8,9 +8,11 @@ Tolerant of form, strict about content:
   in JSON double quotes, curly quotes or single quotes (an unescaped ``"`` inside a span is recovered when the line
   still has the triplet structure), ``;`` or ``|`` instead of ``,`` between the fields, a quoted category, any case
   of the category and :func:`hf_ecpe.data.schema.normalize_emotion` spellings (``happy`` → ``happiness``) when
-  the result is in the label set, whitespace around a span (stripped), the empty marker in any case.
+  the result is in the label set, whitespace around a span (stripped), the empty marker in any case. A field that
+  is a unit marker alone (``U3``, ``[3]``, ``Utterance 3``; a bare ``3`` is not enough) means the whole unit
+  without its surrounding whitespace (the grammar's short form).
 - content that is rejected (the triplet is dropped and counted): a span that does not occur verbatim in its unit
-  (``dropped_spans``; an out-of-range unit number counts here too), a category outside the label set
+  (``dropped_spans``; an out-of-range unit number, or a bare unit that is blank, counts here too), a category outside the label set
   (``dropped_categories``). A line that has no triplet structure is counted in ``malformed_lines``. The text is
   never evaluated as code (no ``eval``/``literal_eval``; spans are decoded with ``json.loads`` of one string
   literal, falling back to the raw characters).
@@ -33,15 +35,24 @@ from ..data.schema import normalize_emotion
 from .prompts import EMPTY_MARKER, flatten_unit
 
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d{1,3}\s*[.)]|\(\d{1,3}\)|#\d{1,3}[.:)]?)\s+")
-_UNIT = r"(?:\[\s*)?(?:(?:u|unit|utterance|clause)\s*#?\s*)?(\d{1,4})?\s*\]?\s*[:=]?\s*"
+_UNIT_WORD = r"(?:u|unit|utterance|clause)\s*#?\s*"
 _SEP = r"\s*[,;|]\s*"
-_CATEGORY = r"[\"'“”‘’]?\s*([^\s\"'“”‘’,;|()][^\"“”,;|()]*?)\s*[\"'“”‘’]?"
+_CATEGORY = r"[\"'“”‘’]?\s*(?P<category>[^\s\"'“”‘’,;|()][^\"“”,;|()]*?)\s*[\"'“”‘’]?"
 _JSON_SPAN = r'("(?:[^"\\]|\\.)*")'
 _LOOSE_SPAN = r"[\"'“‘「](.*?)[\"'”’」]"  # any quote pair, mismatched too; backtracking finds the field split
 
 
+def _field(role: str, span: str) -> str:
+    """A span field: ``U3: "span"`` (unit marker optional) or a bare unit ``U3`` / ``[3]`` (marker required)."""
+    quoted = rf"(?:\[\s*)?(?:{_UNIT_WORD})?(?P<{role}_unit>\d{{1,4}})?\s*\]?\s*[:=]?\s*{span.replace('(', f'(?P<{role}_span>', 1)}"
+    bare = rf"(?:\[\s*|{_UNIT_WORD})(?P<{role}_whole>\d{{1,4}})\s*\]?"
+    return rf"(?:{quoted}|{bare})"
+
+
 def _line_pattern(span: str) -> re.Pattern[str]:
-    return re.compile(rf"^{_UNIT}{span}{_SEP}{_UNIT}{span}{_SEP}{_CATEGORY}$", re.IGNORECASE | re.DOTALL)
+    return re.compile(
+        rf"^{_field('emotion', span)}{_SEP}{_field('cause', span)}{_SEP}{_CATEGORY}$", re.IGNORECASE | re.DOTALL
+    )
 
 
 _STRICT_LINE = _line_pattern(_JSON_SPAN)
@@ -174,12 +185,8 @@ def parse_completion(text: str, units: Sequence[str], labels: Sequence[str]) -> 
             result.malformed_lines += 1
             continue
         match, json_literal = matched
-        emotion_unit, emotion_raw, cause_unit, cause_raw, category_raw = match.groups()
-        located = []
-        for unit_no, raw in ((emotion_unit, emotion_raw), (cause_unit, cause_raw)):
-            span = flatten_unit(_decode_span(raw, json_literal)).strip()  # compared with the text shown
-            located.append(_locate(span, unit_no, shown))
-        category = resolve_category(category_raw, labels)
+        located = [_locate_field(match, role, json_literal, shown) for role in ("emotion", "cause")]
+        category = resolve_category(match["category"], labels)
         dropped = False
         for where in located:
             if where is None:
@@ -208,6 +215,21 @@ def parse_completion(text: str, units: Sequence[str], labels: Sequence[str]) -> 
             }
         )
     return result
+
+
+def _locate_field(
+    match: re.Match[str], role: str, json_literal: bool, units: Sequence[str]
+) -> tuple[int, int, int] | None:
+    """(unit index, start, end) of the ``role`` field of a matched line, or ``None`` when it is not in the input."""
+    whole = match[f"{role}_whole"]
+    if whole is not None:
+        index = int(whole) - 1
+        if not 0 <= index < len(units) or not units[index].strip():
+            return None
+        unit = units[index]
+        return index, len(unit) - len(unit.lstrip()), len(unit.rstrip())
+    span = flatten_unit(_decode_span(match[f"{role}_span"], json_literal)).strip()  # compared with the text shown
+    return _locate(span, match[f"{role}_unit"], units)
 
 
 def _locate(span: str, unit_no: str | None, units: Sequence[str]) -> tuple[int, int, int] | None:

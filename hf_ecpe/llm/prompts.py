@@ -5,12 +5,16 @@ grammar and the input, whose units (clauses or utterances) are numbered ``U1``, 
 the answer is tied to one unit. The completion (one assistant message) follows a strict line grammar::
 
     (U3: "so happy", U1: "I passed the exam", joy)
-    (U3: "so happy", U2: "my dog came back", joy)
+    (U5, U4, sadness)
 
 one triplet ``(emotion unit: "emotion span", cause unit: "cause span", category)`` per line, in gold order, or the
 single line ``NONE`` when the input expresses no emotion with a cause. Spans are written as JSON string literals
 (``json.dumps(span, ensure_ascii=False)``: ``"`` and ``\\`` escaped, nothing else), so a span containing quotes or
-commas is unambiguous, while the line stays short and readable.
+commas is unambiguous, while the line stays short and readable. A span that is a **whole unit** (the unit text
+without its surrounding whitespace) is written as the bare unit number (``U5`` above): SemEval-2024 has no emotion
+spans (the emotion is the whole utterance) and ECPE causes are whole clauses, so copying them would double the
+length of a completion (SemEval train: 237 → 141 tokens on average with SmolLM2's tokenizer) and give a small model
+twice as many chances to corrupt a copy, for no information.
 
 Why lines and not a JSON array: a 135M model fine-tuned for a few hundred steps often stops early or drops a
 bracket; with one triplet per line a truncated or broken line costs that triplet only (the parser counts it as
@@ -27,7 +31,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 #: The whole completion when there is no triplet.
 EMPTY_MARKER = "NONE"
 #: Prefix of a unit number in prompt and completion (``U1`` is the first unit).
@@ -57,7 +61,9 @@ WORKFLOW = (
 
 OUTPUT_FORMAT = (
     f'({UNIT_PREFIX}<emotion unit number>: "<emotion span>", {UNIT_PREFIX}<cause unit number>: "<cause span>", '
-    "<category>)"
+    "<category>)\n"
+    f"A span that is a whole {{unit_word}} is written as its number alone, e.g. ({UNIT_PREFIX}2, {UNIT_PREFIX}1, "
+    "<category>)."
 )
 
 _LINE_BREAKS = {ord(c): " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
@@ -110,19 +116,29 @@ def build_prompt(
         f"Categories: {', '.join(labels)}\n\n"
         f"Rules:\n{rules}\n\n"
         f"Workflow:\n{steps}\n\n"
-        f"Output format (one line per triplet, spans in double quotes):\n{OUTPUT_FORMAT}\n\n"
+        f"Output format (one line per triplet, spans in double quotes):\n{OUTPUT_FORMAT.format(unit_word=unit_word)}\n\n"
         f"The {text_word} ({len(units)} {unit_word}s, numbered):\n{format_units(units, speakers)}"
     )
 
 
+def is_whole_unit(unit: str, start: int, end: int) -> bool:
+    """True when ``unit[start:end]`` is the whole unit without its surrounding whitespace (written bare)."""
+    return start == len(unit) - len(unit.lstrip()) and end == len(unit.rstrip()) and end > start
+
+
+def render_field(unit_index: int, units: Sequence[str], start: int, end: int) -> str:
+    """One span field of a completion line: ``U<n>: "<span>"``, or ``U<n>`` for a whole unit (0-based index)."""
+    unit = units[unit_index]
+    if is_whole_unit(unit, start, end):
+        return f"{UNIT_PREFIX}{unit_index + 1}"
+    return f"{UNIT_PREFIX}{unit_index + 1}: {quote_span(unit[start:end])}"
+
+
 def render_triplet(triplet: Mapping[str, Any], units: Sequence[str]) -> str:
     """One completion line for a triplet dict (``emotion_unit``, ``emotion_start``, ... ``category``; 0-based)."""
-    emotion = units[triplet["emotion_unit"]][triplet["emotion_start"] : triplet["emotion_end"]]
-    cause = units[triplet["cause_unit"]][triplet["cause_start"] : triplet["cause_end"]]
-    return (
-        f"({UNIT_PREFIX}{triplet['emotion_unit'] + 1}: {quote_span(emotion)}, "
-        f"{UNIT_PREFIX}{triplet['cause_unit'] + 1}: {quote_span(cause)}, {triplet['category']})"
-    )
+    emotion = render_field(triplet["emotion_unit"], units, triplet["emotion_start"], triplet["emotion_end"])
+    cause = render_field(triplet["cause_unit"], units, triplet["cause_start"], triplet["cause_end"])
+    return f"({emotion}, {cause}, {triplet['category']})"
 
 
 def render_completion(triplets: Sequence[Mapping[str, Any]], units: Sequence[str]) -> str:
@@ -150,8 +166,10 @@ __all__ = [
     "build_prompt",
     "flatten_unit",
     "format_units",
+    "is_whole_unit",
     "quote_span",
     "render_completion",
+    "render_field",
     "render_triplet",
     "to_messages",
 ]

@@ -37,6 +37,7 @@ from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, 
 from hf_ecpe.llm.data import (
     TINY_LABELS,
     build_sft_dataset,
+    completion_token_budget,
     corpus_labels,
     load_corpus_rows,
     tiny_examples,
@@ -73,7 +74,13 @@ class TripletScriptArguments(ScriptArguments):
         default=None, metadata={"help": "JSONL of extra canonical rows (augmentation output)."}
     )
     generate_eval: bool = field(default=True, metadata={"help": "Evaluate the trained adapter by generation."})
-    max_new_tokens: int = field(default=96, metadata={"help": "Generation budget per evaluation row."})
+    max_new_tokens: int | None = field(
+        default=None,
+        metadata={
+            "help": "Generation budget per evaluation row (default: the longest gold completion of the evaluation "
+            "rows + 16 tokens, hf_ecpe.llm.data.completion_token_budget)."
+        },
+    )
     seed_split: int = field(default=0, metadata={"help": "Seed of the train/held-out split."})
 
 
@@ -198,9 +205,10 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
     if script_args.generate_eval and trainer.accelerator.is_main_process:
         from hf_ecpe.llm.inference import EmotionCauseLLM
 
-        llm = EmotionCauseLLM(
-            trainer.model, tokenizer=trainer.processing_class, labels=labels, max_new_tokens=script_args.max_new_tokens
-        )
+        tokenizer = trainer.processing_class
+        budget = script_args.max_new_tokens or completion_token_budget(eval_rows, labels, tokenizer)
+        llm = EmotionCauseLLM(trainer.model, tokenizer=tokenizer, labels=labels, max_new_tokens=budget)
+        metrics["eval_max_new_tokens"] = budget
         metrics.update({f"eval_{k}": v for k, v in llm.evaluate(eval_rows).items()})
     if trainer.accelerator.is_main_process:
         out = Path(training_args.output_dir)
