@@ -149,3 +149,11 @@ def test_completion_token_budget_fits_the_longest_gold_completion():
     assert completion_token_budget(rows[2:3], TINY_LABELS, whitespace_tokenizer, margin=0) == 1  # "NONE"
     with pytest.raises(ValueError, match="no rows"):
         completion_token_budget([], TINY_LABELS, whitespace_tokenizer)
+
+
+def test_spans_with_line_breaks_stay_on_one_line():
+    units = ["so\x85happy\u2028today", "I passed\nthe exam ."]
+    gold = [_triplet((0, 0, 8), (1, 2, 17))]
+    completion = render_completion(gold, units)
+    assert completion == '(U1: "so happy", U2: "passed the exam", joy)' and len(completion.splitlines()) == 1
+    assert parse_completion(completion, units, ["joy"]).triplets == gold

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,25 +38,33 @@ _BULLET = re.compile(r"^\s*(?:[-*•]+|\d{1,3}\s*[.)]|\(\d{1,3}\)|#\d{1,3}[.:)]?
 _UNIT_WORD = r"(?:u|unit|utterance|clause)\s*#?\s*"
 _SEP = r"\s*[,;|]\s*"
 _CATEGORY = r"[\"'“”‘’]?\s*(?P<category>[^\s\"'“”‘’,;|()][^\"“”,;|()]*?)\s*[\"'“”‘’]?"
-_JSON_SPAN = r'("(?:[^"\\]|\\.)*")'
-_LOOSE_SPAN = r"[\"'“‘「](.*?)[\"'”’」]"  # any quote pair, mismatched too; backtracking finds the field split
 
 
-def _field(role: str, span: str) -> str:
+def _json_span(group: str) -> str:
+    """A JSON string literal (quotes included in the group; decoded with ``json.loads``)."""
+    return rf'(?P<{group}>"(?:[^"\\]|\\.)*")'
+
+
+def _loose_span(group: str) -> str:
+    """Text between any pair of quotes, mismatched too (quotes excluded); backtracking finds the field split."""
+    return rf"[\"'“‘「](?P<{group}>.*?)[\"'”’」]"
+
+
+def _field(role: str, span: Callable[[str], str]) -> str:
     """A span field: ``U3: "span"`` (unit marker optional) or a bare unit ``U3`` / ``[3]`` (marker required)."""
-    quoted = rf"(?:\[\s*)?(?:{_UNIT_WORD})?(?P<{role}_unit>\d{{1,4}})?\s*\]?\s*[:=]?\s*{span.replace('(', f'(?P<{role}_span>', 1)}"
+    quoted = rf"(?:\[\s*)?(?:{_UNIT_WORD})?(?P<{role}_unit>\d{{1,4}})?\s*\]?\s*[:=]?\s*{span(f'{role}_span')}"
     bare = rf"(?:\[\s*|{_UNIT_WORD})(?P<{role}_whole>\d{{1,4}})\s*\]?"
     return rf"(?:{quoted}|{bare})"
 
 
-def _line_pattern(span: str) -> re.Pattern[str]:
+def _line_pattern(span: Callable[[str], str]) -> re.Pattern[str]:
     return re.compile(
         rf"^{_field('emotion', span)}{_SEP}{_field('cause', span)}{_SEP}{_CATEGORY}$", re.IGNORECASE | re.DOTALL
     )
 
 
-_STRICT_LINE = _line_pattern(_JSON_SPAN)
-_LOOSE_LINE = _line_pattern(_LOOSE_SPAN)
+_STRICT_LINE = _line_pattern(_json_span)
+_LOOSE_LINE = _line_pattern(_loose_span)
 
 
 @dataclass

@@ -127,8 +127,11 @@ def is_whole_unit(unit: str, start: int, end: int) -> bool:
 
 
 def render_field(unit_index: int, units: Sequence[str], start: int, end: int) -> str:
-    """One span field of a completion line: ``U<n>: "<span>"``, or ``U<n>`` for a whole unit (0-based index)."""
-    unit = units[unit_index]
+    """One span field of a completion line: ``U<n>: "<span>"``, or ``U<n>`` for a whole unit (0-based index).
+
+    The span is cut from the unit as the prompt shows it (:func:`flatten_unit`: line breaks → spaces, same offsets),
+    so a span never carries a line break such as U+0085 into the one-line-per-triplet grammar."""
+    unit = flatten_unit(units[unit_index])
     if is_whole_unit(unit, start, end):
         return f"{UNIT_PREFIX}{unit_index + 1}"
     return f"{UNIT_PREFIX}{unit_index + 1}: {quote_span(unit[start:end])}"
