@@ -27,6 +27,7 @@ _EXPORTS = {
     "row_triplets": "data",
     "to_prompt_completion": "data",
     "build_sft_dataset": "data",
+    "completion_token_budget": "data",
     "load_corpus_rows": "data",
     "tiny_examples": "data",
     "ParseResult": "parsing",
