@@ -100,30 +100,29 @@ def self_pair_baseline(dev_rows: list[dict], train_rows: list[dict]) -> dict:
     category — the commonest SemEval pattern (a self-caused emotion) — scored like the LLM conditions."""
     from collections import Counter
 
-    from hf_ecpe.evaluation.pairs import ecpe_scores
-    from hf_ecpe.evaluation.triplets import triplet_scores
     from hf_ecpe.llm.data import corpus_labels, row_triplets
+    from hf_ecpe.llm.inference import score_triplets
+    from hf_ecpe.llm.prompts import whole_unit_span
 
     category = Counter(t["category"] for row in train_rows for t in row_triplets(row)).most_common(1)[0][0]
-    predictions, gold = [], [row_triplets(row) for row in dev_rows]
+    predictions = []
     for row in dev_rows:
-        spans = [(k, len(u) - len(u.lstrip()), len(u.rstrip())) for k, u in enumerate(row["units"]) if u.strip()]
-        predictions.append([dict(zip(_TRIPLET_KEYS, (*span, *span, category))) for span in spans])
-    scores = triplet_scores(predictions, gold, [row["units"] for row in dev_rows])
-    units = ecpe_scores(
-        [[[t["emotion_unit"], t["cause_unit"], t["category"]] for t in p] for p in predictions],
-        [[[t["emotion_unit"], t["cause_unit"], t["category"]] for t in g] for g in gold],
-        num_units=[len(row["units"]) for row in dev_rows],
-        categories=corpus_labels("semeval2024_ecac"),
-        with_categories=True,
-        epsilon=0.0,
+        spans = [(k, *whole_unit_span(unit)) for k, unit in enumerate(row["units"]) if unit.strip()]
+        keys = ("unit", "start", "end")
+        predictions.append(
+            [
+                {**{f"emotion_{k}": v for k, v in zip(keys, span)}, **{f"cause_{k}": v for k, v in zip(keys, span)}}
+                | {"category": category}
+                for span in spans
+            ]
+        )
+    scores = score_triplets(
+        predictions,
+        [row_triplets(row) for row in dev_rows],
+        [row["units"] for row in dev_rows],
+        corpus_labels("semeval2024_ecac"),
     )
-    for key in ("pair", "category_pair"):
-        scores.update({f"unit_{key}_{m}": units[f"{key}_{m}"] for m in ("precision", "recall", "f1")})
-    return {**scores, "unit_emotion_f1": units["emotion_f1"], "unit_cause_f1": units["cause_f1"], "category": category}
-
-
-_TRIPLET_KEYS = ("emotion_unit", "emotion_start", "emotion_end", "cause_unit", "cause_start", "cause_end", "category")
+    return {**scores, "category": category}
 
 
 def evaluate(model: str, adapter: str | None, dev_rows: list[dict], args: argparse.Namespace) -> dict:

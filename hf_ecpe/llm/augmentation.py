@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..data.schema import NO_SPAN, make_pair
-from .data import _whole_unit
-from .prompts import flatten_unit
+from .prompts import flatten_unit, whole_unit_span
 
 Generator = Callable[[list[str]], list[str]]
 
@@ -65,7 +64,7 @@ def _pair_spans(row: Mapping[str, Any]) -> list[tuple[int, str, int, int, int]]:
             unit = int(pair[unit_key])
             span = list(pair[span_key])
             if span == NO_SPAN:
-                span = _whole_unit(row["units"][unit])
+                span = whole_unit_span(row["units"][unit])
             spans.append((k, role, unit, span[0], span[1]))
     return spans
 

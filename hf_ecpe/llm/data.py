@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.schema import NEUTRAL, NO_SPAN, validate_row
-from .prompts import build_prompt, render_completion, to_messages
+from .prompts import build_prompt, render_completion, to_messages, whole_unit_span
 
 
 def corpus_labels(name: str) -> tuple[str, ...]:
@@ -48,11 +48,6 @@ def labels_from_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(sorted(labels))
 
 
-def _whole_unit(text: str) -> list[int]:
-    start = len(text) - len(text.lstrip())
-    return [start, len(text.rstrip())]
-
-
 def row_triplets(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The gold triplets of one canonical row (missing spans → whole unit, see module docstring), deduplicated.
 
@@ -64,9 +59,9 @@ def row_triplets(row: Mapping[str, Any]) -> list[dict[str, Any]]:
         emotion_span = list(pair["emotion_span"])
         cause_span = list(pair["cause_span"])
         if emotion_span == NO_SPAN:
-            emotion_span = _whole_unit(units[emotion])
+            emotion_span = whole_unit_span(units[emotion])
         if cause_span == NO_SPAN:
-            cause_span = _whole_unit(units[cause])
+            cause_span = whole_unit_span(units[cause])
         category = pair["category"] or (row["emotions"][emotion] if row.get("emotions") else "")
         if not category or category == NEUTRAL:
             raise ValueError(f"row {row.get('id')!r}, pair {k}: no emotion category; a triplet needs one")

@@ -212,12 +212,10 @@ class EmotionCauseLLM:
 
         Returns strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`), the
         unit-level scores of the same predictions with spans ignored (``unit_pair_*``: emotion and cause unit;
-        ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1`` — the
-        :func:`~hf_ecpe.evaluation.pairs.ecpe_scores` the pair models report), ``malformed_rate`` (share of
+        ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1``; see :func:`score_triplets`),
+        ``malformed_rate`` (share of
         completions that are not well formed), dropped-content rates per completion and generation speed.
         ``keep_generations=N`` adds ``generations``: the first N rows' ids, generated texts and gold completions."""
-        from ..evaluation.pairs import ecpe_scores
-        from ..evaluation.triplets import triplet_scores
         from .prompts import render_completion
 
         rows = list(rows)
@@ -229,24 +227,9 @@ class EmotionCauseLLM:
         tokens_before, seconds_before = self.generated_tokens, self.generation_seconds
         parsed, texts = self.predict_rows(rows)
         gold = [row_triplets(row) for row in rows]
-        scores: dict[str, Any] = triplet_scores(
-            [p.triplets for p in parsed], gold, [row["units"] for row in rows], language=languages.pop()
+        scores = score_triplets(
+            [p.triplets for p in parsed], gold, [row["units"] for row in rows], self.labels, languages.pop()
         )
-
-        def unit_pairs(triplets: list[dict[str, Any]]) -> list[list[Any]]:
-            return [[t["emotion_unit"], t["cause_unit"], t["category"]] for t in triplets]
-
-        units = ecpe_scores(
-            [unit_pairs(p.triplets) for p in parsed],
-            [unit_pairs(g) for g in gold],
-            num_units=[len(row["units"]) for row in rows],
-            categories=self.labels,
-            with_categories=True,
-            epsilon=0.0,
-        )
-        for key in ("pair", "category_pair"):
-            scores.update({f"unit_{key}_{m}": units[f"{key}_{m}"] for m in ("precision", "recall", "f1")})
-        scores.update({"unit_emotion_f1": units["emotion_f1"], "unit_cause_f1": units["cause_f1"]})
         n = len(rows)
         seconds = self.generation_seconds - seconds_before
         scores.update(
@@ -267,4 +250,39 @@ class EmotionCauseLLM:
         return scores
 
 
-__all__ = ["SMOLLM2", "EmotionCauseLLM", "resolve_model_path"]
+def score_triplets(
+    predictions: Sequence[Sequence[Mapping[str, Any]]],
+    references: Sequence[Sequence[Mapping[str, Any]]],
+    units: Sequence[Sequence[str]],
+    labels: Sequence[str],
+    language: str = "en",
+) -> dict[str, float]:
+    """Strict / proportional triplet P/R/F1 plus the unit-level scores of the same triplets (spans ignored).
+
+    Per example a list of triplet dicts (``emotion_unit``, ``emotion_start``, ... ``category``). Unit-level:
+    ``unit_pair_*`` (emotion and cause unit match), ``unit_category_pair_*`` (and the category),
+    ``unit_emotion_f1``, ``unit_cause_f1`` — :func:`~hf_ecpe.evaluation.pairs.ecpe_scores`, the scores the pair
+    models report, with exact ratios (``epsilon=0``)."""
+    from ..evaluation.pairs import ecpe_scores
+    from ..evaluation.triplets import triplet_scores
+
+    scores = triplet_scores(predictions, references, units, language=language)
+
+    def unit_pairs(triplets: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        return [[t["emotion_unit"], t["cause_unit"], t["category"]] for t in triplets]
+
+    by_unit = ecpe_scores(
+        [unit_pairs(p) for p in predictions],
+        [unit_pairs(r) for r in references],
+        num_units=[len(u) for u in units],
+        categories=labels,
+        with_categories=True,
+        epsilon=0.0,
+    )
+    for key in ("pair", "category_pair"):
+        scores.update({f"unit_{key}_{m}": by_unit[f"{key}_{m}"] for m in ("precision", "recall", "f1")})
+    scores.update({"unit_emotion_f1": by_unit["emotion_f1"], "unit_cause_f1": by_unit["cause_f1"]})
+    return scores
+
+
+__all__ = ["SMOLLM2", "EmotionCauseLLM", "resolve_model_path", "score_triplets"]

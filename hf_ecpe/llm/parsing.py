@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..data.schema import normalize_emotion
-from .prompts import EMPTY_MARKER, flatten_unit
+from .prompts import EMPTY_MARKER, flatten_unit, whole_unit_span
 
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d{1,3}\s*[.)]|\(\d{1,3}\)|#\d{1,3}[.:)]?)\s+")
 _UNIT_WORD = r"(?:u|unit|utterance|clause)\s*#?\s*"
@@ -234,8 +234,7 @@ def _locate_field(
         index = int(whole) - 1
         if not 0 <= index < len(units) or not units[index].strip():
             return None
-        unit = units[index]
-        return index, len(unit) - len(unit.lstrip()), len(unit.rstrip())
+        return index, *whole_unit_span(units[index])
     span = flatten_unit(_decode_span(match[f"{role}_span"], json_literal)).strip()  # compared with the text shown
     return _locate(span, match[f"{role}_unit"], units)
 

@@ -121,9 +121,15 @@ def build_prompt(
     )
 
 
+def whole_unit_span(unit: str) -> list[int]:
+    """``[start, end)`` of the whole unit without its surrounding whitespace (empty for a blank unit)."""
+    start = len(unit) - len(unit.lstrip())
+    return [start, max(start, len(unit.rstrip()))]
+
+
 def is_whole_unit(unit: str, start: int, end: int) -> bool:
     """True when ``unit[start:end]`` is the whole unit without its surrounding whitespace (written bare)."""
-    return start == len(unit) - len(unit.lstrip()) and end == len(unit.rstrip()) and end > start
+    return end > start and [start, end] == whole_unit_span(unit)
 
 
 def render_field(unit_index: int, units: Sequence[str], start: int, end: int) -> str:
@@ -175,4 +181,5 @@ __all__ = [
     "render_field",
     "render_triplet",
     "to_messages",
+    "whole_unit_span",
 ]
