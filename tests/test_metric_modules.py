@@ -221,9 +221,15 @@ def test_module_errors_name_the_example(name, kwargs, message):
         packaged_module(name).compute(**kwargs)
 
 
-def test_mismatched_lengths_are_rejected_by_the_module():
-    with pytest.raises(ValueError, match="Mismatch in the number of predictions"):
-        packaged_module("cause_entailment").compute(predictions=[0, 1], references=[0])
+@pytest.mark.parametrize("name", OWN_MODULES)
+def test_mismatched_lengths_are_rejected_by_the_module(name):
+    kwargs = {"predictions": [[], []], "references": [[]]}
+    if name == "consistency":
+        kwargs = {"predictions": [[], []], "emotion_predictions": [[]], "cause_predictions": [[], []]}
+    elif name == "cause_entailment":
+        kwargs = {"predictions": [0, 1], "references": [0]}
+    with pytest.raises(ValueError, match="inputs have different numbers of examples"):
+        packaged_module(name).compute(**kwargs)
 
 
 def test_load_rejects_unknown_names():
@@ -249,3 +255,141 @@ def test_package_import_stays_light():
     package_dir = str(REPO_ROOT / "hf_ecpe")
     out = subprocess.run([sys.executable, "-c", code, package_dir], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing hf_ecpe.evaluation pulled in {out.stdout.strip()}"
+
+
+# Inputs the plain functions refuse; the modules used to cast them into their int32 features first (0.9 -> 0,
+# 1.99 -> 1, "1" -> 1) and score the truncated values. Both paths must raise the same MetricInputError.
+DISAGREEING_INPUTS = [
+    pytest.param(
+        "cause_entailment",
+        cause_entailment_scores,
+        {"predictions": [0.9, 0.8, 0.2, 0.1], "references": [1, 1, 0, 0]},
+        id="entailment-float-predictions",
+    ),
+    pytest.param(
+        "cause_entailment",
+        cause_entailment_scores,
+        {"predictions": [1, 0], "references": [1.0, 0.5]},
+        id="entailment-float-references",
+    ),
+    pytest.param(
+        "cause_entailment", cause_entailment_scores, {"predictions": ["1"], "references": [1]}, id="entailment-str"
+    ),
+    pytest.param(
+        "cause_entailment",
+        cause_entailment_scores,
+        {"predictions": [0, 1], "references": [0]},
+        id="entailment-lengths",
+    ),
+    pytest.param(
+        "pair_auprc", pair_auprc_scores, {"predictions": [[0.5, 0.4]], "references": [[1.99, 0]]}, id="auprc-float"
+    ),
+    pytest.param(
+        "pair_auprc",
+        pair_auprc_scores,
+        {"predictions": [[0.5, float("nan")]], "references": [[1, 0]]},
+        id="auprc-nan-score",
+    ),
+    pytest.param(
+        "pair_auprc", pair_auprc_scores, {"predictions": [["0.5"]], "references": [[1]]}, id="auprc-str-score"
+    ),
+    pytest.param(
+        "consistency",
+        consistency_scores,
+        {"predictions": [[[0, 0]]], "emotion_predictions": [[0.7]], "cause_predictions": [[0]]},
+        id="consistency-float-emotion",
+    ),
+    pytest.param(
+        "consistency",
+        consistency_scores,
+        {"predictions": [[[0, 0]]], "emotion_predictions": [[0]], "cause_predictions": [[True]]},
+        id="consistency-bool-cause",
+    ),
+    pytest.param(
+        "consistency",
+        consistency_scores,
+        {"predictions": [[[0.5, 0]]], "emotion_predictions": [[0]], "cause_predictions": [[0]]},
+        id="consistency-float-pair",
+    ),
+    pytest.param("ecpe", ecpe_scores, {"predictions": [[[True, 0]]], "references": [[[1, 0]]]}, id="ecpe-bool"),
+    pytest.param("ecpe", ecpe_scores, {"predictions": [[[1.5, 0]]], "references": [[[1, 0]]]}, id="ecpe-float"),
+    pytest.param(
+        "ecpe",
+        ecpe_scores,
+        {"predictions": [[[1, 0, 5]]], "references": [[[1, 0, "5"]]], "categories": ["5"]},
+        id="ecpe-int-category",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "function", "kwargs"), DISAGREEING_INPUTS)
+def test_module_and_function_refuse_the_same_bad_inputs(name, function, kwargs):
+    from hf_ecpe.evaluation import MetricInputError
+
+    with pytest.raises(MetricInputError) as from_function:
+        function(**copy.deepcopy(kwargs))
+    with pytest.raises(MetricInputError) as from_module:
+        packaged_module(name).compute(**copy.deepcopy(kwargs))
+    assert str(from_module.value) == str(from_function.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "kwargs"),
+    [
+        ("cause_entailment", cause_entailment_scores, {"predictions": [1.0, 0.0, True], "references": [1, 0, 0]}),
+        ("pair_auprc", pair_auprc_scores, {"predictions": [[1, 0]], "references": [[1.0, 0.0]]}),
+        (
+            "consistency",
+            consistency_scores,
+            {"predictions": [[[2.0, "1"]]], "emotion_predictions": [[2.0]], "cause_predictions": [["1"]]},
+        ),
+        ("ecpe", ecpe_scores, {"predictions": [[[2.0, "1"]]], "references": [{(2, 1)}]}),
+    ],
+)
+def test_module_and_function_agree_on_integral_floats_and_strings(name, function, kwargs):
+    assert packaged_module(name).compute(**copy.deepcopy(kwargs)) == function(**copy.deepcopy(kwargs))
+
+
+def test_module_add_refuses_a_float_label():
+    from hf_ecpe.evaluation import MetricInputError
+
+    module = packaged_module("cause_entailment")
+    with pytest.raises(MetricInputError, match=r"label 0\.9 at position 0 is not 0 or 1"):
+        module.add(prediction=0.9, reference=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "kwargs"),
+    [
+        (
+            "ecpe_span",
+            "semeval_span_scores",
+            {
+                "predictions": [[{"emotion": 2**40, "category": "sadness", "cause": 0, "start": 0, "end": 5}]],
+                "references": [[{"emotion": 1, "category": "sadness", "cause": 0, "start": 0, "end": 5}]],
+            },
+        ),
+        (
+            "consistency",
+            "consistency_scores",
+            {"predictions": [[[2**40, 0]]], "emotion_predictions": [[2**40]], "cause_predictions": [[0]]},
+        ),
+    ],
+)
+def test_modules_store_large_indices_without_overflow(name, function, kwargs):
+    """The span, triplet and consistency modules stored indices as int32: 2**40 was an Arrow error in the module and
+    a valid index in the function."""
+    import hf_ecpe.evaluation as evaluation
+
+    assert packaged_module(name).compute(**copy.deepcopy(kwargs)) == getattr(evaluation, function)(**kwargs)
+
+
+def test_indices_beyond_int64_are_refused_by_both_paths():
+    from hf_ecpe.evaluation import MetricInputError
+
+    kwargs = {"predictions": [[[2**70, 0]]], "references": [[]]}
+    with pytest.raises(MetricInputError, match="too large") as from_function:
+        ecpe_scores(**kwargs)
+    with pytest.raises(MetricInputError) as from_module:
+        packaged_module("ecpe").compute(**kwargs)
+    assert str(from_module.value) == str(from_function.value)

@@ -472,3 +472,44 @@ def test_validation_helpers():
         check_span([0, 6], what="x", example=1, length=5)
     assert pairs_as_strings([[[1, 2.0, "joy"]], []]) == [[["1", "2", "joy"]], []]
     assert pairs_as_strings(None) is None
+
+
+def test_ecpe_scores_accepts_a_set_of_pairs_per_example():
+    as_lists = ecpe_scores([[[2, 1], [3, 3]]], [[[2, 1]]])
+    assert ecpe_scores([{(2, 1), (3, 3)}], [{(2, 1)}]) == as_lists
+    assert ecpe_scores([frozenset({(2, 1), (3, 3)})], [((2, 1),)]) == as_lists
+
+
+@pytest.mark.parametrize(
+    ("predictions", "message"),
+    [
+        ({"doc1": [[2, 1]]}, r"predictions: got a dict; pass one entry per example in a list"),
+        ({((2, 1),)}, r"predictions: got a set, which has no order"),
+        ([{"emotion": 2, "cause": 1}], r"predictions\[0\]: expected a list \(or set\) of pairs, got dict"),
+        ([[{2, 1}]], r"predictions\[0\]: pair 0 is the set \{1, 2\}, which has no order"),
+        ([[{"emotion": 2, "cause": 1}]], r"predictions\[0\]: pair 0 is a dict \(\['cause', 'emotion'\]\)"),
+    ],
+)
+def test_ecpe_scores_on_dicts_and_sets_says_what_to_pass(predictions, message):
+    with pytest.raises(MetricInputError, match=message):
+        ecpe_scores(predictions, [[[2, 1]]])
+
+
+def test_consistency_scores_on_a_dict_of_examples_is_a_clear_error():
+    with pytest.raises(MetricInputError, match="emotion_predictions: got a dict"):
+        consistency_scores([[[0, 0]]], {0: [0]}, [[0]])
+
+
+@pytest.mark.parametrize("epsilon", [-1, -1e-9, float("nan"), float("inf"), "1e-8", True])
+def test_negative_or_non_finite_epsilon_is_refused(epsilon):
+    perfect = ([[[2, 1]]], [[[2, 1]]])
+    with pytest.raises(MetricInputError, match=r"epsilon must be a finite number >= 0"):
+        ecpe_scores(*perfect, epsilon=epsilon)
+    with pytest.raises(MetricInputError, match=r"epsilon must be a finite number >= 0"):
+        consistency_scores([[[2, 1]]], [[2]], [[1]], epsilon=epsilon)
+    with pytest.raises(MetricInputError, match=r"epsilon must be a finite number >= 0"):
+        prf(1, 1, 1, epsilon)
+
+
+def test_zero_epsilon_still_gives_exact_ratios():
+    assert ecpe_scores([[[2, 1]]], [[[2, 1]]], epsilon=0)["pair_f1"] == 1.0

@@ -7,6 +7,7 @@ The helpers only depend on the standard library and numpy, so metric functions s
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -36,8 +37,7 @@ def check_same_length(columns: Mapping[str, Sequence[Any] | None]) -> int:
     for name, column in columns.items():
         if column is None:
             continue
-        if isinstance(column, (str, bytes)) or not hasattr(column, "__len__"):
-            raise input_error(name, None, f"expected one entry per example (a list), got {type(column).__name__}")
+        check_column(column, what=name)
         lengths[name] = len(column)
     if not lengths:
         raise MetricInputError("no inputs given: pass at least `predictions` and `references`")
@@ -47,6 +47,31 @@ def check_same_length(columns: Mapping[str, Sequence[Any] | None]) -> int:
             f"inputs have different numbers of examples ({detail}); pass one entry per example to each"
         )
     return next(iter(lengths.values()))
+
+
+def check_column(column: Any, *, what: str) -> None:
+    """``column`` holds one entry per example in order: a list, tuple or array — not a string, a dict or a set."""
+    if isinstance(column, Mapping):
+        raise input_error(
+            what,
+            None,
+            "got a dict; pass one entry per example in a list, in the same order for every input "
+            "(e.g. [column[key] for key in keys])",
+        )
+    if isinstance(column, (set, frozenset)):
+        raise input_error(what, None, "got a set, which has no order; pass one entry per example in a list")
+    if isinstance(column, (str, bytes)) or not hasattr(column, "__len__"):
+        raise input_error(what, None, f"expected one entry per example (a list), got {type(column).__name__}")
+
+
+def check_epsilon(epsilon: Any) -> float:
+    """The smoothing term of :func:`~hf_ecpe.evaluation.prf`: a finite number ``>= 0``."""
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not math.isfinite(epsilon) or epsilon < 0:
+        raise MetricInputError(
+            f"epsilon must be a finite number >= 0 (the reference scorers use 1e-8, 0 gives exact ratios), "
+            f"got {epsilon!r}"
+        )
+    return float(epsilon)
 
 
 def check_num_units(num_units: int | Sequence[int] | None, num_examples: int) -> list[int] | None:
@@ -67,16 +92,24 @@ def check_num_units(num_units: int | Sequence[int] | None, num_examples: int) ->
     return per_example
 
 
+#: Indices and offsets must fit in int64: the ``evaluate`` modules store them in int64 Arrow columns.
+_INT64_LIMIT = 2**63
+
+
 def _as_int(value: Any, what: str, example: int | None) -> int:
     if isinstance(value, bool) or value is None:
         raise input_error(what, example, f"expected an integer index, got {value!r}")
     if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT_STRING.match(value):
-        return int(value)
-    raise input_error(what, example, f"expected an integer index, got {value!r}")
+        index = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        index = int(value)
+    elif isinstance(value, str) and _INT_STRING.match(value):
+        index = int(value)
+    else:
+        raise input_error(what, example, f"expected an integer index, got {value!r}")
+    if not -_INT64_LIMIT <= index < _INT64_LIMIT:
+        raise input_error(what, example, f"integer {index} is too large to be a unit index or offset")
+    return index
 
 
 def check_index(value: Any, *, what: str, example: int, num_units: int | None = None, name: str = "index") -> int:
@@ -119,11 +152,22 @@ def check_pairs(
     """
     if pairs is None:
         raise input_error(what, example, "got None; use [] for an example without pairs")
-    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__len__"):
-        raise input_error(what, example, f"expected a list of pairs, got {type(pairs).__name__}")
+    if isinstance(pairs, (str, bytes, Mapping)) or not hasattr(pairs, "__len__"):
+        raise input_error(what, example, f"expected a list (or set) of pairs, got {type(pairs).__name__}")
     out: list[tuple] = []
     width = None
     for k, pair in enumerate(pairs):
+        if isinstance(pair, (set, frozenset)):
+            raise input_error(
+                what, example, f"pair {k} is the set {pair!r}, which has no order; give [emotion_index, cause_index]"
+            )
+        if isinstance(pair, Mapping):
+            raise input_error(
+                what,
+                example,
+                f"pair {k} is a dict ({sorted(map(str, pair))}); give [emotion_index, cause_index] or "
+                "[emotion, cause, category], e.g. [[p['emotion'], p['cause']] for p in row['pairs']]",
+            )
         if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) not in (2, 3):
             raise input_error(
                 what,
@@ -148,7 +192,7 @@ def check_indices(
     """One example's list of unit indices (e.g. predicted emotion units), each checked by :func:`check_index`."""
     if indices is None:
         raise input_error(what, example, "got None; use [] for an example without indices")
-    if isinstance(indices, (str, bytes)) or not hasattr(indices, "__len__"):
+    if isinstance(indices, (str, bytes, Mapping)) or not hasattr(indices, "__len__"):
         raise input_error(what, example, f"expected a list of unit indices, got {type(indices).__name__}")
     return [check_index(v, what=what, example=example, num_units=num_units, name=name) for v in indices]
 
@@ -223,3 +267,36 @@ def pairs_as_strings(column: Any) -> Any:
         [[as_string(x) for x in pair] if is_list(pair) else pair for pair in example] if is_list(example) else example
         for example in column
     ]
+
+
+# ------------------------------------------------------------------------------------------ the evaluate modules
+# An ``evaluate`` module encodes its inputs into Arrow features before ``_compute`` sees them, and Arrow casts
+# (0.9 -> 0 in an int32 column, "1" -> 1). The modules therefore check every batch with the same helpers as the
+# functions *before* encoding, so that module and function refuse the same inputs with the same message.
+
+
+def module_binary_labels(column: Any, *, what: str) -> list[int] | None:
+    """A column of 0/1 labels checked by :func:`check_binary_labels`, as plain ints (``None`` unchanged)."""
+    if column is None:
+        return None
+    check_column(column, what=what)
+    return check_binary_labels(column, what=what).tolist()
+
+
+def module_pairs(column: Any, *, what: str) -> Any:
+    """Per-example pairs checked by :func:`check_pairs` (indices, category type; ``num_units`` and the category
+    vocabulary are checked at compute time), as :func:`pairs_as_strings` stores them. ``None`` unchanged."""
+    if column is None:
+        return None
+    check_column(column, what=what)
+    for i, pairs in enumerate(column):
+        check_pairs(pairs, what=what, example=i)
+    return pairs_as_strings(column)
+
+
+def module_indices(column: Any, *, what: str, name: str = "index") -> list[list[int]] | None:
+    """Per-example unit indices checked by :func:`check_indices`, as ints (``None`` unchanged)."""
+    if column is None:
+        return None
+    check_column(column, what=what)
+    return [check_indices(indices, what=what, example=i, name=name) for i, indices in enumerate(column)]

@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import MetricInputError, check_binary_labels, check_category, check_same_length
+from ._validation import (
+    MetricInputError,
+    check_binary_labels,
+    check_category,
+    check_same_length,
+    module_binary_labels,
+)
 
 
 def _class_f1(predictions: np.ndarray, references: np.ndarray, label: int) -> float:
@@ -86,3 +92,11 @@ def cause_entailment_scores(
     if emotion_predictions is not None:
         results["emotion_accuracy"] = emotion_accuracy(emotion_predictions, emotion_references, labels=emotion_labels)
     return results
+
+
+def cause_entailment_module_columns(predictions: Any, references: Any) -> tuple[Any, Any]:
+    """What the ``cause_entailment`` module stores for one batch: 0/1 labels checked as
+    :func:`cause_entailment_scores` checks them, as ints (its int features would otherwise truncate 0.9 into 0)."""
+    if predictions is not None and references is not None:
+        check_same_length({"predictions": predictions, "references": references})
+    return module_binary_labels(predictions, what="predictions"), module_binary_labels(references, what="references")

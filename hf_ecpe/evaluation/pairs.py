@@ -19,11 +19,13 @@ import numpy as np
 
 from ._validation import (
     MetricInputError,
+    check_epsilon,
     check_indices,
     check_num_units,
     check_pairs,
     check_same_length,
     input_error,
+    module_pairs,
 )
 
 #: The reference scorers' epsilon: ``1e-8`` is added to every P, R and F denominator (a perfect score is 0.99999998).
@@ -39,8 +41,10 @@ MECPE_FOUR_CATEGORIES: tuple[str, ...] = ("anger", "joy", "sadness", "surprise")
 def prf(num_correct: float, num_predicted: float, num_gold: float, epsilon: float = REFERENCE_EPSILON) -> tuple:
     """``(precision, recall, f1)`` with ``epsilon`` added to each denominator, as the reference scorers do.
 
-    With ``epsilon=0`` the exact ratios are returned and a ``0/0`` ratio is defined as 0.0.
+    With ``epsilon=0`` the exact ratios are returned and a ``0/0`` ratio is defined as 0.0. A negative or
+    non-finite ``epsilon`` raises :class:`MetricInputError` (``-1`` would turn a perfect score into 0).
     """
+    epsilon = check_epsilon(epsilon)
 
     def ratio(num: float, den: float) -> float:
         den = den + epsilon
@@ -95,8 +99,10 @@ def ecpe_scores(
     """Micro pair, emotion and cause P/R/F1 over a corpus (RankCP/A2Net ``eval_func``).
 
     Args:
-        predictions, references: per example a list of 0-based pairs ``[emotion, cause]`` or
+        predictions, references: per example a list (or set) of 0-based pairs ``[emotion, cause]`` or
             ``[emotion, cause, category]`` (one form for the whole corpus). Duplicates within an example collapse.
+            The examples themselves come in a list, in the same order on both sides (a dict or set of examples,
+            a pair given as a set or dict raise :class:`MetricInputError` saying so).
         num_units: units (clauses/utterances) per example — one int or one per example; indices must be below it.
         categories: allowed category labels (default :data:`ECF_CATEGORIES`); ``"neutral"`` is always allowed.
         weighted_categories: categories averaged in the weighted scores (default: every category in ``categories``
@@ -104,7 +110,8 @@ def ecpe_scores(
         with_categories: ``None`` (default) adds the category scores when the pairs carry categories; ``True``
             always adds them (so a corpus without any pair still reports them) and rejects 2-element pairs;
             ``False`` ignores categories.
-        epsilon: added to every denominator (the references use ``1e-8``; ``0`` gives exact ratios, ``0/0 = 0``).
+        epsilon: added to every denominator (the references use ``1e-8``; ``0`` gives exact ratios, ``0/0 = 0``);
+            must be finite and ``>= 0``.
 
     Returns:
         ``pair_*``, ``emotion_*``, ``cause_*`` ``precision/recall/f1``: micro over the corpus; ``pair`` matches
@@ -115,6 +122,7 @@ def ecpe_scores(
         weight — the SemEval-2024 subtask-2 ``weighted_f1``; weighted F1 is not the harmonic mean of weighted P
         and R). Weighted scores are 0.0 when no gold pair has a weighted category (the reference returns nan).
     """
+    epsilon = check_epsilon(epsilon)
     if isinstance(categories, str):
         raise MetricInputError("categories: expected a list of category names, got a string")
     # Ordered like the scorer's class index (ECF order by default) so the weighted sums add up in the same order.
@@ -221,24 +229,24 @@ def consistency_scores(
         ``*_consistency_f1``. With no predicted pair at all the consistency is 0.0 (the reference's
         ``0 / (0 + 1e-8)``; with ``epsilon=0`` the ``0/0`` case is also 0.0).
     """
-    n = check_same_length(
-        {
-            "predictions": predictions,
-            "emotion_predictions": emotion_predictions,
-            "cause_predictions": cause_predictions,
-        }
-    )
+    epsilon = check_epsilon(epsilon)
+    columns = {
+        "predictions": predictions,
+        "emotion_predictions": emotion_predictions,
+        "cause_predictions": cause_predictions,
+    }
+    n = check_same_length(columns)
     units = check_num_units(num_units, n)
     counts = {"emotion": [0, 0, 0], "cause": [0, 0, 0]}  # agreeing, head-predicted, pair-implied
-    for i in range(n):
+    for i, (pairs, emotion_heads, cause_heads) in enumerate(_consistency_examples(columns)):
         limit = None if units is None else units[i]
-        pairs = check_pairs(predictions[i], what="predictions", example=i, num_units=limit, categories=None)
+        pairs = check_pairs(pairs, what="predictions", example=i, num_units=limit, categories=None)
         for task, position, heads, name in (
-            ("emotion", 0, emotion_predictions, "emotion_predictions"),
-            ("cause", 1, cause_predictions, "cause_predictions"),
+            ("emotion", 0, emotion_heads, "emotion_predictions"),
+            ("cause", 1, cause_heads, "cause_predictions"),
         ):
             implied = {pair[position] for pair in pairs}
-            predicted = set(check_indices(heads[i], what=name, example=i, num_units=limit, name=f"{task} index"))
+            predicted = set(check_indices(heads, what=name, example=i, num_units=limit, name=f"{task} index"))
             counts[task][0] += len(implied & predicted)
             counts[task][1] += len(predicted)
             counts[task][2] += len(implied)
@@ -247,6 +255,45 @@ def consistency_scores(
         p, r, f = prf(agreeing, head_predicted, pair_implied, epsilon)
         results.update({f"{task}_consistency": r, f"{task}_consistency_precision": p, f"{task}_consistency_f1": f})
     return results
+
+
+def _consistency_examples(columns: Mapping[str, Sequence[Any]]) -> zip:
+    return zip(columns["predictions"], columns["emotion_predictions"], columns["cause_predictions"])
+
+
+def consistency_module_columns(
+    predictions: Any, emotion_predictions: Any, cause_predictions: Any
+) -> tuple[Any, list[list[int]] | None, list[list[int]] | None]:
+    """What the ``consistency`` module stores for one batch, checked in :func:`consistency_scores`' order first.
+
+    Pairs come back with string elements (:func:`~hf_ecpe.evaluation._validation.pairs_as_strings`), head
+    predictions as ints, so that the module's int features never truncate a bad index into a good one.
+    ``num_units`` is checked later, by :func:`consistency_scores` itself.
+    """
+    columns = {
+        "predictions": predictions,
+        "emotion_predictions": emotion_predictions,
+        "cause_predictions": cause_predictions,
+    }
+    if any(column is None for column in columns.values()):  # evaluate reports the missing input itself
+        return predictions, emotion_predictions, cause_predictions
+    check_same_length(columns)
+    heads: dict[str, list[list[int]]] = {"emotion_predictions": [], "cause_predictions": []}
+    for i, (pairs, emotion_heads, cause_heads) in enumerate(_consistency_examples(columns)):
+        check_pairs(pairs, what="predictions", example=i, categories=None)
+        for task, values, name in (
+            ("emotion", emotion_heads, "emotion_predictions"),
+            ("cause", cause_heads, "cause_predictions"),
+        ):
+            heads[name].append(check_indices(values, what=name, example=i, name=f"{task} index"))
+    return module_pairs(predictions, what="predictions"), heads["emotion_predictions"], heads["cause_predictions"]
+
+
+def ecpe_module_columns(predictions: Any, references: Any) -> tuple[Any, Any]:
+    """What the ``ecpe`` module stores for one batch: pairs checked as :func:`ecpe_scores` checks them (the category
+    vocabulary and ``num_units`` are checked at compute time), with string elements."""
+    check_same_length({"predictions": predictions, "references": references})
+    return module_pairs(predictions, what="predictions"), module_pairs(references, what="references")
 
 
 def aggregate_folds(results: Sequence[Mapping[str, float]], *, ddof: int = 0) -> dict[str, float]:

@@ -23,6 +23,31 @@ from ._validation import (
 )
 
 
+def _checked_examples(predictions: Any, references: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per example the checked scores and 0/1 labels, with equal lengths."""
+    all_scores, all_labels = [], []
+    for i, (scores, labels) in enumerate(zip(predictions, references)):
+        scores = check_scores(scores, what="predictions", example=i)
+        labels = check_binary_labels(labels, what="references", example=i)
+        if scores.size != labels.size:
+            raise input_error(
+                "predictions", i, f"has {scores.size} scores but references[{i}] has {labels.size} labels"
+            )
+        all_scores.append(scores)
+        all_labels.append(labels)
+    return all_scores, all_labels
+
+
+def pair_auprc_module_columns(predictions: Any, references: Any) -> tuple[Any, Any]:
+    """What the ``pair_auprc`` module stores for one batch: scores and labels checked as :func:`pair_auprc_scores`
+    checks them, as floats and ints (its int features would otherwise truncate a label 1.99 into 1)."""
+    if predictions is None or references is None:  # evaluate reports the missing input itself
+        return predictions, references
+    check_same_length({"predictions": predictions, "references": references})
+    scores, labels = _checked_examples(predictions, references)
+    return [s.tolist() for s in scores], [lab.tolist() for lab in labels]
+
+
 def _threshold_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True/false positives at every distinct score threshold, highest first (scikit-learn ``_binary_clf_curve``).
 
@@ -122,16 +147,7 @@ def pair_auprc_scores(
     if average == "per_example" and per_example_unreachable is None and total_unreachable:
         raise MetricInputError("average='per_example' needs num_unreachable per example, not a total")
 
-    all_labels, all_scores = [], []
-    for i, (scores, labels) in enumerate(zip(predictions, references)):
-        scores = check_scores(scores, what="predictions", example=i)
-        labels = check_binary_labels(labels, what="references", example=i)
-        if scores.size != labels.size:
-            raise input_error(
-                "predictions", i, f"has {scores.size} scores but references[{i}] has {labels.size} labels"
-            )
-        all_scores.append(scores)
-        all_labels.append(labels)
+    all_scores, all_labels = _checked_examples(predictions, references)
 
     scores = np.concatenate(all_scores) if all_scores else np.zeros(0)
     labels = np.concatenate(all_labels) if all_labels else np.zeros(0, dtype=np.int64)

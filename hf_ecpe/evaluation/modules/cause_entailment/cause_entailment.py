@@ -6,7 +6,7 @@ Thin ``evaluate`` wrapper over :func:`hf_ecpe.evaluation.cause_entailment_scores
 import datasets
 import evaluate
 
-from hf_ecpe.evaluation.classification import cause_entailment_scores
+from hf_ecpe.evaluation.classification import cause_entailment_module_columns, cause_entailment_scores
 
 _CITATION = """\
 @article{poria-etal-2021-recognizing,
@@ -52,6 +52,24 @@ class CauseEntailment(evaluate.Metric):
                 {"predictions": datasets.Value("int32"), "references": datasets.Value("int32")}
             ),
             reference_urls=["https://github.com/declare-lab/RECCON"],
+        )
+
+    # Labels are checked before Arrow encoding (the int32 features would truncate 0.9 into 0), so the module refuses
+    # exactly what cause_entailment_scores refuses, with the same message.
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add a batch of 0/1 pair decisions and gold labels."""
+        predictions, references = cause_entailment_module_columns(predictions, references)
+        super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one 0/1 pair decision and its gold label."""
+        predictions, references = cause_entailment_module_columns(
+            None if prediction is None else [prediction], None if reference is None else [reference]
+        )
+        super().add(
+            prediction=None if predictions is None else predictions[0],
+            reference=None if references is None else references[0],
+            **kwargs,
         )
 
     def _compute(

@@ -6,8 +6,7 @@ Thin ``evaluate`` wrapper over :func:`hf_ecpe.evaluation.consistency_scores`; se
 import datasets
 import evaluate
 
-from hf_ecpe.evaluation._validation import pairs_as_strings
-from hf_ecpe.evaluation.pairs import REFERENCE_EPSILON, consistency_scores
+from hf_ecpe.evaluation.pairs import REFERENCE_EPSILON, consistency_module_columns, consistency_scores
 
 _CITATION = """\
 @inproceedings{chen-etal-2022-a2net,
@@ -51,21 +50,44 @@ class Consistency(evaluate.Metric):
             features=datasets.Features(
                 {
                     "predictions": datasets.List(datasets.List(datasets.Value("string"))),
-                    "emotion_predictions": datasets.List(datasets.Value("int32")),
-                    "cause_predictions": datasets.List(datasets.Value("int32")),
+                    "emotion_predictions": datasets.List(datasets.Value("int64")),
+                    "cause_predictions": datasets.List(datasets.Value("int64")),
                 }
             ),
             reference_urls=["https://github.com/csj199813/A2Net_ECPE"],
         )
 
-    # evaluate appends the inputs description to these docstrings, so they must exist.
-    def add_batch(self, *, predictions=None, references=None, **kwargs):
+    # evaluate appends the inputs description to these docstrings, so they must exist. Inputs are checked before
+    # Arrow encoding (the int head features would truncate 0.7 into 0), so the module refuses exactly what
+    # consistency_scores refuses, with the same message.
+    def add_batch(
+        self, *, predictions=None, references=None, emotion_predictions=None, cause_predictions=None, **kwargs
+    ):
         """Add a batch of examples (pairs may hold ints or strings)."""
-        super().add_batch(predictions=pairs_as_strings(predictions), references=references, **kwargs)
+        predictions, emotion_predictions, cause_predictions = consistency_module_columns(
+            predictions, emotion_predictions, cause_predictions
+        )
+        super().add_batch(
+            predictions=predictions,
+            references=references,
+            emotion_predictions=emotion_predictions,
+            cause_predictions=cause_predictions,
+            **kwargs,
+        )
 
-    def add(self, *, prediction=None, reference=None, **kwargs):
+    def add(self, *, prediction=None, reference=None, emotion_predictions=None, cause_predictions=None, **kwargs):
         """Add one example (pairs may hold ints or strings)."""
-        super().add(prediction=pairs_as_strings([prediction])[0], reference=reference, **kwargs)
+        if prediction is not None and emotion_predictions is not None and cause_predictions is not None:
+            (prediction,), (emotion_predictions,), (cause_predictions,) = consistency_module_columns(
+                [prediction], [emotion_predictions], [cause_predictions]
+            )
+        super().add(
+            prediction=prediction,
+            reference=reference,
+            emotion_predictions=emotion_predictions,
+            cause_predictions=cause_predictions,
+            **kwargs,
+        )
 
     def _compute(self, predictions, emotion_predictions, cause_predictions, num_units=None, epsilon=REFERENCE_EPSILON):
         return consistency_scores(

@@ -6,8 +6,7 @@ Thin ``evaluate`` wrapper over :func:`hf_ecpe.evaluation.ecpe_scores`; see READM
 import datasets
 import evaluate
 
-from hf_ecpe.evaluation._validation import pairs_as_strings
-from hf_ecpe.evaluation.pairs import REFERENCE_EPSILON, ecpe_scores
+from hf_ecpe.evaluation.pairs import REFERENCE_EPSILON, ecpe_module_columns, ecpe_scores
 
 _CITATION = """\
 @inproceedings{xia-ding-2019-emotion,
@@ -70,15 +69,23 @@ class Ecpe(evaluate.Metric):
             ],
         )
 
-    # evaluate appends the inputs description to these docstrings, so they must exist.
+    # evaluate appends the inputs description to these docstrings, so they must exist. Pairs are checked before they
+    # are stored as strings (True -> "True", 1.5 -> "1.5"), so the module refuses exactly what ecpe_scores refuses.
     def add_batch(self, *, predictions=None, references=None, **kwargs):
         """Add a batch of examples (pairs may hold ints or strings)."""
-        super().add_batch(predictions=pairs_as_strings(predictions), references=pairs_as_strings(references), **kwargs)
+        predictions, references = ecpe_module_columns(predictions, references)
+        super().add_batch(predictions=predictions, references=references, **kwargs)
 
     def add(self, *, prediction=None, reference=None, **kwargs):
         """Add one example (pairs may hold ints or strings)."""
-        prediction, reference = pairs_as_strings([prediction, reference])
-        super().add(prediction=prediction, reference=reference, **kwargs)
+        predictions, references = ecpe_module_columns(
+            None if prediction is None else [prediction], None if reference is None else [reference]
+        )
+        super().add(
+            prediction=None if predictions is None else predictions[0],
+            reference=None if references is None else references[0],
+            **kwargs,
+        )
 
     def _compute(
         self,

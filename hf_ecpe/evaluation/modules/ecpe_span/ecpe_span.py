@@ -46,11 +46,11 @@ Examples:
 """
 
 _SPAN_PAIR = {
-    "emotion": datasets.Value("int32"),
+    "emotion": datasets.Value("int64"),
     "category": datasets.Value("string"),
-    "cause": datasets.Value("int32"),
-    "start": datasets.Value("int32"),
-    "end": datasets.Value("int32"),
+    "cause": datasets.Value("int64"),
+    "start": datasets.Value("int64"),
+    "end": datasets.Value("int64"),
 }
 
 

@@ -6,7 +6,7 @@ Thin ``evaluate`` wrapper over :func:`hf_ecpe.evaluation.pair_auprc_scores`; see
 import datasets
 import evaluate
 
-from hf_ecpe.evaluation.ranking import pair_auprc_scores
+from hf_ecpe.evaluation.ranking import pair_auprc_module_columns, pair_auprc_scores
 
 _CITATION = """\
 @article{scikit-learn,
@@ -62,6 +62,19 @@ class PairAuprc(evaluate.Metric):
                 "https://scikit-learn.org/stable/modules/generated/sklearn.metrics.average_precision_score.html"
             ],
         )
+
+    # Scores and labels are checked before Arrow encoding (the int32 labels would truncate 1.99 into 1), so the module
+    # refuses exactly what pair_auprc_scores refuses, with the same message.
+    def add_batch(self, *, predictions=None, references=None, **kwargs):
+        """Add a batch of examples (candidate scores and their 0/1 labels)."""
+        predictions, references = pair_auprc_module_columns(predictions, references)
+        super().add_batch(predictions=predictions, references=references, **kwargs)
+
+    def add(self, *, prediction=None, reference=None, **kwargs):
+        """Add one example (its candidate scores and their 0/1 labels)."""
+        if prediction is not None and reference is not None:
+            (prediction,), (reference,) = pair_auprc_module_columns([prediction], [reference])
+        super().add(prediction=prediction, reference=reference, **kwargs)
 
     def _compute(self, predictions, references, threshold=None, inclusive=True, num_unreachable=0, average="pooled"):
         return pair_auprc_scores(

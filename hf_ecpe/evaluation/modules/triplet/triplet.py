@@ -49,12 +49,12 @@ Examples:
 """
 
 _TRIPLET = {
-    "emotion_unit": datasets.Value("int32"),
-    "emotion_start": datasets.Value("int32"),
-    "emotion_end": datasets.Value("int32"),
-    "cause_unit": datasets.Value("int32"),
-    "cause_start": datasets.Value("int32"),
-    "cause_end": datasets.Value("int32"),
+    "emotion_unit": datasets.Value("int64"),
+    "emotion_start": datasets.Value("int64"),
+    "emotion_end": datasets.Value("int64"),
+    "cause_unit": datasets.Value("int64"),
+    "cause_start": datasets.Value("int64"),
+    "cause_end": datasets.Value("int64"),
     "category": datasets.Value("string"),
 }
 
