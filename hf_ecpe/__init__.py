@@ -27,10 +27,14 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
+    import importlib.util
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    # Submodules (`hf_ecpe.data`, `hf_ecpe.llm`, `hf_ecpe.evaluation`, ...) are imported on first attribute access.
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'hf_ecpe' has no attribute {name!r}")
 
 
