@@ -6,12 +6,32 @@ Heavier pieces (trainer, model card, hub, plotting) are imported on first use.
 
 __version__ = "0.1.0.dev0"
 
-from transformers import pipeline  # noqa: E402  (re-exported: `hf_ecpe.pipeline("emotion-cause")` implies the import)
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from ._registration import register_all  # noqa: E402
 from .models import A2NetConfig, A2NetModel, MultimodalPairScorerConfig, MultimodalPairScorerModel  # noqa: E402
 
 register_all()
+
+
+def pipeline(task: str | None = None, model=None, **kwargs):
+    """``transformers.pipeline`` (after ``import hf_ecpe`` the ``emotion-cause`` task is registered), plus one
+    convenience: for a triplet-LLM adapter folder trained by ``hf_ecpe.scripts.sft``, the emotion categories it
+    recorded (``metrics.json``) are used when ``labels`` is not given. (``transformers.pipeline`` resolves an adapter
+    to its base model before the pipeline sees it, so only this entry point can read the adapter folder.)"""
+    import transformers
+
+    if task == "emotion-cause" and isinstance(model, (str, os.PathLike)) and "labels" not in kwargs:
+        from .pipelines.emotion_cause import recorded_labels
+
+        folder = Path(model)
+        if (folder / "adapter_config.json").is_file():
+            labels = recorded_labels(folder)
+            if labels:
+                kwargs["labels"] = labels
+    return transformers.pipeline(task, model=model, **kwargs)
+
 
 _LAZY = {
     "EcpeTrainer": "hf_ecpe.trainers",

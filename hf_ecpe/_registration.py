@@ -1,33 +1,48 @@
-"""Register hf_ecpe's models with the transformers Auto classes (idempotent; run by ``import hf_ecpe``).
+"""Register hf_ecpe's methods with the transformers Auto classes and pipelines (idempotent; run by ``import hf_ecpe``).
 
-After registration, ``AutoConfig`` / ``AutoModel.from_pretrained(checkpoint)`` return the library classes, and every
+Everything is read from the method registry (:mod:`hf_ecpe.methods`). After registration, ``AutoConfig`` /
+``AutoModel.from_pretrained(checkpoint)`` (or the method's other Auto classes) return the library classes, and every
 ``save_pretrained`` writes ``auto_map`` plus the model folder's code files, so the same checkpoint also loads without
 hf_ecpe through ``trust_remote_code=True``.
 """
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+from typing import Any
+
+import transformers
+from transformers import AutoConfig
+
+
+def register_method_classes(spec: Any) -> None:
+    """``AutoConfig.register`` + ``<Auto class>.register`` + ``register_for_auto_class`` for one method spec."""
+    from . import __version__
+
+    config_cls, model_cls = spec.config_class, spec.model_class
+    if config_cls is None:  # e.g. the triplet LLM: its checkpoints are transformers / PEFT classes
+        return
+    AutoConfig.register(config_cls.model_type, config_cls, exist_ok=True)
+    config_cls.register_for_auto_class()
+    for index, auto_name in enumerate(spec.auto_classes):
+        auto_class = getattr(transformers, auto_name)
+        auto_class.register(config_cls, model_cls, exist_ok=True)
+        if index == 0:
+            model_cls.register_for_auto_class(auto_name)
+    # Lets the model warn when a checkpoint was made by another hf_ecpe version (None in remote code).
+    config_cls.library_version = __version__
 
 
 def register_models() -> None:
-    """``AutoConfig.register`` / ``AutoModel.register`` / ``register_for_auto_class`` for every entry of ``METHODS``."""
-    from . import __version__
-    from .models import METHODS
+    """Register the classes of every method in :data:`hf_ecpe.methods.METHODS`."""
+    from .methods import methods
 
-    for model_type, (config_cls, model_cls) in METHODS.items():
-        if config_cls.model_type != model_type:
-            raise RuntimeError(f"METHODS key {model_type!r} differs from {config_cls.__name__}.model_type")
-        AutoConfig.register(model_type, config_cls, exist_ok=True)
-        AutoModel.register(config_cls, model_cls, exist_ok=True)
-        config_cls.register_for_auto_class()
-        model_cls.register_for_auto_class("AutoModel")
-        # Lets the model warn when a checkpoint was made by another hf_ecpe version (None in remote code).
-        config_cls.library_version = __version__
+    for spec in methods().values():
+        register_method_classes(spec)
 
 
 def register_pipelines() -> None:
     """Register the ``emotion-cause`` pipeline task (``pipeline("emotion-cause", model=...)``); idempotent."""
+    from transformers import AutoModel, AutoModelForCausalLM
     from transformers.pipelines import PIPELINE_REGISTRY
 
     if "emotion-cause" in PIPELINE_REGISTRY.get_supported_tasks():
@@ -37,8 +52,9 @@ def register_pipelines() -> None:
 
     # The embedded default (a partial A2Net checkpoint inside the package) serves `pipeline("emotion-cause")`.
     default = {"model": (str(default_model_path()), "main")} if has_default_model() else None
-    # Causal LMs first: a (LoRA-adapted) LLM loads with its LM head and serves as the triplet-LLM backend; our pair
-    # models are unknown to AutoModelForCausalLM (a quick ValueError), so they fall through to AutoModel.
+    # Loading: causal LMs first (a LoRA-adapted LLM loads with its LM head); our pair models are unknown to
+    # AutoModelForCausalLM (a quick ValueError) and fall through to AutoModel. Which pipeline class then serves the
+    # model is decided by the output kind its method declares (EmotionCausePipeline dispatches), not by this order.
     PIPELINE_REGISTRY.register_pipeline(
         "emotion-cause",
         pipeline_class=EmotionCausePipeline,
@@ -54,4 +70,4 @@ def register_all() -> None:
     register_pipelines()
 
 
-__all__ = ["register_all", "register_models", "register_pipelines"]
+__all__ = ["register_all", "register_method_classes", "register_models", "register_pipelines"]

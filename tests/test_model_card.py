@@ -26,6 +26,7 @@ MODEL_CARD_PATTERN = re.compile(
     r"""---
 language: en
 library_name: hf-ecpe
+pipeline_tag: emotion-cause
 tags:
 - hf-ecpe
 - emotion-cause-pair-extraction
@@ -147,7 +148,7 @@ Precision, recall and F1 are micro-averaged [^\n]+ The `validation` split select
 \|:---\|:---\|:---\|:---\|:---\|
 \| 1\.00 \| 3 \| 0\.9000 \| 0\.8000 \| 0\.3000 \|
 
-The checkpoint of step 3 \(best validation pair F1\) was kept\.
+The checkpoint of step 3 \(best validation `pair_f1`\) was kept\.
 
 ## Intended use and limitations
 

@@ -160,12 +160,12 @@ def test_bad_parameters(extractor):
         extractor(TEXT, lexicon="happy")
     with pytest.raises(TypeError, match=r"unknown emotion-cause pipeline parameter\(s\) \['treshold'\]"):
         extractor(TEXT, treshold=0.3)
-    with pytest.raises(TypeError, match=r"\['labels'\] are LLM-backend settings"):
+    with pytest.raises(TypeError, match=r"\['labels'\] are settings of the triplet-LLM pipeline"):
         extractor(TEXT, labels=["joy"])
 
 
 def test_llm_settings_are_rejected_for_pair_models(model_dir):
-    with pytest.raises(TypeError, match=r"\['labels', 'max_new_tokens'\] only apply to the LLM backend"):
+    with pytest.raises(TypeError, match=r"\['labels', 'max_new_tokens'\] are settings of the triplet-LLM pipeline"):
         pipeline("emotion-cause", model=str(model_dir), labels=["joy"], max_new_tokens=8)
 
 

@@ -18,7 +18,7 @@ import hf_ecpe
 from hf_ecpe import A2NetConfig, A2NetModel
 from hf_ecpe._registration import register_all
 from hf_ecpe.data.collators import ClauseCollator
-from hf_ecpe.models import METHODS
+from hf_ecpe.methods import get_method, methods
 
 CODE_FILES = ("configuration_a2net.py", "modeling_a2net.py")
 
@@ -83,8 +83,9 @@ def saved(tmp_path_factory, tiny_encoder_dir) -> tuple[Path, A2NetModel, dict]:
 
 
 def test_methods_and_idempotent_registration():
-    assert METHODS["hf-ecpe-a2net"] == (A2NetConfig, A2NetModel)
-    assert "hf-ecpe-pair-scorer" in METHODS
+    spec = get_method("a2net")
+    assert (spec.config_class, spec.model_class) == (A2NetConfig, A2NetModel)
+    assert "hf-ecpe-pair-scorer" in {spec.model_type for spec in methods().values()}
     assert A2NetConfig.model_type == "hf-ecpe-a2net"
     register_all()
     register_all()  # a second call (re-import) is harmless

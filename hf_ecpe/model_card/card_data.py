@@ -26,7 +26,17 @@ logger = logging.getLogger(__name__)
 TEMPLATE_PATH = Path(__file__).resolve().parent / "template.md"
 
 # Front-matter keys, in this order; everything else only feeds the template.
-YAML_FIELDS = ("language", "license", "library_name", "tags", "base_model", "datasets", "metrics", "model-index")
+YAML_FIELDS = (
+    "language",
+    "license",
+    "library_name",
+    "pipeline_tag",
+    "tags",
+    "base_model",
+    "datasets",
+    "metrics",
+    "model-index",
+)
 
 # Metric families reported by ``hf_ecpe.trainers.metrics`` (key prefixes) with their display names.
 METRIC_FAMILIES = {
@@ -35,37 +45,6 @@ METRIC_FAMILIES = {
     "cause": "Cause units (projection of the pairs)",
     "emotion_head": "Emotion head (EE)",
     "cause_head": "Cause head (CE)",
-}
-
-A2NET_CITATION = """@inproceedings{chen-etal-2022-joint,
-    title = "Joint Alignment of Multi-Task Feature and Label Spaces for Emotion Cause Pair Extraction",
-    author = "Chen, Shunjie and Shi, Xiaochuan and Li, Jingye and Wu, Shengqiong and Fei, Hao and Li, Fei and Ji, Donghong",
-    booktitle = "Proceedings of the 29th International Conference on Computational Linguistics",
-    year = "2022",
-    address = "Gyeongju, Republic of Korea",
-    publisher = "International Committee on Computational Linguistics",
-    url = "https://aclanthology.org/2022.coling-1.606",
-    pages = "6955--6965"
-}"""
-
-# Per model_type: display name of the method, a one-line description of its objective, and its citation.
-METHODS: dict[str, dict[str, str]] = {
-    "hf-ecpe-a2net": {
-        "name": "A2Net",
-        "loss": (
-            "pair BCE over the candidate window + λ1 · (emotion BCE + cause BCE) + λ2 · inter-task alignment "
-            "(symmetric KL between the pair scores and the pseudo pair scores built from the emotion and cause heads)"
-        ),
-        "citation": A2NET_CITATION,
-    },
-    "hf-ecpe-pair-scorer": {
-        "name": "Multimodal pair scorer",
-        "loss": (
-            "2-way pair cross-entropy over the candidate set + weighted emotion BCE + cause BCE; with RPCL training, "
-            "+ λ_row · CDMR (row-wise confidence-difference margin against hard negatives) + CCPS (corrupted-view "
-            "pair-score stability), training-only terms (Pan et al. 2026, no public code)"
-        ),
-    },
 }
 
 # Training-argument values that are noise in a card (paths, logging, hub plumbing).
@@ -133,6 +112,13 @@ def _markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _metric_display_name(key: str) -> str:
+    """``pair_f1`` → ``Pair F1``, ``strict_precision`` → ``Strict precision``."""
+    words = key.split("_")
+    words = [word.upper() if word in ("f1", "em", "auprc", "bleu") else word for word in words]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
 def _drop_empty(value: Any) -> Any:
     """Recursively drop ``None`` values and empty containers (invalid in Hub metadata, see transformers#28137)."""
     if isinstance(value, dict):
@@ -185,6 +171,12 @@ class EcpeModelCardData(CardData):
 
     # Filled by ``register_model``, the ``ModelCardCallback`` and the training script
     method: str | None = field(default=None, init=False)
+    method_name: str | None = field(default=None, init=False)
+    primary_metric: str = field(default="pair_f1", init=False)
+    usage: str | None = field(default=None, init=False)
+    pipeline_tag: str | None = field(default=None, init=False)
+    output_kind: str = field(default="pairs", init=False)
+    sample_counts: dict[str, int] = field(default_factory=dict, init=False)
     model_type: str | None = field(default=None, init=False)
     loss_description: str | None = field(default=None, init=False)
     method_config: dict[str, Any] = field(default_factory=dict, init=False)
@@ -211,18 +203,33 @@ class EcpeModelCardData(CardData):
                 setattr(self, attr, None)
 
     # ------------------------------------------------------------------ filling
+    def register_method(self, spec: Any) -> None:
+        """Take the card information of a :class:`~hf_ecpe.methods.MethodSpec`: name, objective, citation, usage
+        snippet, primary metric, pipeline task, tags."""
+        self.method = spec.display_name
+        self.method_name = spec.name
+        self.loss_description = spec.loss_description or None
+        self.primary_metric = spec.primary_metric
+        self.usage = spec.usage or None
+        self.pipeline_tag = spec.pipeline_tasks[0] if spec.pipeline_tasks else None
+        self.output_kind = spec.kind
+        if spec.citation:
+            self.citations.setdefault(self.method, spec.citation)
+        for tag in (spec.display_name.lower(), *spec.tags):
+            if tag and tag not in self.tags:
+                self.tags = [*self.tags, tag]
+
     def register_model(self, model: Any) -> None:
-        """Take the method, its hyper-parameters and the base encoder from ``model.config``."""
+        """Take the method (from the registry), its hyper-parameters and the base encoder from ``model.config``."""
+        from hf_ecpe.methods import method_for
+
         config = model.config
         self.model_type = getattr(config, "model_type", None)
-        info = METHODS.get(self.model_type or "", {})
-        self.method = info.get("name", self.model_type)
-        self.loss_description = info.get("loss")
-        if info.get("citation"):
-            self.citations.setdefault(self.method, info["citation"])
-        method_tag = (self.method or "").lower()
-        if method_tag and method_tag not in self.tags:
-            self.tags = [*self.tags, method_tag]
+        spec = method_for(config)
+        if spec is not None:
+            self.register_method(spec)
+        else:
+            self.method = self.method or self.model_type
         encoder = getattr(config, "encoder", None) or {}
         if not self.encoder_id and not self.encoder_name:
             name = encoder.get("_name_or_path") if isinstance(encoder, dict) else None
@@ -231,9 +238,10 @@ class EcpeModelCardData(CardData):
             elif name:
                 self.encoder_name = Path(name).name or None
         config_dict = config.to_dict()
+        fields_of_method = spec.config_fields() if spec is not None else {}
         self.method_config = {
             key: config_dict[key]
-            for key in sorted(_METHOD_KEYS)
+            for key in sorted(fields_of_method)
             if isinstance(config_dict.get(key), (int, float, str, bool))
         }
         if isinstance(encoder, dict) and encoder.get("model_type"):
@@ -242,8 +250,12 @@ class EcpeModelCardData(CardData):
                 if key in encoder:
                     self.method_config[f"encoder_{key}"] = encoder[key]
 
-    def set_train_stats(self, dataset: Any) -> None:
-        """Documents, units and pairs of the training set (``units`` / ``pairs`` columns of canonical rows)."""
+    def set_train_stats(self, dataset: Any, kind: str = "pairs") -> None:
+        """Statistics of the training set: ``kind="pairs"``: documents, units and pairs (``units`` / ``pairs``
+        columns of canonical rows); ``"examples"``: the number of rows."""
+        if kind == "examples" or "units" not in getattr(dataset, "column_names", ()):
+            self.train_stats = {"examples": len(dataset)}
+            return
         units = dataset["units"]
         pairs = dataset["pairs"] if "pairs" in dataset.column_names else [[] for _ in units]
         lengths = sorted(len(u) for u in units)
@@ -278,12 +290,22 @@ class EcpeModelCardData(CardData):
         return name
 
     def _model_index(self) -> list[dict[str, Any]] | None:
+        """``model-index`` entries: per evaluated split, the method's primary metric (for pair models also pair
+        precision and recall), each with the split's sample count in the dataset name when it was a subset."""
         eval_results = []
         dataset_type = self.dataset_id or re.sub(r"[^a-z0-9]+", "-", (self.dataset_name or "custom").lower()).strip(
             "-"
         )
+        primary = self.primary_metric
+        family, _, measure = primary.rpartition("_")
+        keys = [primary]
+        if family:
+            keys += [f"{family}_{other}" for other in ("precision", "recall") if other != measure]
         for split, metrics in self.eval_results.items():
-            for key, metric_name in (("pair_f1", "Pair F1"), ("pair_precision", "Pair precision")):
+            dataset_name = self.dataset_name or self.dataset_id or "custom"
+            if split in self.sample_counts:
+                dataset_name = f"{dataset_name} ({self.sample_counts[split]} {split} examples)"
+            for key in keys:
                 if key not in metrics:
                     continue
                 eval_results.append(
@@ -291,28 +313,13 @@ class EcpeModelCardData(CardData):
                         task_type="emotion-cause-pair-extraction",
                         task_name=self.task_name,
                         dataset_type=dataset_type,
-                        dataset_name=self.dataset_name or self.dataset_id or "custom",
+                        dataset_name=dataset_name,
                         dataset_config=self.dataset_config,
                         dataset_split=split,
                         dataset_revision=self.dataset_revision,
-                        metric_type=key.split("_", 1)[1],
+                        metric_type=key.rpartition("_")[2] if family else key,
                         metric_value=round(metrics[key], 4),
-                        metric_name=metric_name,
-                    )
-                )
-            if "pair_recall" in metrics:
-                eval_results.append(
-                    EvalResult(
-                        task_type="emotion-cause-pair-extraction",
-                        task_name=self.task_name,
-                        dataset_type=dataset_type,
-                        dataset_name=self.dataset_name or self.dataset_id or "custom",
-                        dataset_config=self.dataset_config,
-                        dataset_split=split,
-                        dataset_revision=self.dataset_revision,
-                        metric_type="recall",
-                        metric_value=round(metrics["pair_recall"], 4),
-                        metric_name="Pair recall",
+                        metric_name=_metric_display_name(key),
                     )
                 )
         if not eval_results:
@@ -362,6 +369,9 @@ class EcpeModelCardData(CardData):
             data["model-index"] = model_index
         data["metrics_tables"] = self.metrics_tables()
         data["eval_lines"] = _markdown_table(self.eval_lines_list)
+        from hf_ecpe.methods import PAIR_USAGE
+
+        data["usage_snippet"] = (self.usage or PAIR_USAGE).replace("{model_id}", self.model_id or "path/to/this/model")
         data["hyperparameter_lines"] = [
             (key, value) for key, value in self.hyperparameters.items() if key not in _IGNORED_HYPERPARAMETERS
         ]
@@ -371,22 +381,6 @@ class EcpeModelCardData(CardData):
         data = self.to_dict()
         front = {key: data[key] for key in YAML_FIELDS if key in data}
         return yaml_dump(front, sort_keys=False, line_break=line_break).strip()
-
-
-# Config fields that always belong in the card's method table, even at their default value.
-_METHOD_KEYS = {
-    "pfn_hidden_size",
-    "pos_window",
-    "emotion_cause_weight",
-    "alignment_weight",
-    "alignment_reduction",
-    "decoding",
-    "decode_threshold",
-    "decode_top_k",
-    "max_window_tokens",
-    "window_overlap_units",
-    "hf_ecpe_version",
-}
 
 
 def generate_model_card(card_data: EcpeModelCardData, model: Any | None = None) -> str:

@@ -1,16 +1,9 @@
-"""Model folders, one per method. ``METHODS`` maps each ``model_type`` to its ``(config class, model class)``;
-``hf_ecpe._registration.register_all`` registers every entry with the Auto classes."""
+"""Model folders, one per method (``<m>/configuration_<m>.py`` + ``<m>/modeling_<m>.py``, self-contained remote
+code). Which folder belongs to which method, and how each registers, lives in :mod:`hf_ecpe.methods`."""
 
 from __future__ import annotations
-
-from transformers import PretrainedConfig, PreTrainedModel
 
 from .a2net import A2NetConfig, A2NetModel
 from .pair_scorer import MultimodalPairScorerConfig, MultimodalPairScorerModel
 
-METHODS: dict[str, tuple[type[PretrainedConfig], type[PreTrainedModel]]] = {
-    "hf-ecpe-a2net": (A2NetConfig, A2NetModel),
-    "hf-ecpe-pair-scorer": (MultimodalPairScorerConfig, MultimodalPairScorerModel),
-}
-
-__all__ = ["METHODS", "A2NetConfig", "A2NetModel", "MultimodalPairScorerConfig", "MultimodalPairScorerModel"]
+__all__ = ["A2NetConfig", "A2NetModel", "MultimodalPairScorerConfig", "MultimodalPairScorerModel"]

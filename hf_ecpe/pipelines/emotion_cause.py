@@ -51,18 +51,21 @@ result adds ``generated_text`` and ``parse`` (counts of what the parser dropped)
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import Pipeline
 
+from hf_ecpe.data.inputs import ACCEPTED_KEYS, normalise_input
 from hf_ecpe.losses.rpcl import pair_margins
 
 DECODING_STRATEGIES = ("reference", "threshold")
-_ACCEPTED_KEYS = ("text", "clauses", "units", "utterances", "speakers")
+_ACCEPTED_KEYS = ACCEPTED_KEYS
+#: Construction settings of the triplet-LLM pipeline.
+TRIPLET_SETTINGS = ("labels", "max_new_tokens", "constrained", "instruction")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -84,101 +87,111 @@ def lexicon_mask_for(units: list[str], lexicon: Iterable[str]) -> list[bool]:
     return [bool(pattern and pattern.search(unit)) or any(s in unit for s in substrings) for unit in units]
 
 
-def _check_units(units: Any, key: str) -> list[str]:
-    if isinstance(units, str):
-        raise TypeError(
-            f"{key!r} must be a list of strings, got a single string. Pass the text itself (or {{'text': ...}}) to "
-            f"have it split into clauses, or wrap it: {{{key!r}: [text]}}."
-        )
-    if not isinstance(units, (list, tuple)):
-        raise TypeError(f"{key!r} must be a list of strings, got {type(units).__name__}")
-    for index, unit in enumerate(units):
-        if not isinstance(unit, str):
-            raise TypeError(f"{key}[{index}] must be a string, got {type(unit).__name__}: {unit!r:.60}")
-        if not unit.strip():
-            raise ValueError(
-                f"{key}[{index}] is empty or whitespace only; every unit needs text (pair indices refer to the list "
-                "you pass, so empty units are not dropped silently — remove them yourself)."
-            )
-    return list(units)
+def output_kind_of(model: Any, labels: Any = None, tokenizer: Any = None) -> str:
+    """What ``model`` returns, as its method declares it (:attr:`hf_ecpe.methods.MethodSpec.kind`): ``"pairs"``
+    for hf_ecpe pair models; ``"triplets"`` for a causal LM that is an instruction-tuned triplet extractor — an
+    adapter trained by ``hf_ecpe.scripts.sft`` (its folder records the categories) or any causal LM given
+    ``labels=[...]``. Anything else is not an hf_ecpe model: ``TypeError`` saying so."""
+    from hf_ecpe.methods import method_for
+
+    spec = method_for(model)
+    if spec is not None:
+        return spec.kind
+    if _is_causal_lm(model) and (labels or recorded_labels(model) or recorded_labels(_folder_of(tokenizer))):
+        return "triplets"
+    name = type(model).__name__
+    hint = (
+        " If it is an instruction-tuned triplet LLM, pass labels=[...] (the categories it was trained with)."
+        if _is_causal_lm(model)
+        else ""
+    )
+    raise TypeError(
+        f"{name} is not an hf_ecpe model: the emotion-cause pipeline serves checkpoints saved by hf_ecpe (A2NetModel, "
+        f"MultimodalPairScorerModel, ... — trained with hf_ecpe.scripts.train) and triplet LLM adapters trained with "
+        f"hf_ecpe.scripts.sft.{hint}"
+    )
 
 
-def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str], list[str] | None]:
-    """One pipeline input → ``(units, speakers)``; raises TypeError/ValueError for malformed inputs (see module doc)."""
-    if isinstance(inputs, str):
-        from hf_ecpe.data.clauses import split_clauses
+def _is_causal_lm(model: Any) -> bool:
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
-        return split_clauses(inputs, language), None
-    if isinstance(inputs, Mapping):
-        unknown = sorted(set(inputs) - set(_ACCEPTED_KEYS))
-        if unknown:
-            raise ValueError(
-                f"unknown input key(s) {unknown}; a document is a string or a dict with one of 'text', 'clauses', "
-                "'units' or 'utterances' (plus optional 'speakers')"
-            )
-        given = [key for key in ("text", "clauses", "units", "utterances") if key in inputs]
-        if len(given) != 1:
-            raise ValueError(
-                f"a document dict needs exactly one of 'text', 'clauses', 'units', 'utterances'; got {given or 'none'}"
-            )
-        key = given[0]
-        speakers = inputs.get("speakers")
-        if key == "text":
-            if not isinstance(inputs["text"], str):
-                raise TypeError(f"'text' must be a string, got {type(inputs['text']).__name__}")
-            if speakers is not None:
-                raise ValueError("'speakers' goes with 'utterances', not with 'text'")
-            from hf_ecpe.data.clauses import split_clauses
+    config = getattr(model, "config", None)
+    base = getattr(model, "base_model", None)
+    if type(model).__name__ in ("PeftModel", "PeftModelForCausalLM"):
+        return True
+    names = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    return type(model).__name__ in names or (base is not None and type(base).__name__ in names and config is not None)
 
-            return split_clauses(inputs["text"], language), None
-        units = _check_units(inputs[key], key)
-        if speakers is None:
-            return units, None
-        if key == "clauses":
-            raise ValueError("'speakers' goes with 'utterances' (a conversation), not with 'clauses'")
-        if isinstance(speakers, str) or not isinstance(speakers, (list, tuple)):
-            raise TypeError(f"'speakers' must be a list of strings, got {type(speakers).__name__}")
-        if len(speakers) != len(units):
-            raise ValueError(f"got {len(speakers)} speakers for {len(units)} {key}; give one speaker per unit")
-        for index, speaker in enumerate(speakers):
-            if not isinstance(speaker, str):
-                raise TypeError(f"speakers[{index}] must be a string, got {type(speaker).__name__}")
-        return units, list(speakers)
-    if isinstance(inputs, (list, tuple)):
-        raise TypeError(
-            "a document inside a batch must be a string or a dict; a list of clauses must be given as "
-            "{'clauses': [...]} (a bare list is read as a batch of documents)"
-        )
-    raise TypeError(f"a document must be a string or a dict, got {type(inputs).__name__}")
+
+def _model_folders(model: Any) -> list[Path]:
+    """Folders a loaded model came from (its ``name_or_path`` and, with a PEFT adapter, the adapter's path)."""
+    candidates = [getattr(model, "name_or_path", None), getattr(getattr(model, "config", None), "_name_or_path", None)]
+    for peft_config in (getattr(model, "peft_config", None) or {}).values():
+        candidates.append(getattr(peft_config, "_hf_ecpe_adapter_path", None))
+    candidates.append(getattr(model, "_hf_ecpe_adapter_path", None))
+    return [Path(c) for c in candidates if c and Path(str(c)).is_dir()]
+
+
+def _folder_of(tokenizer: Any) -> Path | None:
+    """The folder a tokenizer was loaded from (for an adapter: the adapter folder, where the SFT run wrote it)."""
+    name = getattr(tokenizer, "name_or_path", None)
+    return Path(name) if name and Path(str(name)).is_dir() else None
+
+
+def recorded_labels(model_or_folder: Any) -> list[str] | None:
+    """The emotion categories an SFT run recorded in its output folder (``metrics.json``'s ``labels``), or None."""
+    import json
+
+    if model_or_folder is None:
+        return None
+    folders = [Path(model_or_folder)] if isinstance(model_or_folder, (str, Path)) else _model_folders(model_or_folder)
+    for folder in folders:
+        record = folder / "metrics.json"
+        if record.is_file():
+            try:
+                labels = json.loads(record.read_text(encoding="utf-8")).get("labels")
+            except (ValueError, AttributeError):
+                continue
+            if labels:
+                return list(labels)
+    return None
 
 
 class EmotionCausePipeline(Pipeline):
-    """Emotion–cause pair extraction over clauses or utterances (see the module docstring for inputs and outputs)."""
+    """``pipeline("emotion-cause")``: builds the pipeline class of the model's output kind (see the module doc).
+
+    Constructing ``EmotionCausePipeline(model=...)`` returns a :class:`PairPipeline` for pair models or a
+    :class:`TripletPipeline` for triplet LLMs, chosen by :func:`output_kind_of` — the kind the model's method declares.
+    """
 
     _load_tokenizer = True
     _load_processor = False
     _load_image_processor = False
     _load_feature_extractor = False
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> EmotionCausePipeline:
+        if cls is EmotionCausePipeline:
+            model = kwargs.get("model", args[0] if args else None)
+            kind = output_kind_of(model, labels=kwargs.get("labels"), tokenizer=kwargs.get("tokenizer"))
+            if kind not in PIPELINE_CLASSES:
+                raise TypeError(
+                    f"{type(model).__name__} returns {kind!r}, which the emotion-cause pipeline does not serve "
+                    f"(it serves {sorted(PIPELINE_CLASSES)})"
+                )
+            cls = PIPELINE_CLASSES[kind]
+        return super().__new__(cls)
+
+
+class PairPipeline(EmotionCausePipeline):
+    """Emotion–cause pairs from an hf_ecpe pair model over clauses or utterances (see the module docstring)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._llm_settings: dict[str, Any] = {}
-        self._initialising = True
         super().__init__(*args, **kwargs)
-        self._initialising = False
-        self.llm = None
-        if not hasattr(self.model, "decode_pairs") and callable(getattr(self.model, "generate", None)):
-            self.llm = self._build_llm()
-            return
-        if self._llm_settings:
-            raise TypeError(
-                f"{sorted(self._llm_settings)} only apply to the LLM backend (a causal LM); "
-                f"{type(self.model).__name__} is a pair model"
-            )
         for name in ("decode_pairs", "decode_units"):
             if not hasattr(self.model, name):
                 raise TypeError(
-                    f"the emotion-cause pipeline needs an hf_ecpe pair model (with {name}()); got "
-                    f"{type(self.model).__name__}. Load a checkpoint saved by hf_ecpe (e.g. A2NetModel)."
+                    f"{type(self.model).__name__} declares output kind 'pairs' but has no {name}(): a pair model must "
+                    "offer decode_pairs() and decode_units() (see docs/adding-a-method.md)"
                 )
         if getattr(self.tokenizer, "padding_side", "right") != "right":
             raise ValueError(
@@ -186,44 +199,11 @@ class EmotionCausePipeline(Pipeline):
                 "left); set tokenizer.padding_side = 'right'"
             )
 
-    def _build_llm(self) -> Any:
-        """The :class:`~hf_ecpe.llm.EmotionCauseLLM` over the loaded causal LM, with the construction parameters."""
-        from hf_ecpe.llm.inference import EmotionCauseLLM
-
-        settings = dict(self._llm_settings)
-        labels = settings.pop("labels", None)
-        if not labels:
-            raise ValueError(
-                f"the emotion-cause pipeline got a causal LM ({type(self.model).__name__}) but no emotion categories: "
-                "pass labels=[...], the categories it was trained with (listed in the adapter's metrics.json; e.g. "
-                "hf_ecpe.llm.corpus_labels('semeval2024_ecac'))"
-            )
-        pair_only = sorted(key for key in (*self._preprocess_params, *self._postprocess_params) if key != "language")
-        if pair_only:
-            raise TypeError(f"{pair_only} are parameters of pair models; the LLM backend does not use them")
-        if self._batch_size is not None:
-            settings["batch_size"] = self._batch_size
-        return EmotionCauseLLM(
-            self.model,
-            tokenizer=self.tokenizer,
-            labels=labels,
-            language=self._preprocess_params.get("language"),
-            **settings,
-        )
-
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
             return []
         if isinstance(inputs, tuple):
             inputs = list(inputs)
-        if self.llm is not None:
-            if args or kwargs:
-                raise TypeError(
-                    f"the LLM backend of the emotion-cause pipeline takes no call parameters, got "
-                    f"{sorted(kwargs) or list(args)}; set labels / max_new_tokens / batch_size / language when "
-                    "building the pipeline"
-                )
-            return self.llm(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
     def _sanitize_parameters(
@@ -238,11 +218,11 @@ class EmotionCausePipeline(Pipeline):
         max_unit_tokens: int | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
-        llm_keys = [key for key in kwargs if key in ("labels", "max_new_tokens")]
-        if llm_keys and not getattr(self, "_initialising", False):
-            raise TypeError(f"{llm_keys} are LLM-backend settings: give them when building the pipeline")
-        for key in llm_keys:
-            self._llm_settings[key] = kwargs.pop(key)
+        llm_keys = sorted(key for key in kwargs if key in TRIPLET_SETTINGS)
+        if llm_keys:
+            raise TypeError(
+                f"{llm_keys} are settings of the triplet-LLM pipeline; {type(self.model).__name__} is a pair model"
+            )
         if kwargs:
             raise TypeError(f"unknown emotion-cause pipeline parameter(s) {sorted(kwargs)}")
         preprocess: dict[str, Any] = {}
@@ -294,7 +274,7 @@ class EmotionCausePipeline(Pipeline):
             for key in ("input_ids", "attention_mask", "token_type_ids", "unit_token_index", "unit_mask")
             if key in batch
         }
-        if "speaker_ids" in inspect.signature(self.model.forward).parameters:  # conversational pair scorers
+        if getattr(self.model.config, "supports_speaker_ids", False):  # declared by conversational pair scorers
             from hf_ecpe.data.multimodal import speaker_ids_for
 
             ids = speaker_ids_for({"units": model_units, "speakers": speakers}) if speakers and not empty else None
@@ -372,3 +352,70 @@ class EmotionCausePipeline(Pipeline):
                 for i in range(n)
             ]
         return result
+
+
+class TripletPipeline(EmotionCausePipeline):
+    """Emotion–cause–category triplets from an instruction-tuned causal LM (a LoRA adapter trained by
+    ``hf_ecpe.scripts.sft``) through :class:`hf_ecpe.llm.EmotionCauseLLM`. Settings (``labels`` — read from the
+    adapter folder when not given —, ``max_new_tokens``, ``batch_size``, ``language``) are given when building it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._llm_settings: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+        self.llm = self._build_llm()
+
+    def _sanitize_parameters(self, language: str | None = None, **kwargs: Any) -> tuple[dict, dict, dict]:
+        if getattr(self, "llm", None) is not None and (kwargs or language is not None):
+            raise TypeError(
+                f"the triplet-LLM pipeline takes no call parameters, got {sorted(kwargs) or ['language']}; set labels / "
+                "max_new_tokens / batch_size / language when building the pipeline"
+            )
+        unknown = sorted(set(kwargs) - set(TRIPLET_SETTINGS))
+        if unknown:
+            raise TypeError(
+                f"{unknown} are not settings of the triplet-LLM pipeline (it takes {list(TRIPLET_SETTINGS)} and "
+                "language; threshold / decoding / lexicon are parameters of pair models)"
+            )
+        self._llm_settings.update(kwargs)
+        if language is not None:
+            self._llm_settings["language"] = language
+        return {}, {}, {}
+
+    def _build_llm(self) -> Any:
+        from hf_ecpe.llm.inference import EmotionCauseLLM
+
+        settings = dict(self._llm_settings)
+        labels = (
+            settings.pop("labels", None) or recorded_labels(self.model) or recorded_labels(_folder_of(self.tokenizer))
+        )
+        if not labels:
+            raise ValueError(
+                f"the triplet-LLM pipeline needs the emotion categories {type(self.model).__name__} was trained with: "
+                "pass labels=[...] (e.g. hf_ecpe.llm.corpus_labels('semeval2024_ecac'))"
+            )
+        if self._batch_size is not None:
+            settings["batch_size"] = self._batch_size
+        return EmotionCauseLLM(self.model, tokenizer=self.tokenizer, labels=labels, **settings)
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            raise TypeError(
+                f"the triplet-LLM pipeline takes no call parameters, got {sorted(kwargs) or list(args)}; set labels / "
+                "max_new_tokens / batch_size / language when building the pipeline"
+            )
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+            return []
+        return self.llm(list(inputs) if isinstance(inputs, tuple) else inputs)
+
+    def preprocess(self, inputs: Any) -> Any:  # pragma: no cover - generation runs in EmotionCauseLLM
+        raise NotImplementedError
+
+    def _forward(self, inputs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def postprocess(self, outputs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+#: The pipeline class serving each output kind.
+PIPELINE_CLASSES: dict[str, type[EmotionCausePipeline]] = {"pairs": PairPipeline, "triplets": TripletPipeline}

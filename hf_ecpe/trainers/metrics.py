@@ -240,6 +240,44 @@ class EcpeComputeMetrics:
         return result
 
 
+def select_pair_threshold(
+    probabilities: list[np.ndarray], candidate_masks: list[np.ndarray], gold: list[list[tuple[int, int]]]
+) -> tuple[float, float]:
+    """The decision threshold ``t`` of the ``"threshold"`` decoding (keep candidates with P > t) that maximises the
+    micro pair F1 over the documents, and that F1.
+
+    ``probabilities`` / ``candidate_masks``: per document, the ``(n, n)`` P(pair) and candidate matrices; ``gold``: the
+    gold pairs (those outside the candidates count in the recall denominator). The threshold lies midway between the
+    lowest kept score and the next lower one, so it does not sit on a validation score. No gold pair retrievable
+    → ``(0.5, 0.0)``.
+    """
+    scores, labels = [], []
+    total_gold = 0
+    for probability, mask, pairs in zip(probabilities, candidate_masks, gold):
+        gold_set = set(pairs)
+        total_gold += len(gold_set)
+        rows, cols = np.nonzero(mask)
+        scores.append(probability[rows, cols])
+        labels.append(np.array([(int(i), int(j)) in gold_set for i, j in zip(rows, cols)], dtype=np.float64))
+    if not scores or total_gold == 0:
+        return 0.5, 0.0
+    scores_all, labels_all = np.concatenate(scores), np.concatenate(labels)
+    if scores_all.size == 0:
+        return 0.5, 0.0
+    order = np.argsort(-scores_all, kind="mergesort")
+    sorted_scores, sorted_labels = scores_all[order], labels_all[order]
+    last_of_tie = np.r_[np.nonzero(np.diff(sorted_scores))[0], sorted_scores.size - 1]
+    true_positives = np.cumsum(sorted_labels)[last_of_tie]
+    predicted = last_of_tie + 1
+    f1 = 2 * true_positives / (predicted + total_gold)
+    best = int(np.argmax(f1))
+    if f1[best] <= 0:
+        return 0.5, 0.0
+    kept_lowest = float(sorted_scores[last_of_tie[best]])
+    next_lower = float(sorted_scores[last_of_tie[best] + 1]) if best + 1 < last_of_tie.size else 0.0
+    return (kept_lowest + next_lower) / 2.0, float(f1[best])
+
+
 def build_compute_metrics(model: Any | Callable[[], Any], **kwargs: Any) -> EcpeComputeMetrics:
     """Shorthand for :class:`EcpeComputeMetrics` (``model`` or a callable returning it)."""
     return EcpeComputeMetrics(model, **kwargs)

@@ -1,0 +1,337 @@
+"""Score a trained model on a corpus split with its method's metrics: how a checkpoint meets an official test file.
+
+Usage::
+
+    python -m hf_ecpe.scripts.evaluate --model hf_ecpe/assets/a2net-minilm-en --corpus ecpe_en --config fold1 \\
+        --split test
+    python -m hf_ecpe.scripts.evaluate --model outputs/pair_scorer_ecf --corpus ecf --split test \\
+        --data_dir /path/to/folder/with/ecf --output scores.json
+    python -m hf_ecpe.scripts.evaluate --model default --corpus reccon --split validation
+    python -m hf_ecpe.scripts.evaluate --model outputs/sft_smollm2_semeval --corpus semeval2024_ecac --split test
+
+The split is built with the corpus builder from ``--data_dir`` (default ``$HF_ECPE_DATA``, else ``../shared/data``),
+or read from ``--dataset_path`` (a ``DatasetDict`` saved with ``save_to_disk``). The model decodes with the settings
+saved in its config (``decoding``, ``decode_threshold`` — the threshold training chose on validation — and
+``decode_top_k``) unless ``--decoding`` / ``--threshold`` / ``--top_k`` are given. What is computed depends on the
+method (:class:`hf_ecpe.methods.MethodSpec.evaluator`):
+
+- pair models (A2Net, the pair scorer): the ``ecpe`` scorer (pair / emotion / cause P, R, F1 — the RankCP / A2Net
+  protocol — head F1, consistency; category-aware pair F1 and weighted F1 for a model with a category head) through
+  the same ``Trainer`` evaluation as training, plus ``pair_auprc`` (AUPRC and best-threshold F1 over all candidates);
+- the triplet LLM (a LoRA adapter): the ``triplet`` scorer (strict / proportional span F1) and unit-level scores.
+
+Writes the metrics as JSON (``--output``, default ``<model>/eval_<corpus>_<config>_<split>.json``) and prints a short
+table. Errors in the arguments print one line (``--debug`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("hf_ecpe.scripts.evaluate")
+
+#: Metrics printed in the table (those present), in this order.
+TABLE_KEYS = (
+    "pair_precision",
+    "pair_recall",
+    "pair_f1",
+    "emotion_f1",
+    "cause_f1",
+    "category_pair_f1",
+    "weighted_f1",
+    "pair_auprc",
+    "best_threshold_pair_f1",
+    "strict_f1",
+    "proportional_f1",
+    "unit_pair_f1",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m hf_ecpe.scripts.evaluate",
+        description="Score a trained hf_ecpe model on a corpus split with its method's metrics.",
+    )
+    parser.add_argument(
+        "--model", required=True, help="Checkpoint folder, SFT adapter folder, or 'default' (the embedded model)."
+    )
+    parser.add_argument("--corpus", help="Corpus name (hf_ecpe.data.corpora: ecpe_en, reccon, ecf, ...).")
+    parser.add_argument("--config", default=None, help="Corpus config (default: the corpus's first).")
+    parser.add_argument("--split", default="test", help="Split to score (default: test).")
+    parser.add_argument("--data_dir", default=None, help="Folder of the corpora (default: $HF_ECPE_DATA).")
+    parser.add_argument("--dataset_path", default=None, help="A saved DatasetDict instead of --corpus.")
+    parser.add_argument("--lenient", action="store_true", help="Repair known corpus noise while building.")
+    parser.add_argument("--output", default=None, help="JSON file to write (default: in the model folder).")
+    parser.add_argument("--batch_size", type=int, default=8, help="Documents per forward pass.")
+    parser.add_argument("--max_samples", type=int, default=None, help="Score only the first N documents.")
+    parser.add_argument("--decoding", default=None, help="Override the config's decoding ('reference'/'threshold').")
+    parser.add_argument("--threshold", type=float, default=None, help="Override the config's decode_threshold.")
+    parser.add_argument("--top_k", type=int, default=None, help="Override the config's decode_top_k.")
+    parser.add_argument("--labels", nargs="+", default=None, help="Triplet LLM: categories (default: the adapter's).")
+    parser.add_argument("--max_new_tokens", type=int, default=None, help="Triplet LLM: generation budget.")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def resolve_model_path(model: str) -> Path:
+    """``default`` → the embedded default model's folder; else the folder, which must exist."""
+    if model == "default":
+        from hf_ecpe.defaults import default_model_path
+
+        return default_model_path()
+    path = Path(model)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"--model {model}: no such folder (a checkpoint folder, an adapter folder or 'default')"
+        )
+    return path
+
+
+def method_of_folder(path: Path) -> Any:
+    """The :class:`~hf_ecpe.methods.MethodSpec` of a saved model folder (``config.json``'s ``model_type``; a PEFT
+    ``adapter_config.json`` is the triplet LLM)."""
+    from hf_ecpe.methods import get_method, method_for, methods
+
+    config_file = path / "config.json"
+    if (path / "adapter_config.json").is_file() and not config_file.is_file():
+        return get_method("triplet_llm")
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{path} has neither config.json nor adapter_config.json: not a saved model folder")
+    model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+    spec = method_for(model_type)
+    if spec is None:
+        if (path / "triplet_llm.json").is_file() or _adapter_labels(path):
+            return get_method("triplet_llm")
+        known = sorted(spec.model_type for spec in methods().values() if spec.model_type)
+        raise ValueError(f"{path} holds a {model_type!r} model, which is not an hf_ecpe method (model types {known})")
+    return spec
+
+
+def _adapter_labels(path: Path) -> list[str] | None:
+    """The categories an SFT run recorded in its folder (``metrics.json``'s ``labels``)."""
+    record = path / "metrics.json"
+    if not record.is_file():
+        return None
+    try:
+        labels = json.loads(record.read_text(encoding="utf-8")).get("labels")
+    except (ValueError, AttributeError):
+        return None
+    return list(labels) if labels else None
+
+
+def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The split to score and a description (corpus, config, split, size)."""
+    from datasets import DatasetDict, load_from_disk
+
+    if args.dataset_path:
+        data = load_from_disk(args.dataset_path)
+        if not isinstance(data, DatasetDict):
+            raise ValueError(f"--dataset_path {args.dataset_path} holds a single Dataset; save a DatasetDict")
+        info = {"corpus": Path(args.dataset_path).resolve().name, "config": None}
+    elif args.corpus:
+        from hf_ecpe.data.corpora import get_corpus
+
+        spec = get_corpus(args.corpus)
+        config = spec.check_config(args.config)
+        root = Path(args.data_dir) if args.data_dir else Path(os.environ.get("HF_ECPE_DATA", "../shared/data"))
+        folder = spec.locate(root)
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"corpus {spec.name!r} not found at {folder}; set --data_dir or HF_ECPE_DATA to the folder that "
+                f"contains '{spec.folder}/'"
+            )
+        data = spec.build(folder, config, lenient=args.lenient)
+        info = {"corpus": spec.name, "config": config}
+    else:
+        raise ValueError("give --corpus NAME (with --data_dir) or --dataset_path")
+    if args.split not in data:
+        raise ValueError(
+            f"the {info['corpus']} data has no {args.split!r} split (splits: {list(data)}); official test files are "
+            "not shipped — put them beside the train/dev files of the corpus folder (same format) and pass --data_dir"
+        )
+    dataset = data[args.split]
+    if args.max_samples is not None and args.max_samples < len(dataset):
+        dataset = dataset.select(range(args.max_samples))
+        info["subset_of"] = len(data[args.split])
+    info.update(split=args.split, examples=len(dataset))
+    return dataset, info
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runners (MethodSpec.evaluator)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 8, **decode: Any) -> dict:
+    """The ``ecpe`` scores of a pair model (the ``PairTrainer`` evaluation training reports, so the numbers are the
+    ones of the training run) plus ``pair_auprc`` over every candidate pair."""
+    import numpy as np
+    import torch
+
+    from hf_ecpe.evaluation import pair_auprc_scores
+    from hf_ecpe.methods import method_for
+    from hf_ecpe.trainers import EcpeTrainingArguments, PairTrainer
+    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack
+
+    spec = method_for(model)
+    overrides = {key: value for key, value in decode.items() if value is not None}
+    decode_kwargs = {
+        "strategy": overrides.get("decoding"),
+        "threshold": overrides.get("threshold"),
+        "top_k": overrides.get("top_k"),
+    }
+    with tempfile.TemporaryDirectory(prefix="hf_ecpe_evaluate_") as folder:
+        args = EcpeTrainingArguments(
+            output_dir=folder,
+            per_device_eval_batch_size=batch_size,
+            report_to="none",
+            use_cpu=not torch.cuda.is_available(),
+            dataloader_num_workers=0,
+        )
+        trainer = PairTrainer(
+            model=model,
+            args=args,
+            processing_class=tokenizer,
+            compute_metrics=EcpeComputeMetrics(
+                lambda: model, decode_kwargs={k: v for k, v in decode_kwargs.items() if v is not None}
+            ),
+            method=spec,
+        )
+        output = trainer.predict(dataset, metric_key_prefix="eval")
+    metrics = {key[len("eval_") :]: value for key, value in output.metrics.items() if key.startswith("eval_")}
+    docs, gold = unpack(output.predictions, output.label_ids)
+    scores, labels, unreachable = [], [], []
+    for doc, pairs in zip(docs, gold):
+        probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
+        gold_set = set(pairs)
+        rows, cols = np.nonzero(doc.candidate_mask)
+        scores.append(probabilities[rows, cols].tolist())
+        labels.append([int((int(i), int(j)) in gold_set) for i, j in zip(rows, cols)])
+        unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
+    ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)
+    metrics.update(
+        pair_auprc=ranking["auprc"],
+        best_threshold_pair_f1=ranking["best_f1"],
+        best_threshold=ranking["best_threshold"],
+        unreachable_gold_pairs=int(sum(unreachable)),
+    )
+    config = model.config
+    metrics["decoding"] = {
+        "strategy": decode_kwargs["strategy"] or config.decoding,
+        "threshold": decode_kwargs["threshold"] if decode_kwargs["threshold"] is not None else config.decode_threshold,
+        "top_k": decode_kwargs["top_k"]
+        if decode_kwargs["top_k"] is not None
+        else getattr(config, "decode_top_k", None),
+        "threshold_selected_on": getattr(config, "decode_threshold_selected_on", None),
+    }
+    return {key: value for key, value in metrics.items() if not key.endswith(("_runtime", "_per_second"))}
+
+
+def evaluate_triplet_llm(
+    model_path: Path,
+    dataset: Any,
+    *,
+    labels: list[str] | None,
+    max_new_tokens: int | None,
+    batch_size: int = 8,
+    **_: Any,
+) -> dict:
+    """The ``triplet`` scores (strict / proportional span F1) and unit-level scores of an SFT adapter."""
+    from hf_ecpe.llm.data import completion_token_budget
+    from hf_ecpe.llm.inference import EmotionCauseLLM
+
+    labels = labels or _adapter_labels(model_path)
+    if not labels:
+        raise ValueError(
+            f"{model_path}: no emotion categories recorded (metrics.json 'labels'); pass --labels ..., the categories "
+            "the adapter was trained with"
+        )
+    rows = [dict(row) for row in dataset]
+    llm = EmotionCauseLLM(str(model_path), labels=labels, batch_size=batch_size)
+    llm.max_new_tokens = max_new_tokens or completion_token_budget(rows, labels, llm.tokenizer)
+    metrics = llm.evaluate(rows)
+    metrics["max_new_tokens"] = llm.max_new_tokens
+    return metrics
+
+
+def load_pair_model(path: Path) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    from hf_ecpe._registration import register_all
+
+    register_all()
+    model = AutoModel.from_pretrained(str(path)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    return model, tokenizer
+
+
+def format_table(metrics: dict[str, Any]) -> str:
+    rows = [(key, metrics[key]) for key in TABLE_KEYS if isinstance(metrics.get(key), (int, float))]
+    width = max((len(key) for key, _ in rows), default=10)
+    return "\n".join(f"{key:<{width}}  {value:.4f}" for key, value in rows)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the evaluation; returns the record written to the JSON file."""
+    from hf_ecpe.methods import resolve
+
+    args = build_parser().parse_args(argv)
+    path = resolve_model_path(args.model)
+    spec = method_of_folder(path)
+    dataset, info = load_split(args)
+    runner = resolve(spec.evaluator)
+    if spec.kind == "triplets":
+        metrics = runner(
+            path, dataset, labels=args.labels, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+        )
+    else:
+        model, tokenizer = load_pair_model(path)
+        metrics = runner(
+            model,
+            tokenizer,
+            dataset,
+            batch_size=args.batch_size,
+            decoding=args.decoding,
+            threshold=args.threshold,
+            top_k=args.top_k,
+        )
+    record = {"model": str(path), "method": spec.name, "data": info, "metrics": metrics}
+    output = (
+        Path(args.output) if args.output else path / f"eval_{info['corpus']}_{info['config']}_{info['split']}.json"
+    )
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    except OSError as err:  # e.g. the embedded default inside a read-only install
+        output = Path(tempfile.gettempdir()) / output.name
+        output.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        logger.warning("could not write into %s (%s); wrote %s", path, err, output)
+    subset = f" (first {info['examples']} of {info['subset_of']})" if "subset_of" in info else ""
+    print(
+        f"{spec.display_name} · {info['corpus']} {info['config'] or ''} {info['split']}: {info['examples']} examples{subset}"
+    )
+    print(format_table(metrics))
+    print(f"written to {output}")
+    return record
+
+
+def cli(argv: list[str] | None = None) -> None:
+    from hf_ecpe.cli import run_cli
+
+    run_cli(main, argv, program="hf_ecpe.scripts.evaluate")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
+    cli(sys.argv[1:])

@@ -1,0 +1,121 @@
+"""Training arguments of the hf_ecpe trainers: ``TrainingArguments`` plus the library's method-level options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import Seq2SeqTrainingArguments, TrainingArguments
+
+THRESHOLD_SELECTIONS = ("auto", "always", "never")
+
+
+@dataclass
+class EcpeTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` with the defaults hf_ecpe models need, plus a few method-level options.
+
+    Differences from ``TrainingArguments``: ``remove_unused_columns=False`` (collators need the raw canonical
+    columns), ``label_names`` left to the method (the trainer takes them from its :class:`~hf_ecpe.methods.MethodSpec`
+    when unset), ``ddp_broadcast_buffers=False`` (BERT buffers modified in place break DDP buffer broadcasting), and
+    ``metric_for_best_model="pair_f1"`` when ``load_best_model_at_end`` is set without one.
+
+    Args:
+        max_unit_tokens: truncate any single clause/utterance to this many tokens in the collator (off by default:
+            documents are never truncated, the model windows long ones).
+        lr_restart_period: when set, the learning rate follows the A2Net reference schedule,
+            ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(T_0=lr_restart_period, T_mult=lr_restart_mult)``
+            stepped once per optimiser step (the reference uses ``T_0=5, T_mult=2``); ``lr_scheduler_type`` and
+            warm-up are then ignored. ``none`` on the command line switches a recipe's value off.
+        lr_restart_mult: ``T_mult`` of that schedule.
+        select_threshold: ``"auto"`` (default): after training, when the model decodes with the ``"threshold"``
+            strategy, choose the pair threshold that maximises pair F1 on the evaluation split and store it in the
+            saved config (``decode_threshold``, with ``decode_threshold_selected_on``); ``"always"``: also for other
+            strategies; ``"never"``: keep the config's threshold.
+        rpcl, rpcl_*: the RPCL objectives (Pan et al. 2026) for any pair model (:class:`~hf_ecpe.trainers.PairTrainer`).
+    """
+
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Kept False: the collator needs the raw 'units' and 'pairs' columns."}
+    )
+    label_names: list[str] | None = field(
+        default=None, metadata={"help": "Label tensors of the batches (default: the method's, from its MethodSpec)."}
+    )
+    ddp_broadcast_buffers: bool | None = field(
+        default=False, metadata={"help": "False: BERT's in-place buffers break DDP buffer broadcasting."}
+    )
+    max_unit_tokens: int | None = field(
+        default=None, metadata={"help": "Truncate a single unit to this many tokens (default: never truncate)."}
+    )
+    lr_restart_period: int | None = field(
+        default=None,
+        metadata={"help": "A2Net reference schedule: CosineAnnealingWarmRestarts T_0 in optimiser steps (e.g. 5)."},
+    )
+    lr_restart_mult: int = field(default=2, metadata={"help": "T_mult of the warm-restart cosine schedule."})
+    select_threshold: str = field(
+        default="auto",
+        metadata={
+            "help": "Choose the pair threshold on the evaluation split after training and store it in the config: "
+            "'auto' (threshold decoding only), 'always', 'never'."
+        },
+    )
+    rpcl: bool = field(
+        default=False,
+        metadata={
+            "help": "Add the RPCL objectives (Pan et al. 2026) to the model's loss during training: "
+            "L = L_model + rpcl_lambda_row * CDMR + CCPS. Inference is unchanged."
+        },
+    )
+    rpcl_k: int = field(default=8, metadata={"help": "CDMR: hard negatives per emotion row (k)."})
+    rpcl_m0: float = field(default=0.05, metadata={"help": "CDMR: base margin m0."})
+    rpcl_rho: float = field(default=0.30, metadata={"help": "CCPS: probability of zeroing an unprotected unit."})
+    rpcl_lambda_row: float = field(default=0.3, metadata={"help": "Weight of CDMR (lambda_row)."})
+    rpcl_lambda_cor: float = field(default=0.75, metadata={"help": "CCPS: weight of the corrupted-view CE."})
+    rpcl_lambda_ali: float = field(default=0.2, metadata={"help": "CCPS: weight of the clean/corrupted alignment."})
+
+    def __post_init__(self) -> None:
+        if self.load_best_model_at_end and self.metric_for_best_model is None:
+            self.metric_for_best_model = "pair_f1"
+        super().__post_init__()
+        if self.lr_restart_period is not None and self.lr_restart_period < 1:
+            raise ValueError(f"lr_restart_period must be a positive number of steps, got {self.lr_restart_period}")
+        if self.lr_restart_mult < 1:
+            raise ValueError(f"lr_restart_mult must be >= 1, got {self.lr_restart_mult}")
+        if self.select_threshold not in THRESHOLD_SELECTIONS:
+            raise ValueError(f"select_threshold must be one of {THRESHOLD_SELECTIONS}, got {self.select_threshold!r}")
+        if self.rpcl_k < 1 or not 0.0 <= self.rpcl_rho <= 1.0 or self.rpcl_m0 < 0:
+            raise ValueError(
+                f"RPCL settings out of range: rpcl_k={self.rpcl_k} (>= 1), rpcl_rho={self.rpcl_rho} (in [0, 1]), "
+                f"rpcl_m0={self.rpcl_m0} (>= 0)"
+            )
+
+
+@dataclass
+class DistillationTrainingArguments(EcpeTrainingArguments):
+    """:class:`EcpeTrainingArguments` for :class:`~hf_ecpe.trainers.DistillationTrainer`.
+
+    Args:
+        teacher_model_name_or_path: the trained teacher checkpoint (the training script loads it; a trainer built in
+            Python takes ``teacher_model=`` instead).
+        teacher_dropout: keep the frozen teacher in train mode (dropout on), as some reference code does by leaving
+            it in train mode; default False: the teacher runs in eval mode.
+    """
+
+    teacher_model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Checkpoint of the trained (then frozen) teacher."}
+    )
+    teacher_dropout: bool = field(
+        default=False, metadata={"help": "Teacher in train mode (dropout on), as the reference code leaves it."}
+    )
+
+
+@dataclass
+class GenerationTrainingArguments(EcpeTrainingArguments, Seq2SeqTrainingArguments):
+    """:class:`EcpeTrainingArguments` + ``Seq2SeqTrainingArguments`` (``predict_with_generate``, generation length
+    and beams) for :class:`~hf_ecpe.trainers.GenerationTrainer`."""
+
+
+__all__ = [
+    "THRESHOLD_SELECTIONS",
+    "DistillationTrainingArguments",
+    "EcpeTrainingArguments",
+    "GenerationTrainingArguments",
+]
