@@ -157,3 +157,27 @@ def test_spans_with_line_breaks_stay_on_one_line():
     completion = render_completion(gold, units)
     assert completion == '(U1: "so happy", U2: "passed the exam", joy)' and len(completion.splitlines()) == 1
     assert parse_completion(completion, units, ["joy"]).triplets == gold
+
+
+def test_instruction_ablation_variants():
+    """task ⊂ rules ⊂ workflow (the default, unchanged text); the grammar and the input are in every variant."""
+    from hf_ecpe.llm.prompts import DEFAULT_INSTRUCTION, INSTRUCTIONS
+
+    assert INSTRUCTIONS == ("task", "rules", "workflow") and DEFAULT_INSTRUCTION == "workflow"
+    units, labels = ["I was so happy", "because I passed ."], ["joy", "anger"]
+    prompts = {name: build_prompt(units, labels, instruction=name) for name in INSTRUCTIONS}
+    assert prompts["workflow"] == build_prompt(units, labels)
+    assert "Rules:" not in prompts["task"] and "Workflow:" not in prompts["task"]
+    assert "Rules:" in prompts["rules"] and "Workflow:" not in prompts["rules"]
+    assert "Rules:" in prompts["workflow"] and "Workflow:" in prompts["workflow"]
+    for prompt in prompts.values():
+        assert "Categories: joy, anger" in prompt and "Output format" in prompt and EMPTY_MARKER in prompt
+        assert prompt.endswith("U1: I was so happy\nU2: because I passed .")
+    assert prompts["task"].count(EMPTY_MARKER) == prompts["rules"].count(EMPTY_MARKER) == 1
+    row = tiny_examples()[0]
+    record = to_prompt_completion(row, TINY_LABELS, instruction="task")
+    assert "Rules:" not in record["prompt"][0]["content"]
+    assert record["completion"] == to_prompt_completion(row, TINY_LABELS)["completion"]
+    assert "Workflow:" not in build_sft_dataset([row], TINY_LABELS, "rules")[0]["prompt"][0]["content"]
+    with pytest.raises(ValueError, match="instruction must be one of"):
+        build_prompt(units, labels, instruction="rules+workflow")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.schema import NEUTRAL, NO_SPAN, validate_row
-from .prompts import build_prompt, render_completion, to_messages, whole_unit_span
+from .prompts import DEFAULT_INSTRUCTION, build_prompt, render_completion, to_messages, whole_unit_span
 
 
 def corpus_labels(name: str) -> tuple[str, ...]:
@@ -78,13 +78,17 @@ def row_triplets(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(triplets.values())
 
 
-def row_prompt(row: Mapping[str, Any], labels: Sequence[str]) -> str:
-    """The user message for one canonical row."""
+def row_prompt(row: Mapping[str, Any], labels: Sequence[str], instruction: str = DEFAULT_INSTRUCTION) -> str:
+    """The user message for one canonical row (``instruction``: the prompt variant, see :func:`build_prompt`)."""
     speakers = row.get("speakers") or None
-    return build_prompt(row["units"], labels, speakers=speakers, kind=row.get("kind", "document"))
+    return build_prompt(
+        row["units"], labels, speakers=speakers, kind=row.get("kind", "document"), instruction=instruction
+    )
 
 
-def to_prompt_completion(row: Mapping[str, Any], labels: Sequence[str], *, validate: bool = True) -> dict[str, Any]:
+def to_prompt_completion(
+    row: Mapping[str, Any], labels: Sequence[str], *, validate: bool = True, instruction: str = DEFAULT_INSTRUCTION
+) -> dict[str, Any]:
     """One canonical row → ``{"prompt": [user message], "completion": [assistant message]}``.
 
     Raises ``ValueError`` when a gold category is not in ``labels`` (the prompt would forbid the gold answer)."""
@@ -94,14 +98,16 @@ def to_prompt_completion(row: Mapping[str, Any], labels: Sequence[str], *, valid
     unknown = sorted({t["category"] for t in triplets} - set(labels))
     if unknown:
         raise ValueError(f"row {row.get('id')!r}: categories {unknown} are not in the label set {list(labels)}")
-    return to_messages(row_prompt(row, labels), render_completion(triplets, row["units"]))
+    return to_messages(row_prompt(row, labels, instruction), render_completion(triplets, row["units"]))
 
 
-def build_sft_dataset(rows: Iterable[Mapping[str, Any]], labels: Sequence[str]):
+def build_sft_dataset(
+    rows: Iterable[Mapping[str, Any]], labels: Sequence[str], instruction: str = DEFAULT_INSTRUCTION
+):
     """A ``datasets.Dataset`` of conversational prompt–completion rows (columns ``prompt``, ``completion``)."""
     from datasets import Dataset
 
-    records = [to_prompt_completion(row, labels) for row in rows]
+    records = [to_prompt_completion(row, labels, instruction=instruction) for row in rows]
     if not records:
         raise ValueError("no rows to convert; the SFT dataset would be empty")
     return Dataset.from_list(records)

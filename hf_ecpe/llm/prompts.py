@@ -23,6 +23,13 @@ number makes a span that occurs in several units unambiguous and lets the metric
 
 Changing the wording, the rules or the grammar must bump :data:`PROMPT_VERSION` (it is written to model cards and
 benchmark outputs, so results stay comparable).
+
+Instruction ablation (Li et al. 2025, §4: task description only, then + rules, then + workflow): ``build_prompt(...,
+instruction=...)`` with one of :data:`INSTRUCTIONS`. ``"workflow"`` (the default, :data:`DEFAULT_INSTRUCTION`) is
+the full prompt above, text unchanged; ``"rules"`` leaves out the workflow; ``"task"`` leaves out rules and workflow
+and states the empty marker in the output format instead (rule 5 otherwise carries it). Label set, output format and
+input are in every variant, so the completion grammar and the parser are the same. The variant is recorded next to
+the prompt version (``instruction`` in SFT metrics, model cards and benchmark outputs).
 """
 
 from __future__ import annotations
@@ -66,6 +73,13 @@ OUTPUT_FORMAT = (
     "<category>)."
 )
 
+#: Instruction variants of the ablation, each one adding a block to the previous one.
+INSTRUCTIONS = ("task", "rules", "workflow")
+#: The full prompt (task description, rules and workflow).
+DEFAULT_INSTRUCTION = "workflow"
+#: Output-format line of the ``"task"`` variant, which has no rule 5 to state the empty marker.
+TASK_ONLY_EMPTY_LINE = f"If the input expresses no emotion with a cause, output exactly {EMPTY_MARKER}."
+
 _LINE_BREAKS = {ord(c): " " for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 _KIND_WORDS = {"document": ("document", "clause"), "conversation": ("conversation", "utterance")}
 
@@ -102,23 +116,29 @@ def build_prompt(
     *,
     speakers: Sequence[str] | None = None,
     kind: str = "document",
+    instruction: str = DEFAULT_INSTRUCTION,
 ) -> str:
-    """The user message for one document (``kind="document"``) or conversation (``kind="conversation"``)."""
+    """The user message for one document (``kind="document"``) or conversation (``kind="conversation"``).
+
+    ``instruction``: ``"task"`` (task description only), ``"rules"`` (+ rules) or ``"workflow"`` (+ rules and
+    workflow, the default); see the module docstring."""
     if kind not in _KIND_WORDS:
         raise ValueError(f"kind must be one of {sorted(_KIND_WORDS)}, got {kind!r}")
+    if instruction not in INSTRUCTIONS:
+        raise ValueError(f"instruction must be one of {list(INSTRUCTIONS)}, got {instruction!r}")
     if not labels:
         raise ValueError("labels is empty: give the emotion categories of the corpus (e.g. ['anger', 'joy'])")
     text_word, unit_word = _KIND_WORDS[kind]
-    rules = "\n".join(f"{k}. {rule}" for k, rule in enumerate(RULES, 1))
-    steps = "\n".join(f"{k}. {step}" for k, step in enumerate(WORKFLOW, 1))
-    return (
-        f"{TASK_DESCRIPTION.format(kind=text_word)}\n\n"
-        f"Categories: {', '.join(labels)}\n\n"
-        f"Rules:\n{rules}\n\n"
-        f"Workflow:\n{steps}\n\n"
-        f"Output format (one line per triplet, spans in double quotes):\n{OUTPUT_FORMAT.format(unit_word=unit_word)}\n\n"
-        f"The {text_word} ({len(units)} {unit_word}s, numbered):\n{format_units(units, speakers)}"
-    )
+    level = INSTRUCTIONS.index(instruction)
+    blocks = [TASK_DESCRIPTION.format(kind=text_word), f"Categories: {', '.join(labels)}"]
+    if level >= 1:
+        blocks.append("Rules:\n" + "\n".join(f"{k}. {rule}" for k, rule in enumerate(RULES, 1)))
+    if level >= 2:
+        blocks.append("Workflow:\n" + "\n".join(f"{k}. {step}" for k, step in enumerate(WORKFLOW, 1)))
+    output_format = OUTPUT_FORMAT.format(unit_word=unit_word) + ("" if level else f"\n{TASK_ONLY_EMPTY_LINE}")
+    blocks.append(f"Output format (one line per triplet, spans in double quotes):\n{output_format}")
+    blocks.append(f"The {text_word} ({len(units)} {unit_word}s, numbered):\n{format_units(units, speakers)}")
+    return "\n\n".join(blocks)
 
 
 def whole_unit_span(unit: str) -> list[int]:
@@ -165,7 +185,9 @@ def to_messages(prompt: str, completion: str | None = None) -> dict[str, list[di
 
 
 __all__ = [
+    "DEFAULT_INSTRUCTION",
     "EMPTY_MARKER",
+    "INSTRUCTIONS",
     "OUTPUT_FORMAT",
     "PROMPT_VERSION",
     "RULES",
