@@ -208,18 +208,40 @@ def test_zh_folds_test_next_fold_validation_and_complement_train(tmp_path):
     assert dataset["test"]["id"] == ["2"] and dataset["validation"]["id"] == ["4", "5"]
     assert dataset["train"]["id"] == ["1", "3"]
     assert dataset["test"][0]["units"] == ["我很w2开心", "因为考试w2"]
-    # fold 10 takes fold 1 as validation; without the next fold's file, train is the whole complement
+    # fold 10 takes fold 1 as validation
     fold10 = SPECS["ecpe_zh"].build(root, "fold10")
     assert (fold10["test"]["id"], fold10["validation"]["id"], fold10["train"]["id"]) == (["1"], ["2"], ["3", "4", "5"])
-    fold2 = SPECS["ecpe_zh"].build(root, "fold2")
+    # without the next fold's file, train is the whole complement only when the splits say so
+    fold2 = SPECS["ecpe_zh"].build(root, "fold2", splits=["train", "test"])
     assert list(fold2) == ["train", "test"] and fold2["train"]["id"] == ["1", "2", "3"]
+    # an explicit choice without validation ignores the next fold's file even when it exists
+    fold1 = SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"])
+    assert fold1["train"]["id"] == ["1", "3", "4", "5"]
+
+
+def test_zh_missing_validation_fold_is_an_error_not_a_bigger_train_split(tmp_path):
+    """Deleting fold2_test.txt used to put fold 1's validation documents into train, with no validation split."""
+    from hf_ecpe.data.errors import MissingSplitError
+
+    root = write_zh_corpus(tmp_path, ["1", "2", "3", "4", "5"], {1: ["2"], 2: ["4", "5"], 10: ["1"]})
+    (root / ZH_SUBDIR / "fold2_test.txt").unlink()
+    with pytest.raises(
+        MissingSplitError, match=r"ecpe_zh/fold1: the validation split's file .*fold2_test\.txt"
+    ) as err:
+        SPECS["ecpe_zh"].build(root, "fold1")
+    assert err.value.split == "validation" and err.value.missing_path.endswith("fold2_test.txt")
+    assert "--splits train test" in str(err.value)
+    with pytest.raises(MissingSplitError, match=r"the validation split was asked for, but its file .*fold2_test"):
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["validation", "test"])
+    with pytest.raises(ValueError, match=r"unknown split 'dev'; this config has the splits"):
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["dev"])
 
 
 def test_zh_known_duplicate_1807_is_dropped_and_reported(tmp_path):
     duplicate = zh_doc("1807", "w1070")
     root = write_zh_corpus(tmp_path, ["1070", "11", "12"], {9: ["11"], 10: ["12"]}, extra=duplicate)
     report = RepairReport()
-    dataset = SPECS["ecpe_zh"].build(root, "fold10", report=report)
+    dataset = SPECS["ecpe_zh"].build(root, "fold10", report=report, splits=["train", "test"])
     assert dataset["test"]["id"] == ["12"] and dataset["train"]["id"] == ["1070", "11"]
     assert report.counts["known duplicate document dropped from a fold file"] == 1
     assert "1807 duplicates document 1070" in report.summary()
@@ -228,17 +250,17 @@ def test_zh_known_duplicate_1807_is_dropped_and_reported(tmp_path):
 def test_zh_test_document_missing_from_all_data_raises(tmp_path):
     root = write_zh_corpus(tmp_path, ["1", "2"], {1: ["1"]}, extra=zh_doc("99", "x"))
     with pytest.raises(CorpusFormatError, match=r"fold1_test\.txt: document 99: this test document is missing"):
-        SPECS["ecpe_zh"].build(root, "fold1")
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"])
     # 1807 is only excused when it really duplicates document 1070
     root2 = write_zh_corpus(tmp_path / "b", ["1070", "2"], {1: ["2"]}, extra=zh_doc("1807", "other"))
     with pytest.raises(CorpusFormatError, match=r"document 1807: this test document is missing"):
-        SPECS["ecpe_zh"].build(root2, "fold1")
+        SPECS["ecpe_zh"].build(root2, "fold1", splits=["train", "test"])
 
 
 def test_zh_fold_document_differing_from_all_data_raises(tmp_path):
     root = write_zh_corpus(tmp_path, ["1", "2"], {1: []}, extra=zh_doc("2", "changed"))
     with pytest.raises(CorpusFormatError, match=r"fold1_test\.txt: document 2: differs from document 2"):
-        SPECS["ecpe_zh"].build(root, "fold1")
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"])
 
 
 def test_zh_missing_files_and_unknown_config(tmp_path):

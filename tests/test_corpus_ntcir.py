@@ -225,7 +225,7 @@ def test_flag_mismatch_and_repeated_id():
             emotionml(emotion("1", "fear", clause(1, "x", keyword="x")))[:-20],
             r"line \d+, column \d+: XML is not well-formed",
         ),
-        ("<emotionml></emotionml>", r"file: no <emotion> element found"),
+        ("<emotionml></emotionml>", r"file: no documents \(no <emotion> element found\)"),
         (emotionml(emotion("", "fear", clause(1, "x", keyword="x"))), r"<emotion> number 1: missing attribute 'id'"),
         (
             emotionml('<emotion id="4"><clause id="1" cause="N" keywords="N"><text>x</text></clause></emotion>'),

@@ -20,6 +20,22 @@ class CorpusFormatError(ValueError):
         super().__init__(message)
 
 
+class MissingSplitError(FileNotFoundError):
+    """An expected split file does not exist. The message names the build, the split, the file and the fix.
+
+    ``split`` is the split the file would have been (``None`` when no split file exists at all) and
+    ``missing_path`` the file. A split is never skipped silently: its absence would change the other splits (the
+    Chinese ECPE train split takes in the documents of a missing validation fold) or lose data unnoticed.
+    """
+
+    split: str | None = None
+    missing_path: str | None = None
+
+
+class NoSplitFilesError(MissingSplitError):
+    """Not one split file of a corpus config exists (e.g. RECCON ``iemocap`` in a DailyDialog-only copy)."""
+
+
 def read_text(path: str | Path) -> str:
     """Read a UTF-8 file (BOM tolerated), raising :class:`CorpusFormatError` on undecodable bytes."""
     path = Path(path)

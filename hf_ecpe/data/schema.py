@@ -4,7 +4,7 @@ Every corpus builder in :mod:`hf_ecpe.data.corpora` produces rows of this shape,
 consumes it, and every metric adapter reads it. Columns (see ``FEATURES``):
 
 - ``id`` (str), ``kind`` (``"document"`` | ``"conversation"``), ``language`` (``"en"`` | ``"zh"``)
-- ``units``: clauses or utterances, in order
+- ``units``: clauses or utterances, in order; each has text (not empty or whitespace only)
 - ``speakers``: one per unit in conversations, ``[]`` for documents
 - ``emotions``: one label per unit, ``"neutral"`` where the unit expresses no emotion
 - ``pairs``: ``{emotion, cause, cause_span, emotion_span, category}``; 0-based unit indices; spans are
@@ -185,6 +185,12 @@ def row_problem(row: Mapping[str, Any]) -> str | None:
     n = len(units)
     if not all(isinstance(u, str) for u in units):
         return "units must all be strings"
+    for k, unit in enumerate(units):
+        if not unit.strip():
+            return (
+                f"unit {k} is empty or whitespace only (the pipeline refuses empty units; drop the unit and shift "
+                "the pair indices, or drop the row)"
+            )
     if len(row["emotions"]) != n:
         return f"length mismatch: {len(row['emotions'])} emotions for {n} units"
     if row["kind"] == "conversation" and len(row["speakers"]) != n:

@@ -9,6 +9,12 @@ Each conversation is a header line ``conv_id n_utts``, a line of 1-based ``(emot
 when the conversation has no pair), then ``n_utts`` lines ``idx | speaker | emotion | text | timestamp``. The
 timestamp is not kept. Every pair's ``category`` is the emotion of its emotion utterance; spans are ``[-1, -1]``.
 
+Split files: ``train.txt`` and ``dev.txt`` must exist (a missing one raises
+:class:`~hf_ecpe.data.errors.MissingSplitError` naming it); a missing ``test.txt`` (withheld by the release) is
+noted in the report. ``splits=[...]`` builds exactly the named splits. A file without a conversation raises, and so
+does an utterance without text (strict); ``lenient=True`` drops that conversation and reports it (dropping only the
+utterance would shift the ``dia{id}utt{k}`` feature keys below).
+
 Multimodal features: the row ``id`` is ECF's conversation id, so utterance ``k`` (0-based) of row ``id`` is
 ``dia{id}utt{k+1}`` — the key of ``video_id_mapping.json``, whose value is the row of MECPE's audio/visual feature
 tables (row 0 is padding). :func:`utterance_feature_keys` and :func:`load_video_id_mapping` do this.
@@ -25,6 +31,8 @@ file of the practice phase, when a user has one; the public repository has none)
   :func:`~hf_ecpe.data.spans.char_span_to_token_span` gives the scorer's gold token positions. Each span changed by
   the punctuation stripping is counted in the report (``cause_span_punctuation_stripped``). A span with no token
   match is an error; ``lenient=True`` falls back to a plain substring match, else drops the pair (both reported).
+- The train file must exist; the trial and test files (absent from the public repository) are noted when absent.
+  Utterances without text are handled as in ECF 1.0; a file without a conversation raises.
 - ``subtask2``: pairs ``["3_surprise", "1"]``. When ``Subtask_2_<split>.json`` is absent (its train file is over the
   size limit of many mirrors) the split is derived from ``Subtask_1_<split>.json`` by dropping the spans and
   de-duplicating utterance pairs (reported). Caveat: that keeps only pairs whose cause has a text span — 9,256
@@ -57,7 +65,7 @@ from ..schema import (
     normalize_emotion,
 )
 from ..spans import clean_span, find_char_span, locate_token_span, token_span_to_char_span
-from .base import CorpusSpec, RepairReport
+from .base import CorpusSpec, RepairReport, first_empty_unit, require_rows, select_split_files
 
 # Ekman's six emotions plus neutral: the label set of ECF 1.0 and ECF 2.0.
 ECF_EMOTIONS = (NEUTRAL, "anger", "disgust", "fear", "joy", "sadness", "surprise")
@@ -65,6 +73,10 @@ CAUSE_EMOTIONS = ECF_EMOTIONS[1:]
 
 ECF_SPLIT_FILES = {"train": "train.txt", "validation": "dev.txt", "test": "test.txt"}
 SEMEVAL_SPLIT_NAMES = {"train": "train", "validation": "trial", "test": "test"}
+# Splits the public releases withhold (ECF 1.0's test set is kept for independent evaluation; the SemEval repository
+# has no trial file and no test labels): their absence is noted, the absence of any other split file raises.
+ECF_OPTIONAL_SPLITS = ("test",)
+SEMEVAL_OPTIONAL_SPLITS = ("validation", "test")
 
 _HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
 _PAIR = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)"
@@ -180,6 +192,12 @@ def parse_ecf(
             speakers.append(fields[1].strip())
             emotions.append(_emotion_label(fields[2], path, where))
             units.append("|".join(fields[3:-1]).strip())
+        empty = first_empty_unit(units)
+        if empty is not None:
+            where = f"line {i + 3 + empty}"
+            _empty_utterance(path, where, f"utterance {empty + 1} of conversation {conv_id}", lenient, report)
+            i += 2 + n_utts
+            continue
         try:
             indices = [(int(e), int(c)) for e, c in re.findall(_PAIR, pairs_line)]
             indices = from_one_based(indices, n_utts, where=f"conversation {conv_id}")
@@ -205,6 +223,18 @@ def parse_ecf(
     return rows
 
 
+def _empty_utterance(path: Path, where: str, what: str, lenient: bool, report: RepairReport) -> None:
+    """An utterance without text: an error in strict mode; in lenient mode its conversation is dropped (reported)."""
+    if not lenient:
+        raise CorpusFormatError(
+            path,
+            where,
+            f"{what} has no text (the schema and the pipeline refuse empty units)",
+            _LENIENT_HINT + " (drops the conversation)",
+        )
+    report.add("conversation with an empty utterance dropped (lenient)", f"{path.name} {where}: {what}")
+
+
 def _conversation_row(
     conv_id: str, units: list[str], speakers: list[str], emotions: list[str], pairs: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -220,21 +250,23 @@ def _conversation_row(
 
 
 def build_ecf(
-    data_dir: str | Path, config: str = "default", lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str = "default",
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
-    """``DatasetDict`` of ECF 1.0 from ``data_dir/data/{train,dev,test}.txt`` (splits whose file exists)."""
+    """``DatasetDict`` of ECF 1.0 from ``data_dir/data/{train,dev,test}.txt`` (``test.txt`` optional, see above)."""
     config = SPECS["ecf"].check_config(config)
     data_dir = Path(data_dir)
     report = report if report is not None else RepairReport()
-    splits = {}
-    for split, name in ECF_SPLIT_FILES.items():
-        path = data_dir / "data" / name
-        if path.is_file():
-            splits[split] = _rows_to_dataset(parse_ecf(read_text(path), path, lenient=lenient, report=report))
-    if not splits:
-        expected = ", ".join(str(data_dir / "data" / name) for name in ECF_SPLIT_FILES.values())
-        raise FileNotFoundError(f"ecf: no split file found; expected at least one of {expected}")
-    return DatasetDict(splits)
+    expected = {split: data_dir / "data" / name for split, name in ECF_SPLIT_FILES.items()}
+    files = select_split_files(f"ecf/{config}", expected, optional=ECF_OPTIONAL_SPLITS, splits=splits, report=report)
+    built = {}
+    for split, path in files.items():
+        rows = parse_ecf(read_text(path), path, lenient=lenient, report=report)
+        built[split] = _rows_to_dataset(require_rows(rows, path, "conversations"))
+    return DatasetDict(built)
 
 
 def utterance_feature_keys(conversation_id: str | int, n_utterances: int) -> list[str]:
@@ -324,6 +356,10 @@ def parse_semeval(
             raise CorpusFormatError(path, where, f"repeats conversation #{seen_ids[conv_id]}")
         seen_ids[conv_id] = position
         units, speakers, emotions = _semeval_utterances(record["conversation"], path, where)
+        empty = first_empty_unit(units)
+        if empty is not None:
+            _empty_utterance(path, f"{where}, utterance #{empty}", f"utterance_ID {empty + 1}", lenient, report)
+            continue
         raw_pairs = record["emotion-cause_pairs"]
         if not isinstance(raw_pairs, list):
             raise CorpusFormatError(path, where, f"'emotion-cause_pairs' must be a list, got {raw_pairs!r}")
@@ -455,31 +491,34 @@ def _load_json(path: Path) -> Any:
 
 
 def build_semeval(
-    data_dir: str | Path, config: str = "subtask1", lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str = "subtask1",
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
-    """``DatasetDict`` of SemEval-2024 Task 3 from ``data_dir/data/Subtask_{1,2}_{train,trial,test}.json``."""
+    """``DatasetDict`` of SemEval-2024 Task 3 from ``data_dir/data/Subtask_{1,2}_{train,trial,test}.json``
+    (the train file must exist; trial and test are optional, see above)."""
     config = SPECS["semeval2024_ecac"].check_config(config)
     subtask = int(config[-1])
     data_dir = Path(data_dir)
     report = report if report is not None else RepairReport()
-    splits = {}
+    expected = {}
     for split, name in SEMEVAL_SPLIT_NAMES.items():
         path = data_dir / "data" / f"Subtask_{subtask}_{name}.json"
-        derive = False
-        if not path.is_file() and subtask == 2:
-            path, derive = data_dir / "data" / f"Subtask_1_{name}.json", True
-        if not path.is_file():
-            continue
+        fallback = data_dir / "data" / f"Subtask_1_{name}.json"
+        expected[split] = fallback if subtask == 2 and not path.is_file() and fallback.is_file() else path
+    files = select_split_files(
+        f"semeval2024_ecac/{config}", expected, optional=SEMEVAL_OPTIONAL_SPLITS, splits=splits, report=report
+    )
+    built = {}
+    for split, path in files.items():
+        derive = subtask == 2 and path.name.startswith("Subtask_1_")
         if derive:
             report.add("subtask2_split_derived_from_subtask1_file", path.name)
         rows = parse_semeval(_load_json(path), path, subtask, derive_subtask2=derive, lenient=lenient, report=report)
-        splits[split] = _rows_to_dataset(rows)
-    if not splits:
-        raise FileNotFoundError(
-            f"semeval2024_ecac/{config}: no split file found under {data_dir / 'data'}; expected "
-            f"Subtask_{subtask}_{{train,trial,test}}.json" + (" or Subtask_1_*.json" if subtask == 2 else "")
-        )
-    return DatasetDict(splits)
+        built[split] = _rows_to_dataset(require_rows(rows, path, "conversations"))
+    return DatasetDict(built)
 
 
 _ECF_CITATION = """@article{wang2023multimodal,

@@ -22,8 +22,12 @@ Configs ``fold1`` ... ``fold10``:
   test file (``fold{k+1}_test.txt``, fold 10 takes fold 1); ``train`` = every other document of
   ``all_data_pair.txt``. So train + validation is exactly the complement of the test fold that the published 10-fold
   protocol trains on (concatenate the two splits to reproduce it), and the proportions match the English folds
-  (about 80/10/10). Without the next fold's file there is no validation split and train is the whole complement.
-  Every test document must equal the document of the same id in ``all_data_pair.txt`` (same canonical row).
+  (about 80/10/10). The next fold's file must exist: without it the validation documents would silently land in
+  train. To train on the whole complement (the published protocol), choose the splits explicitly:
+  ``splits=["train", "test"]`` (``--splits train test``). Every test document must equal the document of the same
+  id in ``all_data_pair.txt`` (same canonical row).
+- Every split file of a config must exist (:class:`~hf_ecpe.data.errors.MissingSplitError` names the missing file
+  and its split), unless ``splits`` names the splits to build. A well-formed file without a document raises.
 
 Conversion (0-based indices; character spans ``[start, end)``):
 
@@ -47,7 +51,9 @@ Conversion (0-based indices; character spans ``[start, end)``):
   emotion keyword that does not occur in its clause (English: ``Wonderful`` in ``' wonderful``, ``joyfull`` in
   ``... joyful ...``) is located ignoring case and spacing, else approximately (longest common substring covering at
   least 3/4 of the keyword), else the pair keeps ``emotion_span = [-1, -1]``; a pair repeated more or fewer times
-  than its multi-emotion clause has annotations is kept with the last annotation.
+  than its multi-emotion clause has annotations is kept with the last annotation; a document with an empty clause
+  is dropped (strict: an error, as the schema and the pipeline refuse empty units). The dataset scripts repair by
+  default (``--strict`` to refuse); the Python builders are strict unless ``lenient=True``.
 - Chinese fold files list document 1807 (in ``fold9_test.txt``), a duplicate of document 1070 that is absent from
   ``all_data_pair.txt``: it is dropped from the split and reported (keeping it would put one document in train and
   test of fold 9; the RankCP JSON folds drop it too). Any other test document missing from ``all_data_pair.txt``
@@ -77,7 +83,7 @@ from ..schema import (
     make_pair,
     normalize_emotion,
 )
-from .base import CorpusSpec, RepairReport
+from .base import CorpusSpec, RepairReport, first_empty_unit, require_rows, select_split_files
 
 ECPE_EMOTIONS = ("happiness", "sadness", "fear", "anger", "disgust", "surprise")
 ZH_SUBDIR = Path("nustm-ecpe") / "data_combine"
@@ -168,9 +174,30 @@ class _NustmParser:
                     header_no,
                     f"document {doc_id} declares {n_clauses} clauses but the file ends before them (truncated file?)",
                 )
-            rows.append(self.document(doc_id, lines, i))
+            if not self.empty_clause(doc_id, lines, i, n_clauses):
+                rows.append(self.document(doc_id, lines, i))
             i += 2 + n_clauses
         return rows
+
+    def empty_clause(self, doc_id: str, lines: list[str], start: int, n_clauses: int) -> bool:
+        """Whether the document has a clause without text: an error in strict mode, reported and dropped in lenient
+        mode (the schema and the pipeline refuse empty units, and the pair indices would shift without it)."""
+        texts = []
+        for k in range(n_clauses):
+            fields = lines[start + 2 + k].split(",", 3)
+            if len(fields) < 4:
+                return False  # malformed: clause() reports it
+            texts.append(join_chinese_words(fields[3]) if self.language == "zh" else fields[3].strip())
+        k = first_empty_unit(texts)
+        if k is None:
+            return False
+        line_no, where = start + 3 + k, f"document {doc_id}, clause {k + 1}"
+        if not self.lenient:
+            raise self.error(line_no, f"{where}: the clause text is empty", _LENIENT_HINT + " (drops the document)")
+        self.report.add(
+            "document with an empty clause dropped (lenient)", f"{self.path.name}: line {line_no}: {where}"
+        )
+        return True
 
     def pairs_line(self, line: str, line_no: int, doc_id: str, n_clauses: int) -> list[tuple[int, int]]:
         if not _PAIRS_LINE.match(line):
@@ -323,7 +350,8 @@ def read_nustm_file(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
-    return parse_nustm(read_text(path), path, language=language, lenient=lenient, report=report)
+    rows = parse_nustm(read_text(path), path, language=language, lenient=lenient, report=report)
+    return require_rows(rows, path)
 
 
 def _same_document(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -371,9 +399,17 @@ def _zh_fold_ids(path: Path, by_id: dict[str, dict[str, Any]], lenient: bool, re
 
 
 def build_ecpe_zh(
-    data_dir: str | Path, config: str = "fold1", lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str = "fold1",
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
-    """The Chinese ECPE corpus, fold ``config``: ``train`` / ``validation`` / ``test`` (see the module docstring)."""
+    """The Chinese ECPE corpus, fold ``config``: ``train`` / ``validation`` / ``test`` (see the module docstring).
+
+    ``splits`` builds only the named splits; without ``"validation"`` train is the whole complement of the test fold.
+    The test fold's file is always read (it defines the fold).
+    """
     fold = _fold_number(SPECS["ecpe_zh"].check_config(config))
     report = report if report is not None else RepairReport()
     base = Path(data_dir) / ZH_SUBDIR
@@ -381,11 +417,17 @@ def build_ecpe_zh(
     for path in (all_path, test_path):
         if not path.is_file():
             raise FileNotFoundError(f"ecpe_zh/{config}: {path} not found (expected {ZH_SUBDIR}/ under {data_dir})")
+    validation_path = base / f"fold{fold % 10 + 1}_test.txt"
+    files = select_split_files(
+        f"ecpe_zh/{config}",
+        {"train": all_path, "validation": validation_path, "test": test_path},
+        splits=splits,
+        report=report,
+    )
     rows = read_nustm_file(all_path, "zh", lenient, report)
     by_id = {row["id"]: row for row in rows}
     test_ids = _zh_fold_ids(test_path, by_id, lenient, report)
-    validation_path = base / f"fold{fold % 10 + 1}_test.txt"
-    validation_ids = _zh_fold_ids(validation_path, by_id, lenient, report) if validation_path.is_file() else None
+    validation_ids = _zh_fold_ids(validation_path, by_id, lenient, report) if "validation" in files else None
     overlap = set(test_ids) & set(validation_ids or ())
     if overlap:
         raise CorpusFormatError(
@@ -395,37 +437,40 @@ def build_ecpe_zh(
             "folds must be disjoint",
         )
     held_out = set(test_ids) | set(validation_ids or ())
-    splits = {"train": _dataset(row for row in rows if row["id"] not in held_out)}
-    if validation_ids is not None:
-        splits["validation"] = _dataset(by_id[doc_id] for doc_id in validation_ids)
-    splits["test"] = _dataset(by_id[doc_id] for doc_id in test_ids)
-    return DatasetDict(splits)
+    built = {
+        "train": lambda: _dataset(row for row in rows if row["id"] not in held_out),
+        "validation": lambda: _dataset(by_id[doc_id] for doc_id in validation_ids),
+        "test": lambda: _dataset(by_id[doc_id] for doc_id in test_ids),
+    }
+    return DatasetDict({split: built[split]() for split in files})
 
 
 def build_ecpe_en(
-    data_dir: str | Path, config: str = "fold1", lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str = "fold1",
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
-    """The English ECPE corpus, fold ``config``: ``fold{k}_{train,val,test}.txt`` → ``train/validation/test``."""
+    """The English ECPE corpus, fold ``config``: ``fold{k}_{train,val,test}.txt`` → ``train/validation/test``.
+
+    All three files must exist unless ``splits`` names the splits to build."""
     fold = _fold_number(SPECS["ecpe_en"].check_config(config))
     report = report if report is not None else RepairReport()
     base = Path(data_dir) / EN_SUBDIR
-    splits: dict[str, list[dict[str, Any]]] = {}
+    expected = {split: base / f"fold{fold}_{suffix}.txt" for split, suffix in EN_SPLIT_FILES}
+    files = select_split_files(f"ecpe_en/{config}", expected, splits=splits, report=report)
+    rows_of: dict[str, list[dict[str, Any]]] = {}
     split_of: dict[str, str] = {}
-    for split, suffix in EN_SPLIT_FILES:
-        path = base / f"fold{fold}_{suffix}.txt"
-        if not path.is_file():
-            continue
-        splits[split] = read_nustm_file(path, "en", lenient, report)
-        for row in splits[split]:
+    for split, path in files.items():
+        rows_of[split] = read_nustm_file(path, "en", lenient, report)
+        for row in rows_of[split]:
             if row["id"] in split_of:
                 raise CorpusFormatError(
                     path, f"document {row['id']}", f"also in the {split_of[row['id']]} split", "folds must be disjoint"
                 )
             split_of[row["id"]] = split
-    if not splits:
-        expected = ", ".join(f"fold{fold}_{suffix}.txt" for _, suffix in EN_SPLIT_FILES)
-        raise FileNotFoundError(f"ecpe_en/{config}: none of {expected} exists in {base}")
-    return DatasetDict({split: _dataset(rows) for split, rows in splits.items()})
+    return DatasetDict({split: _dataset(rows) for split, rows in rows_of.items()})
 
 
 _LICENSE = (

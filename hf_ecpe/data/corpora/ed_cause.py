@@ -26,7 +26,12 @@ Conversion:
   report); the others are ``"neutral"``, meaning "not labelled" (ED labels conversations, not utterances).
 - one pair per cause index, ``category`` = the normalised context emotion, no spans.
 - an index outside the conversation, a label outside the label set, a missing field, a duplicated ``conv_id``
-  or an unparsable line is a :class:`CorpusFormatError`. ED-cause has no known noise: ``lenient`` changes nothing.
+  or an unparsable line is a :class:`CorpusFormatError`. ED-cause has no known noise; the one thing ``lenient``
+  changes is an utterance without tokens, which raises in strict mode (the schema and the pipeline refuse empty
+  units) and drops its conversation (reported) in lenient mode. A file without a conversation raises.
+- split files: ``valid_with_cause.json`` must exist (a missing one raises
+  :class:`~hf_ecpe.data.errors.MissingSplitError`); the train and test files are noted when absent (the test
+  split is kept for independent evaluation). ``splits=[...]`` builds exactly the named splits.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from datasets import Dataset, DatasetDict
 
 from ..errors import CorpusFormatError, read_text
 from ..schema import NEUTRAL, dedupe_pairs, features_for, make_pair, normalize_emotion
-from .base import CorpusSpec, RepairReport
+from .base import CorpusSpec, RepairReport, first_empty_unit, require_rows, select_split_files
 
 # emotion/emotion_set.txt of A-Rain/EmpDialogue_RecEC, in its order (the emotion reasoner's class ids).
 ED_EMOTIONS: tuple[str, ...] = (
@@ -56,6 +61,7 @@ SPLIT_FILES: dict[str, str] = {
     "test": "Data/test_with_cause.json",
 }
 LABEL_FILE = "emotion/emotion_set.txt"
+OPTIONAL_SPLITS = ("train", "test")
 COLUMNS = ("id", "kind", "language", "units", "speakers", "emotions", "pairs", "conversation_emotion")
 EMOTION_UTTERANCE_CHOICES = ("last_speaker", "first")
 
@@ -119,6 +125,7 @@ def rows_from_ed_cause_lines(
     labels: Sequence[str] = ED_EMOTIONS,
     emotion_utterance: str = "last_speaker",
     report: RepairReport | None = None,
+    lenient: bool = False,
 ) -> list[dict[str, Any]]:
     """Canonical rows from the text of one ``*_with_cause.json`` file (JSON lines), in file order.
 
@@ -150,6 +157,13 @@ def rows_from_ed_cause_lines(
             raise CorpusFormatError(path, where, f"conv_id already used on line {seen_ids[conv_id]}")
         seen_ids[conv_id] = line_number
         units = _utterances(_require(record, "utters", path, where), path, where)
+        empty = first_empty_unit(units)
+        if empty is not None:
+            problem = f"utterance {empty} has no tokens (the schema and the pipeline refuse empty units)"
+            if not lenient:
+                raise CorpusFormatError(path, where, problem, "pass lenient=True to drop the conversation (reported)")
+            report.add("conversation with an empty utterance dropped (lenient)", f"{path.name} {where}")
+            continue
         context = _require(record, "context", path, where)
         if context not in label_set:
             raise CorpusFormatError(
@@ -184,26 +198,33 @@ def rows_from_ed_cause_lines(
 
 
 def build_ed_cause(
-    data_dir: str | Path, config: str | None = None, lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str | None = None,
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
-    """ED-cause as a canonical ``DatasetDict`` (splits whose ``Data/*_with_cause.json`` exists).
+    """ED-cause as a canonical ``DatasetDict`` from ``Data/*_with_cause.json`` (see the module docstring).
 
-    The label set comes from ``emotion/emotion_set.txt`` when present, else ``ED_EMOTIONS``. ``lenient`` is
-    accepted for the common builder signature; there is no known noise to repair.
+    The label set comes from ``emotion/emotion_set.txt`` when present, else ``ED_EMOTIONS``.
     """
-    SPECS["ed_cause"].check_config(config)
+    config = SPECS["ed_cause"].check_config(config)
     data_dir = Path(data_dir)
-    paths = {split: data_dir / rel for split, rel in SPLIT_FILES.items() if (data_dir / rel).is_file()}
-    if not paths:
-        expected = ", ".join(SPLIT_FILES.values())
-        raise FileNotFoundError(f"ed_cause: none of the split files ({expected}) exists under {data_dir}")
+    report = report if report is not None else RepairReport()
+    paths = select_split_files(
+        f"ed_cause/{config}",
+        {split: data_dir / rel for split, rel in SPLIT_FILES.items()},
+        optional=OPTIONAL_SPLITS,
+        splits=splits,
+        report=report,
+    )
     label_file = data_dir / LABEL_FILE
     labels = read_label_set(label_file) if label_file.is_file() else ED_EMOTIONS
     features = features_for(COLUMNS)
     dataset = DatasetDict()
     for split, path in paths.items():
-        rows = rows_from_ed_cause_lines(read_text(path), path=path, labels=labels, report=report)
-        dataset[split] = Dataset.from_list(rows, features=features)
+        rows = rows_from_ed_cause_lines(read_text(path), path=path, labels=labels, report=report, lenient=lenient)
+        dataset[split] = Dataset.from_list(require_rows(rows, path, "conversations"), features=features)
     return dataset
 
 

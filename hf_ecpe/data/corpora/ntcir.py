@@ -39,6 +39,10 @@ names compared case-insensitively (``data_dir`` is the ``ntcir-eca`` folder):
   or ``emotion_cause_english_test.xml``.
 - Otherwise, a folder holding exactly one ``*.xml`` file (e.g. the Gui et al. corpus as one file): that file is the
   ``train`` split, in the config's language.
+
+The train file must exist (a test file without it raises :class:`~hf_ecpe.data.errors.MissingSplitError`); a missing
+test file is noted in the report. ``splits=[...]`` builds exactly the named splits. A file without an ``emotion``
+element raises.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from datasets import Dataset, DatasetDict
 
 from ..errors import CorpusFormatError, read_text
 from ..schema import NEUTRAL, NO_SPAN, dedupe_pairs, features_for, make_pair, normalize_emotion
-from .base import CorpusSpec, RepairReport
+from .base import CorpusSpec, RepairReport, require_rows, select_split_files
 
 NTCIR_CONFIGS = ("zh", "en")
 NTCIR_FILES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -126,7 +130,9 @@ class _NtcirConverter:
             ) from err
         emotions = [element for element in root.iter() if _local(element.tag) == "emotion"]
         if not emotions:
-            raise self.error("file", "no <emotion> element found", "expected <emotionml><emotion id=...><clause ...>")
+            raise self.error(
+                "file", "no documents (no <emotion> element found)", "expected <emotionml><emotion id=...><clause ...>"
+            )
         rows: list[dict[str, Any]] = []
         used: dict[str, int] = {}
         for position, element in enumerate(emotions, start=1):
@@ -356,16 +362,24 @@ def find_ntcir_files(data_dir: str | Path, config: str) -> dict[str, Path]:
 
 
 def build_ntcir_eca(
-    data_dir: str | Path, config: str = "zh", lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str = "zh",
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
     """The NTCIR-13 ECA / Gui et al. corpus in language ``config``: ``train`` (and ``test`` when present)."""
     config = SPECS["ntcir_eca"].check_config(config)
     report = report if report is not None else RepairReport()
-    splits = {}
-    for split, path in find_ntcir_files(data_dir, config).items():
+    found = find_ntcir_files(data_dir, config)
+    expected = {split: found.get(split, Path(data_dir) / names[0]) for split, names in NTCIR_FILES[config].items()}
+    built = {}
+    for split, path in select_split_files(
+        f"ntcir_eca/{config}", expected, optional=("test",), splits=splits, report=report
+    ).items():
         rows = parse_ntcir_xml(read_xml_text(path), path, language=config, lenient=lenient, report=report)
-        splits[split] = Dataset.from_list(rows, features=features_for(()))
-    return DatasetDict({split: splits[split] for split in ("train", "validation", "test") if split in splits})
+        built[split] = Dataset.from_list(require_rows(rows, path, "emotion elements"), features=features_for(()))
+    return DatasetDict(built)
 
 
 SPECS: dict[str, CorpusSpec] = {

@@ -30,6 +30,12 @@ Conversion (0-based indices everywhere):
   repairs it to ``happiness`` (its Ekman class) and reports that. Any other unknown label is a CorpusFormatError.
 - a span that is not a substring of its cause utterance, or evidence on a neutral turn, raises in strict mode;
   ``lenient=True`` keeps the pair without a span / drops the evidence, and reports it.
+- an utterance without text (``""`` or whitespace) raises in strict mode (the schema and the pipeline refuse empty
+  units); ``lenient=True`` drops its dialogue and reports it.
+- split files: RECCON-DailyDialog needs its train and valid files (a missing one raises
+  :class:`~hf_ecpe.data.errors.MissingSplitError` naming it); its test file, withheld for independent evaluation,
+  is noted when absent. MECAD needs ``valid_data_pair.json`` (no train split is public; train and test are noted
+  when absent). ``splits=[...]`` builds exactly the named splits. A file without a dialogue (``{}``) raises.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from datasets import Dataset, DatasetDict
 
 from ..errors import CorpusFormatError, read_text
 from ..schema import NEUTRAL, NO_SPAN, dedupe_pairs, features_for, make_pair, normalize_emotion
-from .base import CorpusSpec, RepairReport
+from .base import CorpusSpec, RepairReport, first_empty_unit, require_rows, select_split_files
 
 EVIDENCE_KEYS = ("expanded emotion cause evidence", "emotion cause evidence")
 SPAN_KEYS = ("expanded emotion cause span", "expanded emotion cause spans", "emotion cause span")
@@ -68,6 +74,12 @@ MECAD_SPLIT_FILES: dict[str, dict[str, str]] = {
         "validation": "data/MECAD/valid_data_pair.json",
         "test": "data/MECAD/test_data_pair.json",
     }
+}
+# Splits the public releases withhold: their absence is noted in the report; any other missing split file raises.
+OPTIONAL_SPLITS: dict[str, tuple[str, ...]] = {
+    "reccon/dailydialog": ("test",),
+    "reccon/iemocap": (),
+    "mecad/default": ("train", "test"),
 }
 
 
@@ -227,8 +239,24 @@ class _Converter:
             raise self.error(where, f"{span_key!r} must be a list aligned with {key!r}: {spans!r} vs {evidence!r}")
         return evidence, spans
 
-    def dialogue(self, dialogue_id: str, value: Any) -> dict[str, Any]:
+    def dialogue(self, dialogue_id: str, value: Any) -> dict[str, Any] | None:
+        """The canonical row of one dialogue, or ``None`` when lenient mode drops it (reported)."""
         turns = self.turns(dialogue_id, value)
+        utterances = [
+            self.field(turn, "utterance", str, f"dialogue {dialogue_id!r}, turn {position}")
+            for position, turn in enumerate(turns, start=1)
+        ]
+        empty = first_empty_unit(utterances)
+        if empty is not None:
+            where = f"dialogue {dialogue_id!r}, turn {empty + 1}"
+            if not self.lenient:
+                raise self.error(
+                    where,
+                    f"the utterance has no text ({utterances[empty]!r}); the schema and the pipeline refuse empty units",
+                    "fix the file, or pass lenient=True to drop the dialogue (reported)",
+                )
+            self.report.add("dialogue with an empty utterance dropped (lenient)", f"{self.path.name}: {where}")
+            return None
         units, speakers, emotions = [], [], []
         for position, turn in enumerate(turns, start=1):
             where = f"dialogue {dialogue_id!r}, turn {position}"
@@ -306,7 +334,8 @@ def rows_from_annotation(
     """
     scheme = SCHEMES[scheme] if isinstance(scheme, str) else scheme
     converter = _Converter(scheme, path, lenient, report if report is not None else RepairReport())
-    return [converter.dialogue(dialogue_id, value) for dialogue_id, value in data.items()]
+    rows = (converter.dialogue(dialogue_id, value) for dialogue_id, value in data.items())
+    return [row for row in rows if row is not None]
 
 
 def _build(
@@ -316,35 +345,47 @@ def _build(
     config: str | None,
     lenient: bool,
     report: RepairReport | None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
     config = SPECS[corpus].check_config(config)
     scheme = SCHEMES[f"{corpus}/{config}"]
     data_dir = Path(data_dir)
-    paths = {split: data_dir / rel for split, rel in split_files[config].items() if (data_dir / rel).is_file()}
-    if not paths:
-        expected = ", ".join(split_files[config].values())
-        raise FileNotFoundError(f"{corpus}/{config}: none of the split files ({expected}) exists under {data_dir}")
     report = report if report is not None else RepairReport()
+    paths = select_split_files(
+        f"{corpus}/{config}",
+        {split: data_dir / rel for split, rel in split_files[config].items()},
+        optional=OPTIONAL_SPLITS[f"{corpus}/{config}"],
+        splits=splits,
+        report=report,
+    )
     features = features_for(scheme.columns)
     dataset = DatasetDict()
     for split, path in paths.items():
         rows = rows_from_annotation(load_annotation_json(path), scheme, path=path, lenient=lenient, report=report)
-        dataset[split] = Dataset.from_list(rows, features=features)
+        dataset[split] = Dataset.from_list(require_rows(rows, path, "dialogues"), features=features)
     return dataset
 
 
 def build_reccon(
-    data_dir: str | Path, config: str | None = None, lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str | None = None,
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
     """RECCON ``dailydialog`` (train/validation/test) or ``iemocap`` (test) as a canonical ``DatasetDict``."""
-    return _build("reccon", RECCON_SPLIT_FILES, data_dir, config, lenient, report)
+    return _build("reccon", RECCON_SPLIT_FILES, data_dir, config, lenient, report, splits)
 
 
 def build_mecad(
-    data_dir: str | Path, config: str | None = None, lenient: bool = False, report: RepairReport | None = None
+    data_dir: str | Path,
+    config: str | None = None,
+    lenient: bool = False,
+    report: RepairReport | None = None,
+    splits: list[str] | None = None,
 ) -> DatasetDict:
     """MECAD (``default`` config; splits from ``{train,valid,test}_data_pair.json``) with ``cause_types``."""
-    return _build("mecad", MECAD_SPLIT_FILES, data_dir, config, lenient, report)
+    return _build("mecad", MECAD_SPLIT_FILES, data_dir, config, lenient, report, splits)
 
 
 SPECS: dict[str, CorpusSpec] = {
