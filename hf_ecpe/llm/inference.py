@@ -7,8 +7,12 @@
     llm({"utterances": ["I lost my job .", "Oh no , that is terrible !"], "speakers": ["A", "B"]})
     llm.evaluate(rows)       # canonical rows → strict / proportional triplet F1, malformed-output rate, tokens/s
 
-Generation is greedy, batched, with left padding. Every pair of one document carries the same ``score``: the
-geometric mean of the probabilities of the generated tokens of that completion (an LLM gives no per-pair score).
+Generation is greedy (or beam search, ``num_beams``), batched, with left padding, and **grammar-constrained** by
+default (``constrained=True``, :mod:`hf_ecpe.llm.constrained`): the model can only write completions of the triplet
+grammar whose spans occur verbatim in the unit they name, so nothing is malformed or dropped by the parser.
+``constrained=False`` restores free generation. Every pair of one document carries the same ``score``: the
+geometric mean of the model's probabilities (before the constraint's masking) of the generated tokens of that
+completion (an LLM gives no per-pair score).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 
 from .data import row_prompt, row_triplets
 from .parsing import ParseResult, parse_completion
-from .prompts import build_prompt
+from .prompts import DEFAULT_INSTRUCTION, INSTRUCTIONS, build_prompt
 
 SMOLLM2 = "smollm2"
 
@@ -72,8 +76,13 @@ class EmotionCauseLLM:
         adapter: optional LoRA adapter folder applied on top of the base model.
         tokenizer: defaults to the adapter's tokenizer, else the model folder's.
         labels: the emotion categories offered in the prompt and accepted by the parser.
-        max_new_tokens: generation budget per document.
+        max_new_tokens: generation budget per document (a constrained completion always ends within it).
         batch_size: documents per ``generate`` call.
+        language: passed to the pipeline's input normalisation.
+        constrained: grammar-constrained decoding (:mod:`hf_ecpe.llm.constrained`); ``False``: free generation.
+        num_beams: 1 = greedy; more = beam search.
+        instruction: the prompt variant (``"task"``, ``"rules"``, ``"workflow"``; see :func:`build_prompt`), the
+            one the adapter was trained with.
     """
 
     def __init__(
@@ -86,9 +95,16 @@ class EmotionCauseLLM:
         max_new_tokens: int = 128,
         batch_size: int = 8,
         language: str | None = None,
+        constrained: bool = True,
+        num_beams: int = 1,
+        instruction: str = DEFAULT_INSTRUCTION,
     ) -> None:
         if not labels:
             raise ValueError("labels is empty: pass the corpus categories, e.g. hf_ecpe.llm.corpus_labels('ecpe_en')")
+        if instruction not in INSTRUCTIONS:
+            raise ValueError(f"instruction must be one of {list(INSTRUCTIONS)}, got {instruction!r}")
+        if num_beams < 1:
+            raise ValueError(f"num_beams must be >= 1, got {num_beams}")
         self.model, self.tokenizer = _load(model_or_path, adapter, tokenizer)
         self.model.eval()
         self.tokenizer.padding_side = "left"
@@ -98,20 +114,54 @@ class EmotionCauseLLM:
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.language = language
+        self.constrained = constrained
+        self.num_beams = num_beams
+        self.instruction = instruction
         self.generated_tokens = 0
         self.generation_seconds = 0.0
+        self.constraint_seconds = 0.0  # time spent in the constraint's logits processor
+        self._vocabulary = None
 
     # -- generation --------------------------------------------------------------------------------------------
 
-    @torch.no_grad()
-    def generate(self, prompts: Sequence[str]) -> list[tuple[str, float]]:
-        """Greedy completions of user ``prompts`` (chat template applied): ``(text, mean-token probability)``."""
-        outputs: list[tuple[str, float]] = []
-        device = next(self.model.parameters()).device
+    def _eos_ids(self) -> list[int]:
         eos = (
             self.tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in self.tokenizer.get_vocab() else None
         )
-        eos_ids = [i for i in {eos, self.tokenizer.eos_token_id} if i is not None]
+        return sorted(i for i in {eos, self.tokenizer.eos_token_id} if i is not None)
+
+    @property
+    def vocabulary(self):
+        """The tokenizer's :class:`~hf_ecpe.llm.constrained.TokenVocabulary` (built on first use, ~1 s)."""
+        if self._vocabulary is None:
+            from .constrained import TokenVocabulary
+
+            self._vocabulary = TokenVocabulary(self.tokenizer, self._eos_ids())
+        return self._vocabulary
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompts: Sequence[str],
+        units: Sequence[Sequence[str]] | None = None,
+        *,
+        constrained: bool | None = None,
+    ) -> list[tuple[str, float]]:
+        """Completions of user ``prompts`` (chat template applied): ``(text, mean-token probability)``.
+
+        ``units``: the units of each prompt (as given to ``build_prompt``), needed by constrained decoding;
+        ``constrained`` overrides the instance setting for this call."""
+        constrained = self.constrained if constrained is None else constrained
+        if constrained and units is None:
+            raise ValueError(
+                "constrained generation needs units=[...] (the units of each prompt, as given to build_prompt); "
+                "pass constrained=False for free generation"
+            )
+        if units is not None and len(units) != len(prompts):
+            raise ValueError(f"got {len(units)} unit lists for {len(prompts)} prompts")
+        outputs: list[tuple[str, float]] = []
+        device = next(self.model.parameters()).device
+        eos_ids = self._eos_ids()
         for start in range(0, len(prompts), self.batch_size):
             chunk = prompts[start : start + self.batch_size]
             texts = [
@@ -121,19 +171,39 @@ class EmotionCauseLLM:
                 for p in chunk
             ]
             batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            processors = None
+            if constrained:
+                from .constrained import make_logits_processor
+
+                processors = make_logits_processor(
+                    self.vocabulary,
+                    units[start : start + self.batch_size],
+                    self.labels,
+                    prompt_length=batch["input_ids"].shape[1],
+                    max_new_tokens=self.max_new_tokens,
+                )
             began = time.perf_counter()
             result = self.model.generate(
                 **batch,
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
+                num_beams=self.num_beams,
                 eos_token_id=eos_ids or None,
                 pad_token_id=self.tokenizer.pad_token_id,
                 return_dict_in_generate=True,
-                output_scores=True,
+                output_logits=True,
+                logits_processor=processors,
             )
             self.generation_seconds += time.perf_counter() - began
+            if processors is not None:
+                self.constraint_seconds += processors[0].seconds
             new_tokens = result.sequences[:, batch["input_ids"].shape[1] :]
-            log_probs = self.model.compute_transition_scores(result.sequences, result.scores, normalize_logits=True)
+            log_probs = self.model.compute_transition_scores(  # the model's probabilities, before any masking
+                result.sequences,
+                result.logits,
+                getattr(result, "beam_indices", None) if self.num_beams > 1 else None,
+                normalize_logits=True,
+            )
             for k in range(len(chunk)):
                 keep = new_tokens[k] != self.tokenizer.pad_token_id
                 for stop in eos_ids:  # the first end-of-turn token ends the completion
@@ -143,7 +213,9 @@ class EmotionCauseLLM:
                 n = int(keep.sum())
                 self.generated_tokens += n
                 score = float(torch.exp(log_probs[k][keep].float().mean())) if n else 0.0
-                text = self.tokenizer.decode(new_tokens[k][keep], skip_special_tokens=True)
+                text = self.tokenizer.decode(
+                    new_tokens[k][keep], skip_special_tokens=True, clean_up_tokenization_spaces=False
+                )
                 outputs.append((text, score))
         return outputs
 
@@ -171,9 +243,16 @@ class EmotionCauseLLM:
         documents = [self._document(item) for item in batch]
         todo = [k for k, (units, _, _) in enumerate(documents) if units]
         prompts = [
-            build_prompt(documents[k][0], self.labels, speakers=documents[k][1], kind=documents[k][2]) for k in todo
+            build_prompt(
+                documents[k][0],
+                self.labels,
+                speakers=documents[k][1],
+                kind=documents[k][2],
+                instruction=self.instruction,
+            )
+            for k in todo
         ]
-        generated = dict(zip(todo, self.generate(prompts)))
+        generated = dict(zip(todo, self.generate(prompts, [documents[k][0] for k in todo])))
         results = []
         for k, (units, _speakers, _kind) in enumerate(documents):
             text, score = generated.get(k, ("", 0.0))
@@ -202,19 +281,27 @@ class EmotionCauseLLM:
 
     # -- evaluation --------------------------------------------------------------------------------------------
 
-    def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[ParseResult], list[str]]:
+    def predict_rows(
+        self, rows: Sequence[Mapping[str, Any]], *, constrained: bool | None = None
+    ) -> tuple[list[ParseResult], list[str]]:
         """Parse results and raw completions for canonical rows (prompts built as in training)."""
-        texts = [text for text, _ in self.generate([row_prompt(row, self.labels) for row in rows])]
+        prompts = [row_prompt(row, self.labels, self.instruction) for row in rows]
+        generated = self.generate(prompts, [row["units"] for row in rows], constrained=constrained)
+        texts = [text for text, _ in generated]
         return [parse_completion(text, row["units"], self.labels) for text, row in zip(texts, rows)], texts
 
-    def evaluate(self, rows: Sequence[Mapping[str, Any]], *, keep_generations: int = 0) -> dict[str, Any]:
+    def evaluate(
+        self, rows: Sequence[Mapping[str, Any]], *, keep_generations: int = 0, constrained: bool | None = None
+    ) -> dict[str, Any]:
         """Scores of the generated triplets against the gold of canonical ``rows`` (all of one ``language``).
 
         Returns strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`), the
         unit-level scores of the same predictions with spans ignored (``unit_pair_*``: emotion and cause unit;
         ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1``; see :func:`score_triplets`),
         ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per completion
-        and generation speed.
+        and generation speed (``tokens_per_second``; constrained: ``constraint_ms_per_token``, the time spent in the
+        constraint per generated token), plus the decoding settings (``constrained``, ``num_beams``, ``instruction``).
+        ``constrained`` overrides the instance setting for this call.
         ``keep_generations=N`` adds ``generations``: the first N rows' ids, generated texts and gold completions."""
         from .prompts import render_completion
 
@@ -224,24 +311,32 @@ class EmotionCauseLLM:
         languages = {row.get("language", "en") for row in rows}
         if len(languages) != 1:
             raise ValueError(f"rows mix languages {sorted(languages)}; evaluate each language separately")
+        constrained = self.constrained if constrained is None else constrained
         tokens_before, seconds_before = self.generated_tokens, self.generation_seconds
-        parsed, texts = self.predict_rows(rows)
+        constraint_before = self.constraint_seconds
+        parsed, texts = self.predict_rows(rows, constrained=constrained)
         gold = [row_triplets(row) for row in rows]
         scores = score_triplets(
             [p.triplets for p in parsed], gold, [row["units"] for row in rows], self.labels, languages.pop()
         )
         n = len(rows)
         seconds = self.generation_seconds - seconds_before
+        tokens = self.generated_tokens - tokens_before
         scores.update(
             {
                 "malformed_rate": sum(not p.well_formed for p in parsed) / n,
                 "malformed_lines_per_example": sum(p.malformed_lines for p in parsed) / n,
                 "dropped_spans_per_example": sum(p.dropped_spans for p in parsed) / n,
                 "dropped_categories_per_example": sum(p.dropped_categories for p in parsed) / n,
-                "tokens_per_second": (self.generated_tokens - tokens_before) / seconds if seconds else 0.0,
+                "tokens_per_second": tokens / seconds if seconds else 0.0,
                 "num_examples": n,
+                "constrained": bool(constrained),
+                "num_beams": self.num_beams,
+                "instruction": self.instruction,
             }
         )
+        if constrained:
+            scores["constraint_ms_per_token"] = 1000 * (self.constraint_seconds - constraint_before) / max(tokens, 1)
         if keep_generations:
             scores["generations"] = [
                 {"id": row.get("id"), "generated": text, "gold": render_completion(g, row["units"])}
