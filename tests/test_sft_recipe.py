@@ -45,12 +45,14 @@ def test_adapter_card_and_metrics_written(trained_adapter):
         assert (trained_adapter / name).is_file(), name
     record = json.loads((trained_adapter / "metrics.json").read_text())
     assert record["prompt_version"] == "2" and record["base_model"] == "tiny-random-llama"
+    assert record["instruction"] == "workflow" and record["metrics"]["eval_constrained"] is True
     metrics = record["metrics"]
     assert metrics["eval_num_examples"] == 6 and 0.0 <= metrics["eval_malformed_rate"] <= 1.0
     assert metrics["train_loss"] > 0
     card = (trained_adapter / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: peft" in card
-    assert "**Prompt version:** 2" in card and "built-in tiny examples" in card and "eval_strict_f1" in card
+    assert "**Prompt version:** 2 (`hf_ecpe.llm.prompts`), instruction `workflow`" in card
+    assert "built-in tiny examples" in card and "eval_strict_f1" in card
 
 
 def test_reload_adapter_and_generate(trained_adapter):

@@ -43,7 +43,7 @@ from hf_ecpe.llm.data import (
     tiny_examples,
 )
 from hf_ecpe.llm.inference import SMOLLM2, resolve_model_path
-from hf_ecpe.llm.prompts import PROMPT_VERSION
+from hf_ecpe.llm.prompts import DEFAULT_INSTRUCTION, PROMPT_VERSION
 from hf_ecpe.llm.weights import TINY_RANDOM_LLAMA, build_tiny_random_llama
 
 logger = logging.getLogger("hf_ecpe.scripts.sft")
@@ -82,6 +82,10 @@ class TripletScriptArguments(ScriptArguments):
         },
     )
     seed_split: int = field(default=0, metadata={"help": "Seed of the train/held-out split."})
+    instruction: str = field(
+        default=DEFAULT_INSTRUCTION,
+        metadata={"help": "Prompt variant of the instruction ablation: task, rules or workflow (the full prompt)."},
+    )
 
 
 def _data_root(args: TripletScriptArguments) -> Path:
@@ -134,7 +138,14 @@ def resolve_model(model_args: ModelConfig, training_args: SFTConfig, texts: list
 
 
 def write_model_card(
-    out: Path, base: str, base_name: str, data: str, metrics: dict[str, Any], args: SFTConfig, model_args: ModelConfig
+    out: Path,
+    base: str,
+    base_name: str,
+    data: str,
+    metrics: dict[str, Any],
+    args: SFTConfig,
+    model_args: ModelConfig,
+    instruction: str = DEFAULT_INSTRUCTION,
 ) -> None:
     """README.md with YAML front matter: base model, data, prompt version, LoRA settings and metrics."""
     from huggingface_hub import ModelCardData
@@ -156,7 +167,7 @@ LoRA adapter trained with `hf_ecpe.scripts.sft` (TRL `SFTTrainer`, completion-on
 
 - **Base model:** `{base_name}` (loaded from `{base}`)
 - **Data:** {data}
-- **Prompt version:** {PROMPT_VERSION} (`hf_ecpe.llm.prompts`)
+- **Prompt version:** {PROMPT_VERSION} (`hf_ecpe.llm.prompts`), instruction `{instruction}`
 - **LoRA:** r={model_args.lora_r}, alpha={model_args.lora_alpha}, dropout={model_args.lora_dropout}, target modules={model_args.lora_target_modules}
 - **Training:** {args.num_train_epochs} epochs / max_steps {args.max_steps}, learning rate {args.learning_rate}, batch size {args.per_device_train_batch_size} × {args.gradient_accumulation_steps} accumulation, max_length {args.max_length}
 
@@ -185,13 +196,14 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
         extra = [dict(r) for r in load_dataset("json", data_files=script_args.augmented_data, split="train")]
         train_rows = train_rows + extra
         description += f"; + {len(extra)} augmented rows from {Path(script_args.augmented_data).name}"
-    train_dataset = build_sft_dataset(train_rows, labels)
+    instruction = script_args.instruction
+    train_dataset = build_sft_dataset(train_rows, labels, instruction)
     texts = [m["content"] for r in train_dataset for m in r["prompt"] + r["completion"]]
     model_path = resolve_model(model_args, training_args, texts)
     if model_args.use_peft and model_args.lora_target_modules is None:
         model_args.lora_target_modules = "all-linear"
     training_args.model_init_kwargs = {"dtype": model_args.dtype, **(training_args.model_init_kwargs or {})}
-    eval_dataset = build_sft_dataset(eval_rows, labels) if training_args.eval_strategy != "no" else None
+    eval_dataset = build_sft_dataset(eval_rows, labels, instruction) if training_args.eval_strategy != "no" else None
     trainer = SFTTrainer(
         model=model_path,
         args=training_args,
@@ -207,7 +219,9 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
 
         tokenizer = trainer.processing_class
         budget = script_args.max_new_tokens or completion_token_budget(eval_rows, labels, tokenizer)
-        llm = EmotionCauseLLM(trainer.model, tokenizer=tokenizer, labels=labels, max_new_tokens=budget)
+        llm = EmotionCauseLLM(
+            trainer.model, tokenizer=tokenizer, labels=labels, max_new_tokens=budget, instruction=instruction
+        )
         metrics["eval_max_new_tokens"] = budget
         metrics.update({f"eval_{k}": v for k, v in llm.evaluate(eval_rows).items()})
     if trainer.accelerator.is_main_process:
@@ -219,11 +233,12 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
             "base_model_path": model_path,
             "data": description,
             "prompt_version": PROMPT_VERSION,
+            "instruction": instruction,
             "labels": list(labels),
             "metrics": metrics,
         }
         (out / "metrics.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-        write_model_card(out, model_path, base_name, description, metrics, training_args, model_args)
+        write_model_card(out, model_path, base_name, description, metrics, training_args, model_args, instruction)
         logger.info("metrics: %s", metrics)
     return metrics
 
