@@ -1,11 +1,12 @@
 """Build the Chinese ECPE corpus (Xia & Ding, ACL 2019) into the canonical hf_ecpe schema.
 
 Usage: python dataset_scripts/build_ecpe_zh.py --data_dir ../shared/data/ecpe-zh --output_dir out/ecpe_zh
-       [--config fold1 | --all_configs] [--push_to_hub REPO] [--lenient]
+       [--config fold1 | --all_configs] [--splits train test] [--strict] [--push_to_hub REPO]
 
 1,945 SINA news documents split into clauses, with clause-level emotion-cause pairs; reads NUSTM/ECPE
 ``nustm-ecpe/data_combine/all_data_pair.txt`` and ``fold{1..10}_test.txt``. Config foldk: test = fold k,
-validation = fold k+1's test documents, train = the rest (train + validation = the published training set).
+validation = fold k+1's test documents (its file must exist), train = the rest (train + validation = the published
+training set; ``--splits train test`` trains on the whole complement).
 Clauses are re-joined into raw Chinese text (the corpus is word-segmented with spaces).
 
 Licence: research use only (HITSZ Emotion Cause Dataset License Agreement, no redistribution). Never push the

@@ -1,7 +1,7 @@
 """Build MECAD (Chinese multimodal emotion-cause conversations) into the canonical hf_ecpe schema.
 
 Usage: python dataset_scripts/build_mecad.py --data_dir ../shared/data/mecad --output_dir out/mecad
-       [--lenient] [--push_to_hub REPO]
+       [--strict] [--push_to_hub REPO]
 
 MECAD (Liang et al., Findings of ACL 2025; redifinition/M3HG ``data/MECAD/*_data_pair.json``) has Chinese TV-series
 conversations with utterance emotions, cause utterances and a cause type per emotion utterance (column

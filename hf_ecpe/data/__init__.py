@@ -1,7 +1,7 @@
 """Data: the canonical schema, corpus builders, the clause splitter, collators."""
 
 from .clauses import detect_language, split_clauses
-from .errors import CorpusFormatError
+from .errors import CorpusFormatError, MissingSplitError, NoSplitFilesError
 from .schema import (
     EMOTION_NORMALIZATION,
     EXTRA_FEATURES,
@@ -26,6 +26,8 @@ __all__ = [
     "NEUTRAL",
     "NO_SPAN",
     "CorpusFormatError",
+    "MissingSplitError",
+    "NoSplitFilesError",
     "SchemaError",
     "dedupe_pairs",
     "detect_language",

@@ -1,16 +1,25 @@
 """The command line shared by every ``dataset_scripts/build_<name>.py``.
 
-``python dataset_scripts/build_<name>.py --data_dir DIR --output_dir OUT [--config C] [--push_to_hub REPO] [--lenient]``
+``python dataset_scripts/build_<name>.py --data_dir DIR --output_dir OUT [--config C | --all_configs]
+[--splits S ...] [--strict] [--push_to_hub REPO] [--debug]``
 
 Builds the canonical ``DatasetDict`` of one corpus config, validates every row, writes it with ``save_to_disk`` to
 ``OUT/<config>`` and, with ``--push_to_hub``, uploads Parquet shards (``datasets`` writes the README ``configs`` YAML, one
 config per corpus config) and a dataset card. These scripts build data; they are not ``datasets`` loading scripts,
 which ``datasets`` >= 4 no longer runs.
+
+Known corpus noise (a misspelt emotion keyword, a label in the wrong case, ...) is repaired by default and every
+repair is counted in the printed report, so that the official releases build with the default command;
+``--strict`` makes any repair an error. Unknown corruption always raises. ``--all_configs`` builds the configs
+whose files exist and reports the others. A user error (bad argument, missing or malformed file) prints one line
+``build_<name>: error: ...`` and exits with status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +28,17 @@ from transformers import HfArgumentParser
 
 from .corpora import get_corpus
 from .corpora.base import CorpusSpec, RepairReport
-from .schema import validate_rows
+from .errors import CorpusFormatError, NoSplitFilesError
+from .schema import SchemaError, validate_rows
 from .stats import corpus_statistics, format_statistics
+
+#: Exit status of a user error (bad arguments, missing or malformed corpus files), as argparse uses.
+USAGE_ERROR = 2
+_USER_ERRORS = (CorpusFormatError, SchemaError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError)
+
+
+class BuildUsageError(ValueError):
+    """A command-line error: printed as one line, exit status 2."""
 
 
 @dataclass
@@ -31,13 +49,28 @@ class BuildArguments:
     all_configs: bool = field(default=False, metadata={"help": "Build every config of the corpus."})
     push_to_hub: str | None = field(default=None, metadata={"help": "Hub dataset repo id to push Parquet shards to."})
     private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
-    lenient: bool = field(
-        default=False, metadata={"help": "Repair known corpus noise and report it instead of failing."}
+    splits: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Build only these splits (train validation test). Default: every split whose file the corpus "
+            "release has; a missing expected file is an error."
+        },
     )
+    strict: bool = field(
+        default=False,
+        metadata={"help": "Refuse known corpus noise instead of repairing it: any repair is an error."},
+    )
+    lenient: bool = field(
+        default=False,
+        metadata={"help": "Repair known corpus noise and report it (the default; kept for old command lines)."},
+    )
+    debug: bool = field(default=False, metadata={"help": "Show the full traceback of an error."})
 
 
-def dataset_card(spec: CorpusSpec, statistics: str, repairs: str) -> str:
+def dataset_card(spec: CorpusSpec, statistics: str, repairs: str, notes: list[str] | None = None) -> str:
     """Markdown dataset card (the YAML ``configs`` block is maintained by ``push_to_hub`` itself)."""
+    notes = "".join(f"\n- {note}" for note in notes or ())
+    notes = f"\nSplits not built:\n{notes}\n" if notes else ""
     return f"""# {spec.name}
 
 {spec.description}
@@ -61,7 +94,7 @@ document or conversation with `id`, `kind`, `language`, `units`, `speakers`, `em
 ```
 {repairs}
 ```
-
+{notes}
 ## Citation
 
 ```bibtex
@@ -70,23 +103,53 @@ document or conversation with `id`, `kind`, `language`, `units`, `speakers`, `em
 """
 
 
+@contextmanager
+def _quiet_progress_bars() -> Iterator[None]:
+    """No ``datasets`` progress bars while saving (a few hundred rows print "Saving the dataset" several times)."""
+    import datasets
+
+    enabled = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
+
+
+def format_report(report: RepairReport, strict: bool) -> str:
+    """The repairs and normalisations of a build (every kind with its count), then its notes."""
+    mode = "strict: known noise is refused" if strict else "known noise repaired; --strict refuses it"
+    if not report:
+        lines = [f"repairs/normalisations ({mode}): none"]
+    else:
+        lines = [f"repairs/normalisations ({mode}), {sum(report.counts.values())} in all:"]
+        lines += [f"  {line}" for line in report.summary().splitlines()]
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
 def build(spec: CorpusSpec, args: BuildArguments, config: str) -> None:
+    """Build, validate, save (and push) one config; prints its statistics and every repair."""
     report = RepairReport()
-    dataset = spec.build(Path(args.data_dir), config, lenient=args.lenient, report=report)
+    options = {"lenient": not args.strict, "report": report}
+    if args.splits is not None:
+        options["splits"] = args.splits
+    dataset = spec.build(Path(args.data_dir), config, **options)
     for ds in dataset.values():
         validate_rows(ds)
     out = Path(args.output_dir) / config
-    dataset.save_to_disk(str(out))
+    with _quiet_progress_bars():
+        dataset.save_to_disk(str(out))
     stats = format_statistics(
         {f"{spec.name}/{config}/{split}": corpus_statistics(ds) for split, ds in dataset.items()}
     )
     print(stats)
-    print(f"repairs/normalisations: {report.summary()}")
+    print(format_report(report, args.strict))
     print(f"saved to {out}")
     if args.push_to_hub:
-        push(
-            dataset, spec, args.push_to_hub, config, dataset_card(spec, stats, report.summary()), private=args.private
-        )
+        card = dataset_card(spec, stats, report.summary(), report.notes)
+        push(dataset, spec, args.push_to_hub, config, card, private=args.private)
 
 
 def push(dataset: DatasetDict, spec: CorpusSpec, repo_id: str, config: str, card_text: str, private: bool) -> None:
@@ -105,14 +168,75 @@ def push(dataset: DatasetDict, spec: CorpusSpec, repo_id: str, config: str, card
     card.push_to_hub(repo_id, repo_type="dataset")
 
 
-def main(corpus_name: str, argv: list[str] | None = None) -> None:
-    spec = get_corpus(corpus_name)
-    parser = HfArgumentParser(
-        BuildArguments, description=f"Build the {corpus_name} corpus ({', '.join(spec.configs)})."
-    )
-    (args,) = parser.parse_args_into_dataclasses(args=argv if argv is not None else sys.argv[1:])
+def parse_arguments(spec: CorpusSpec, argv: list[str]) -> BuildArguments:
+    """Parse the command line; a bad one raises :class:`BuildUsageError` (``--help`` prints and exits 0)."""
+    parser = HfArgumentParser(BuildArguments, description=f"Build the {spec.name} corpus ({', '.join(spec.configs)}).")
+
+    def error(message: str) -> None:
+        raise BuildUsageError(f"{message} (see --help)")
+
+    parser.error = error  # one line instead of argparse's usage block
+    args, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if remaining:
+        raise BuildUsageError(f"unrecognised arguments: {' '.join(remaining)} (see --help)")
+    if args.strict and args.lenient:
+        raise BuildUsageError("--strict and --lenient contradict each other; pass one (repairing is the default)")
+    if args.all_configs and args.config:
+        raise BuildUsageError("pass --config or --all_configs, not both")
     if not Path(args.data_dir).is_dir():
-        parser.error(f"--data_dir {args.data_dir} is not a directory (expected the {spec.folder!r} corpus folder)")
-    configs = spec.configs if args.all_configs else (spec.check_config(args.config),)
-    for config in configs:
-        build(spec, args, config)
+        raise BuildUsageError(
+            f"--data_dir {args.data_dir} is not a directory (expected the {spec.folder!r} corpus folder)"
+        )
+    return args
+
+
+def run(corpus_name: str, argv: list[str]) -> None:
+    """Build the corpus as the command line says; errors propagate (see :func:`main`)."""
+    spec = get_corpus(corpus_name)
+    args = parse_arguments(spec, argv)
+    if not args.all_configs:
+        build(spec, args, spec.check_config(args.config))
+        return
+    built, missing = [], []
+    for config in spec.configs:
+        try:
+            build(spec, args, config)
+        except NoSplitFilesError as err:  # a config whose files this copy does not have (e.g. RECCON iemocap)
+            missing.append(config)
+            print(f"not built: {err}")
+        else:
+            built.append(config)
+    if not built:
+        raise BuildUsageError(f"--all_configs: no config of {spec.name} has its files under {args.data_dir}")
+    print(
+        f"{spec.name}: built {', '.join(built)}"
+        + (f"; not built (files absent): {', '.join(missing)}" if missing else "")
+    )
+
+
+def _wants_debug(argv: list[str]) -> bool:
+    """``--debug`` (or ``--debug true``) on the command line, read without parsing it (parsing may be what failed)."""
+    for k, arg in enumerate(argv):
+        if arg == "--debug":
+            value = argv[k + 1] if k + 1 < len(argv) else ""
+            return value.lower() not in ("false", "no", "0", "f", "n")
+        if arg.startswith("--debug="):
+            return arg.split("=", 1)[1].lower() in ("true", "yes", "1", "t", "y")
+    return False
+
+
+def main(corpus_name: str, argv: list[str] | None = None) -> None:
+    """Entry point of ``dataset_scripts/build_<corpus_name>.py``.
+
+    A user error (bad arguments, a missing or malformed corpus file, an invalid row) prints one line to stderr and
+    exits with status 2; ``--debug`` re-raises it with its traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        run(corpus_name, argv)
+    except _USER_ERRORS as err:
+        if _wants_debug(argv):
+            raise
+        message = "; ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
+        print(f"build_{corpus_name}: error: {message}", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR) from None

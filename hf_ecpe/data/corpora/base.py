@@ -144,8 +144,8 @@ def select_split_files(
             raise err
         if report is not None:
             report.note(
-                f"{build}: no {split} split: {path} is absent (the public release withholds it; "
-                f"add the file to build it)"
+                f"{build}: no {split} split: {path} is absent (optional for this corpus, whose public copies "
+                "often lack it; add the file to build it)"
             )
     return {split: Path(path) for split, path in expected.items() if split in present}
 

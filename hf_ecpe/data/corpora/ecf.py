@@ -81,7 +81,9 @@ SEMEVAL_OPTIONAL_SPLITS = ("validation", "test")
 _HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
 _PAIR = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)"
 _PAIRS_LINE = re.compile(rf"^\s*(?:{_PAIR}(?:\s*,\s*{_PAIR})*)?\s*$")
-_LENIENT_HINT = "pass lenient=True to repair it and record the repair in the report"
+_LENIENT_HINT = (
+    "pass lenient=True to repair it and record the repair in the report (the dataset script does unless --strict)"
+)
 
 
 def _rows_to_dataset(rows: list[dict[str, Any]]) -> Dataset:

@@ -101,7 +101,10 @@ _PAIRS_LINE = re.compile(r"^\s*(?:\(\s*\d+\s*,\s*\d+\s*\)\s*,?\s*)+$")
 _SPACES = re.compile(r"\s+")
 # A whole whitespace run (neither neighbour is whitespace) with a neighbour that is not an ASCII letter/digit.
 _SEGMENTATION_SPACE = re.compile(r"(?<![A-Za-z0-9\s])\s+(?!\s)|(?<!\s)\s+(?![A-Za-z0-9\s])")
-_LENIENT_HINT = "known noise of this corpus: build with lenient=True (--lenient) to repair it and report the repair"
+_LENIENT_HINT = (
+    "known noise of this corpus: the dataset script repairs and reports it unless --strict is given; in Python pass "
+    "lenient=True"
+)
 
 
 def join_chinese_words(text: str) -> str:

@@ -72,7 +72,10 @@ NTCIR_FILES: dict[str, dict[str, tuple[str, ...]]] = {
 _ROOT = "hf_ecpe_root"
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
 _MANGLED_CLOSING_TAG = re.compile(r"\?/(text|cause|keywords|clause|category|emotion|emotionml)>")
-_LENIENT_HINT = "known noise of this corpus: build with lenient=True (--lenient) to repair it and report the repair"
+_LENIENT_HINT = (
+    "known noise of this corpus: the dataset script repairs and reports it unless --strict is given; in Python pass "
+    "lenient=True"
+)
 
 
 def _local(tag: Any) -> str:
