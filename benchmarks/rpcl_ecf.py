@@ -101,15 +101,13 @@ def build_model(backbone: str, encoder_path: str, seed: int) -> Any:
 def run_one(
     args: argparse.Namespace, setting: dict, data: Any, tokenizer: Any, encoder_path: str, seed: int, rpcl: bool
 ):
-    from hf_ecpe.data.multimodal import MultimodalCollator
     from hf_ecpe.defaults import freeze_encoder_below
-    from hf_ecpe.trainers import EcpeTrainer, EcpeTrainingArguments
+    from hf_ecpe.methods import method_for
+    from hf_ecpe.trainers import EcpeTrainingArguments
 
     model = build_model(setting["backbone"], encoder_path, seed)
     freeze_encoder_below(model, args.trainable_encoder_layers)
-    collator = None
-    if setting["backbone"] == "pair_scorer":
-        collator = MultimodalCollator(tokenizer, emotion_categories=model.config.emotion_categories)
+    spec = method_for(model)  # the method's collator and trainer, as scripts.train uses them
     training_args = EcpeTrainingArguments(
         output_dir=tempfile.mkdtemp(prefix=f"rpcl_{args.setting}_{seed}_{int(rpcl)}_"),
         num_train_epochs=args.epochs,
@@ -126,12 +124,12 @@ def run_one(
         disable_tqdm=True,
         rpcl=rpcl,
     )
-    trainer = EcpeTrainer(
+    trainer = spec.trainer_class()(
         model=model,
         args=training_args,
         train_dataset=data["train"],
-        data_collator=collator,
         processing_class=tokenizer,
+        method=spec,
     )
     start = time.perf_counter()
     result = trainer.train()

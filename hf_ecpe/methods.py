@@ -59,6 +59,8 @@ class MethodSpec:
         required_columns: dataset columns the trainer checks up front.
         loss_description / citation / usage / tags: card information (``usage`` may use ``{model_id}``).
         train_statistics: ``"pairs"`` (documents, units, pairs) or ``"examples"`` (rows) for the card.
+        tiny_settings: config settings of a small instance over a tiny encoder (the registry-wide tests build one
+            with ``model_class.from_encoder(tiny_encoder, **tiny_settings)``).
     """
 
     name: str
@@ -80,6 +82,7 @@ class MethodSpec:
     usage: str = ""
     tags: tuple[str, ...] = ()
     train_statistics: str = "pairs"
+    tiny_settings: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -199,9 +202,9 @@ result = extractor({"utterances": ["I lost my keys again.", "Oh no, that is anno
 print(result["pairs"])"""
 
 TRIPLET_USAGE = """import hf_ecpe
-from transformers import pipeline
 
-extractor = pipeline("emotion-cause", model="{model_id}")  # labels are read from the adapter folder
+# hf_ecpe.pipeline reads the emotion categories from the adapter folder (transformers.pipeline needs labels=[...])
+extractor = hf_ecpe.pipeline("emotion-cause", model="{model_id}")
 result = extractor({"utterances": ["I lost my keys again.", "Oh no, that is annoying!"], "speakers": ["A", "B"]})
 print(result["pairs"])  # with categories and character spans"""
 
@@ -224,6 +227,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             citation=A2NET_CITATION,
             usage=PAIR_USAGE,
             tags=("a2net",),
+            tiny_settings={"pfn_hidden_size": 8, "position_embedding_size": 4},
         ),
         MethodSpec(
             name="pair_scorer",
@@ -239,6 +243,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             citation=RPCL_CITATION,
             usage=CONVERSATION_USAGE,
             tags=("multimodal pair scorer",),
+            tiny_settings={"context_hidden_size": 8, "pair_hidden_size": 8, "relative_position_size": 4},
         ),
         MethodSpec(
             name="triplet_llm",

@@ -52,7 +52,8 @@ def test_adapter_card_and_metrics_written(trained_adapter):
     card = (trained_adapter / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: peft" in card
     assert "**Prompt version:** 2 (`hf_ecpe.llm.prompts`), instruction `workflow`" in card
-    assert "built-in tiny examples" in card and "eval_strict_f1" in card
+    assert "built-in tiny examples" in card and "Triplets, strict span match" in card  # the shared card template
+    assert "pipeline_tag: emotion-cause" in card and "- hf-ecpe\n" in card and "Instruction-tuned triplet LLM" in card
 
 
 def test_reload_adapter_and_generate(trained_adapter):

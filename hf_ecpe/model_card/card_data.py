@@ -40,11 +40,22 @@ YAML_FIELDS = (
 
 # Metric families reported by ``hf_ecpe.trainers.metrics`` (key prefixes) with their display names.
 METRIC_FAMILIES = {
+    "strict": "Triplets, strict span match",
+    "proportional": "Triplets, proportional span overlap",
+    "unit_pair": "Unit pairs (projection of the triplets)",
+    "unit_category_pair": "Unit pairs with category",
     "pair": "Pairs",
     "emotion": "Emotion units (projection of the pairs)",
     "cause": "Cause units (projection of the pairs)",
     "emotion_head": "Emotion head (EE)",
     "cause_head": "Cause head (CE)",
+}
+
+# model-index task per output kind: (type, name).
+TASKS = {
+    "pairs": ("emotion-cause-pair-extraction", "Emotion-Cause Pair Extraction"),
+    "triplets": ("emotion-cause-triplet-extraction", "Emotion-Cause-Category Triplet Extraction"),
+    "response": ("empathetic-response-generation", "Empathetic Response Generation"),
 }
 
 # Training-argument values that are noise in a card (paths, logging, hub plumbing).
@@ -168,6 +179,7 @@ class EcpeModelCardData(CardData):
     eval_split: str = "validation"
     tags: list[str] = field(default_factory=lambda: ["hf-ecpe", "emotion-cause-pair-extraction"])
     task_name: str = "Emotion-Cause Pair Extraction"
+    task_type: str = "emotion-cause-pair-extraction"
 
     # Filled by ``register_model``, the ``ModelCardCallback`` and the training script
     method: str | None = field(default=None, init=False)
@@ -176,6 +188,7 @@ class EcpeModelCardData(CardData):
     usage: str | None = field(default=None, init=False)
     pipeline_tag: str | None = field(default=None, init=False)
     output_kind: str = field(default="pairs", init=False)
+    details: dict[str, str] = field(default_factory=dict, init=False)
     sample_counts: dict[str, int] = field(default_factory=dict, init=False)
     model_type: str | None = field(default=None, init=False)
     loss_description: str | None = field(default=None, init=False)
@@ -213,6 +226,7 @@ class EcpeModelCardData(CardData):
         self.usage = spec.usage or None
         self.pipeline_tag = spec.pipeline_tasks[0] if spec.pipeline_tasks else None
         self.output_kind = spec.kind
+        self.task_type, self.task_name = TASKS.get(spec.kind, TASKS["pairs"])
         if spec.citation:
             self.citations.setdefault(self.method, spec.citation)
         for tag in (spec.display_name.lower(), *spec.tags):
@@ -310,7 +324,7 @@ class EcpeModelCardData(CardData):
                     continue
                 eval_results.append(
                     EvalResult(
-                        task_type="emotion-cause-pair-extraction",
+                        task_type=self.task_type,
                         task_name=self.task_name,
                         dataset_type=dataset_type,
                         dataset_name=dataset_name,
@@ -345,7 +359,8 @@ class EcpeModelCardData(CardData):
             extras = {
                 key: value
                 for key, value in metrics.items()
-                if ("consistency" in key or key.startswith("loss")) and not key.endswith(("_runtime", "_per_second"))
+                if ("consistency" in key or key.startswith("loss") or key.endswith(("_rate", "_per_example")))
+                and not key.endswith(("_runtime", "_per_second"))
             }
             if extras:
                 table += ("\n\n" if table else "") + _markdown_table(

@@ -213,7 +213,7 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
     docs, gold = unpack(output.predictions, output.label_ids)
     scores, labels, unreachable = [], [], []
     for doc, pairs in zip(docs, gold):
-        probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
+        probabilities = np.exp(-np.logaddexp(0.0, -doc.pair_logits.astype(np.float64)))
         gold_set = set(pairs)
         rows, cols = np.nonzero(doc.candidate_mask)
         scores.append(probabilities[rows, cols].tolist())
@@ -228,8 +228,12 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
     )
     config = model.config
     metrics["decoding"] = {
-        "strategy": decode_kwargs["strategy"] or config.decoding,
-        "threshold": decode_kwargs["threshold"] if decode_kwargs["threshold"] is not None else config.decode_threshold,
+        "strategy": decode_kwargs["strategy"] or getattr(config, "decoding", None),
+        "threshold": (
+            decode_kwargs["threshold"]
+            if decode_kwargs["threshold"] is not None
+            else getattr(config, "decode_threshold", None)
+        ),
         "top_k": decode_kwargs["top_k"]
         if decode_kwargs["top_k"] is not None
         else getattr(config, "decode_top_k", None),

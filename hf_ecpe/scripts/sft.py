@@ -147,45 +147,38 @@ def write_model_card(
     model_args: ModelConfig,
     instruction: str = DEFAULT_INSTRUCTION,
 ) -> None:
-    """README.md with YAML front matter: base model, data, prompt version, LoRA settings and metrics."""
-    from huggingface_hub import ModelCardData
+    """README.md from the shared hf_ecpe card template (:mod:`hf_ecpe.model_card`), with the triplet-LLM method's
+    card information: base model, data, prompt version, LoRA settings and the triplet metrics."""
+    from hf_ecpe.methods import get_method
+    from hf_ecpe.model_card import EcpeModelCardData, generate_model_card
 
-    card_data = ModelCardData(
-        base_model=base_name if base_name not in (TINY_RANDOM_LLAMA,) else None,
-        library_name="peft",
-        pipeline_tag="text-generation",
-        tags=["hf_ecpe", "emotion-cause", "triplet-extraction", "lora", "sft", "trl"],
+    card = EcpeModelCardData(
+        encoder_id=base_name if base_name not in (TINY_RANDOM_LLAMA,) and "/" in base_name else None,
+        encoder_name=base_name,
+        dataset_name=data,
     )
-    rows = "\n".join(
-        f"| {key} | {value:.4f} |" if isinstance(value, float) else f"| {key} | {value} |"
-        for key, value in metrics.items()
-    )
-    body = f"""
-# Emotion–cause–category triplet extractor (LoRA adapter)
-
-LoRA adapter trained with `hf_ecpe.scripts.sft` (TRL `SFTTrainer`, completion-only loss).
-
-- **Base model:** `{base_name}` (loaded from `{base}`)
-- **Data:** {data}
-- **Prompt version:** {PROMPT_VERSION} (`hf_ecpe.llm.prompts`), instruction `{instruction}`
-- **LoRA:** r={model_args.lora_r}, alpha={model_args.lora_alpha}, dropout={model_args.lora_dropout}, target modules={model_args.lora_target_modules}
-- **Training:** {args.num_train_epochs} epochs / max_steps {args.max_steps}, learning rate {args.learning_rate}, batch size {args.per_device_train_batch_size} × {args.gradient_accumulation_steps} accumulation, max_length {args.max_length}
-
-## Evaluation (greedy generation, triplet metric of `hf_ecpe.evaluation.triplets`)
-
-| metric | value |
-|---|---|
-{rows}
-
-## Usage
-
-```python
-from hf_ecpe.llm import EmotionCauseLLM
-llm = EmotionCauseLLM("{out}", labels=[...])  # the adapter folder; base model from adapter_config.json
-llm({{"utterances": ["I lost my job .", "Oh no , that is terrible !"], "speakers": ["A", "B"]}})
-```
-"""
-    (out / "README.md").write_text(f"---\n{card_data.to_yaml()}\n---\n{body}", encoding="utf-8")
+    card.register_method(get_method("triplet_llm"))
+    card.library_name = "peft"  # the Hub loads an adapter with PEFT
+    card.details = {
+        "Base model folder": f"`{base}`",
+        "Prompt version": f"{PROMPT_VERSION} (`hf_ecpe.llm.prompts`), instruction `{instruction}`",
+        "LoRA": f"r={model_args.lora_r}, alpha={model_args.lora_alpha}, dropout={model_args.lora_dropout}, "
+        f"target modules={model_args.lora_target_modules}",
+    }
+    card.hyperparameters = {
+        "num_train_epochs": args.num_train_epochs,
+        "max_steps": args.max_steps,
+        "learning_rate": args.learning_rate,
+        "train_batch_size": args.per_device_train_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "max_length": args.max_length,
+        "seed": args.seed,
+    }
+    card.train_stats = {"examples": metrics.get("train_rows", 0)}
+    if any(key.startswith("eval_") for key in metrics):
+        card.set_evaluation("validation", metrics, prefix="eval")
+        card.sample_counts = {"validation": int(metrics.get("eval_num_examples", 0))}
+    (out / "README.md").write_text(generate_model_card(card), encoding="utf-8")
 
 
 def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_args: ModelConfig) -> dict[str, Any]:

@@ -294,14 +294,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
             f"the {spec.display_name} config: {sorted(config_names)}"
         )
     rest, cli_config = split_config_settings(rest, config_names)
-    # `--<flag> none` unsets an optional argument (e.g. a recipe's lr_restart_period).
+    # `--<flag> none` unsets an optional number (e.g. a recipe's lr_restart_period); strings keep "none" as it is
+    # (report_to none).
+    numeric = {action.dest for action in parser._actions if action.type in (int, float)}
     cleaned: list[str] = []
     index = 0
     while index < len(rest):
         token = rest[index]
         if (
             token.startswith("--")
-            and token[2:] in destinations
+            and token[2:] in numeric
             and index + 1 < len(rest)
             and rest[index + 1] in NONE_VALUES
         ):

@@ -1,0 +1,147 @@
+"""The contract every registered method keeps, parametrised over the registry (``hf_ecpe.methods.METHODS``).
+
+A new method is covered by adding its ``MethodSpec`` (with ``tiny_settings``): registration and the Auto round trip,
+remote code in a fresh interpreter where hf_ecpe cannot be imported, save/load equality, the pipeline contract of
+its output kind, and card generation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+from transformers import AutoConfig, AutoTokenizer
+
+import hf_ecpe
+from hf_ecpe.methods import get_method, method_for, methods
+from hf_ecpe.model_card import EcpeModelCardData, generate_model_card
+
+MODEL_METHODS = sorted(name for name, spec in methods().items() if spec.config_class is not None)
+ROWS = [
+    {
+        "units": ["i was so happy", "because i passed the exam", "she felt sad"],
+        "speakers": ["A", "B", "A"],
+        "pairs": [[0, 1]],
+    },
+    {"units": ["he is angry", "they lost the game"], "speakers": ["A", "B"], "pairs": [[0, 1]]},
+]
+
+
+def tiny_instance(name: str, tiny_encoder_dir: Path):
+    spec = get_method(name)
+    torch.manual_seed(0)
+    model = spec.model_class.from_encoder(str(tiny_encoder_dir), **spec.tiny_settings).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    collator = spec.build_collator(tokenizer, model.config, None)
+    return spec, model, tokenizer, collator({"rows": ROWS}["rows"])
+
+
+def tensor_outputs(output) -> dict[str, torch.Tensor]:
+    return {key: value for key, value in output.items() if isinstance(value, torch.Tensor)}
+
+
+@pytest.mark.parametrize("name", MODEL_METHODS)
+def test_registration_and_auto_round_trip(name, tiny_encoder_dir, tmp_path):
+    spec, model, tokenizer, batch = tiny_instance(name, tiny_encoder_dir)
+    assert method_for(model) is spec and spec.model_type == model.config.model_type
+    assert isinstance(AutoConfig.for_model(spec.model_type), spec.config_class)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    for auto_name in spec.auto_classes:
+        loaded = getattr(transformers, auto_name).from_pretrained(tmp_path).eval()
+        assert type(loaded) is spec.model_class
+        with torch.no_grad():
+            expected, got = tensor_outputs(model(**batch)), tensor_outputs(loaded(**batch))
+        assert expected.keys() == got.keys()
+        for key in expected:
+            assert torch.equal(expected[key], got[key]), key
+    config = (tmp_path / "config.json").read_text()
+    assert '"auto_map"' in config and spec.auto_classes[0] in config
+
+
+REMOTE_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, os, sys
+
+    class BlockHfEcpe(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, BlockHfEcpe())
+    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[3]]
+    import torch
+    import transformers
+
+    model = getattr(transformers, sys.argv[4]).from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+    batch = torch.load(sys.argv[2] + "/batch.pt")
+    with torch.no_grad():
+        output = model(**batch)
+    tensors = {k: v for k, v in output.items() if isinstance(v, torch.Tensor)}
+    torch.save({"module": type(model).__module__, "outputs": tensors}, sys.argv[2] + "/remote.pt")
+    """
+)
+
+
+@pytest.mark.slow  # one more interpreter per method
+@pytest.mark.parametrize("name", MODEL_METHODS)
+def test_remote_code_without_hf_ecpe(name, tiny_encoder_dir, tmp_path):
+    spec, model, _, batch = tiny_instance(name, tiny_encoder_dir)
+    folder = tmp_path / "checkpoint"
+    model.save_pretrained(folder)
+    torch.save(batch, tmp_path / "batch.pt")
+    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
+    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "remote.py"), str(folder), str(tmp_path), repo_root, spec.auto_classes[0]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    remote = torch.load(tmp_path / "remote.pt")
+    assert remote["module"].startswith("transformers_modules.")
+    with torch.no_grad():
+        expected = tensor_outputs(model(**batch))
+    for key, value in expected.items():
+        assert torch.allclose(remote["outputs"][key], value, rtol=1e-5, atol=1e-6), key
+
+
+@pytest.mark.parametrize("name", MODEL_METHODS)
+def test_pipeline_contract_of_the_output_kind(name, tiny_encoder_dir, tmp_path):
+    spec, model, tokenizer, _ = tiny_instance(name, tiny_encoder_dir)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    extractor = hf_ecpe.pipeline("emotion-cause", model=str(tmp_path))
+    assert type(extractor).__name__ == {"pairs": "PairPipeline", "triplets": "TripletPipeline"}[spec.kind]
+    result = extractor({"utterances": ["i was so happy", "because i passed the exam"], "speakers": ["A", "B"]})
+    assert set(result) >= {"units", "pairs", "emotions", "causes"}
+    for pair in result["pairs"]:
+        assert 0 <= pair["emotion_index"] < 2 and 0 <= pair["cause_index"] < 2 and 0.0 <= pair["score"] <= 1.0
+
+
+@pytest.mark.parametrize("name", MODEL_METHODS)
+def test_card_names_the_method(name, tiny_encoder_dir):
+    spec, model, _, _ = tiny_instance(name, tiny_encoder_dir)
+    card = EcpeModelCardData(dataset_name="Toy")
+    card.set_evaluation("validation", {f"eval_{spec.primary_metric}": 0.5}, prefix="eval")
+    text = generate_model_card(card, model)
+    assert spec.display_name in text and "value: 0.5" in text
+    if spec.citation:
+        assert spec.citation.splitlines()[0] in text
+
+
+def test_unknown_method_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown method 'nope'; choose one of \['a2net', 'pair_scorer'"):
+        get_method("nope")
