@@ -14,6 +14,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# One implementation, kept in the self-contained model folders (the pair scorer's is a checked copy of A2Net's):
+# the binary logit and P(pair) of binary `(B,N,N)` or 2-way `(B,N,N,2)` pair logits.
+from ..models.a2net.modeling_a2net import pair_margins, pair_probabilities
+
+__all__ = [
+    "RPCL_DEFAULTS",
+    "ccps_loss",
+    "cdmr_loss",
+    "corruption_keep_mask",
+    "pair_margins",
+    "pair_probabilities",
+    "two_way_logits",
+]
+
 RPCL_DEFAULTS = {
     "cdmr_k": 8,
     "cdmr_m0": 0.05,
@@ -31,17 +45,6 @@ def two_way_logits(pair_logits: torch.Tensor) -> torch.Tensor:
     if pair_logits.dim() != 3:
         raise ValueError(f"pair logits must be (B,N,N) or (B,N,N,2), got shape {tuple(pair_logits.shape)}")
     return torch.stack([torch.zeros_like(pair_logits), pair_logits], dim=-1)
-
-
-def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
-    """The binary logit per candidate, ``(B,N,N)``: ``s1 - s0`` for 2-way logits, unchanged for binary ones
-    (``sigmoid(margin)`` = P(pair) either way; decoders and the pipeline work on this form)."""
-    return two_way_logits(pair_logits).diff(dim=-1).squeeze(-1)
-
-
-def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
-    """P(pair) per candidate, ``(B,N,N)``, from binary or 2-way logits."""
-    return two_way_logits(pair_logits).softmax(dim=-1)[..., 1]
 
 
 def cdmr_loss(
