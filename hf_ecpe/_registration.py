@@ -41,27 +41,29 @@ def register_models() -> None:
 
 
 def register_pipelines() -> None:
-    """Register the ``emotion-cause`` pipeline task (``pipeline("emotion-cause", model=...)``); idempotent."""
-    from transformers import AutoModel, AutoModelForCausalLM
+    """Register every task of :data:`hf_ecpe.methods.PIPELINE_TASKS` (``pipeline("emotion-cause", model=...)``);
+    idempotent."""
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    if "emotion-cause" in PIPELINE_REGISTRY.get_supported_tasks():
-        return
-    from .defaults import default_model_path, has_default_model
-    from .pipelines.emotion_cause import EmotionCausePipeline
+    from .methods import PIPELINE_TASKS, resolve
 
-    # The embedded default (a partial A2Net checkpoint inside the package) serves `pipeline("emotion-cause")`.
-    default = {"model": (str(default_model_path()), "main")} if has_default_model() else None
-    # Loading: causal LMs first (a LoRA-adapted LLM loads with its LM head); our pair models are unknown to
-    # AutoModelForCausalLM (a quick ValueError) and fall through to AutoModel. Which pipeline class then serves the
-    # model is decided by the output kind its method declares (EmotionCausePipeline dispatches), not by this order.
-    PIPELINE_REGISTRY.register_pipeline(
-        "emotion-cause",
-        pipeline_class=EmotionCausePipeline,
-        pt_model=(AutoModelForCausalLM, AutoModel),
-        default=default,
-        type="text",
-    )
+    supported = PIPELINE_REGISTRY.get_supported_tasks()
+    for task in PIPELINE_TASKS.values():
+        if task.name in supported:
+            continue
+        default = None
+        if task.default_model:
+            try:
+                default = {"model": (str(resolve(task.default_model)()), "main")}
+            except FileNotFoundError:  # a build without the embedded model: the task needs model=...
+                default = None
+        PIPELINE_REGISTRY.register_pipeline(
+            task.name,
+            pipeline_class=resolve(task.pipeline_class),
+            pt_model=tuple(getattr(transformers, name) for name in task.auto_classes),
+            default=default,
+            type="text",
+        )
 
 
 def register_all() -> None:

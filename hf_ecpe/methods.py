@@ -25,6 +25,37 @@ from typing import Any
 OUTPUT_KINDS = ("pairs", "triplets", "response")
 
 
+@dataclass(frozen=True)
+class PipelineTask:
+    """A pipeline task hf_ecpe registers with transformers (``pipeline(name, model=...)``).
+
+    Args:
+        name: the task name (``"emotion-cause"``).
+        pipeline_class: import path of the ``Pipeline`` subclass.
+        auto_classes: the Auto classes ``pipeline()`` tries, in order, to load a model given by name.
+        default_model: import path of a zero-argument function returning the embedded default model's folder, or
+            ``None`` (the task then needs ``model=``).
+    """
+
+    name: str
+    pipeline_class: str
+    auto_classes: tuple[str, ...] = ("AutoModel",)
+    default_model: str | None = None
+
+
+#: Every pipeline task of the library, by name; a method's ``pipeline_tasks`` must name tasks of this table.
+PIPELINE_TASKS: dict[str, PipelineTask] = {
+    "emotion-cause": PipelineTask(
+        name="emotion-cause",
+        pipeline_class="hf_ecpe.pipelines.emotion_cause:EmotionCausePipeline",
+        # causal LMs first (a LoRA-adapted LLM loads with its LM head); pair models fall through to AutoModel. Which
+        # pipeline class serves the model is then decided by its method's output kind (EmotionCausePipeline).
+        auto_classes=("AutoModelForCausalLM", "AutoModel"),
+        default_model="hf_ecpe.defaults:default_model_path",
+    ),
+}
+
+
 def resolve(path: str | Callable | type | None) -> Any:
     """``"package.module:attribute"`` → the attribute (imported now); anything else is returned unchanged."""
     if not isinstance(path, str):
@@ -91,6 +122,12 @@ class MethodSpec:
             raise ValueError(f"method {self.name!r}: output_kind must be one of {OUTPUT_KINDS}, got {kind!r}")
         if self.config_class is not None and self.model_class is None:
             raise ValueError(f"method {self.name!r}: a config_class needs its model_class")
+        unknown = [task for task in self.pipeline_tasks if task not in PIPELINE_TASKS]
+        if unknown:
+            raise ValueError(
+                f"method {self.name!r}: pipeline task(s) {unknown} are not in hf_ecpe.methods.PIPELINE_TASKS "
+                f"({sorted(PIPELINE_TASKS)}); add a PipelineTask entry"
+            )
 
     @property
     def kind(self) -> str:
