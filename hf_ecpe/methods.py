@@ -92,6 +92,9 @@ class MethodSpec:
         train_statistics: ``"pairs"`` (documents, units, pairs) or ``"examples"`` (rows) for the card.
         tiny_settings: config settings of a small instance over a tiny encoder (the registry-wide tests build one
             with ``model_class.from_encoder(tiny_encoder, **tiny_settings)``).
+        prepare_dataset: ``f(dataset, config, tokenizer, split) -> dataset`` applied by ``scripts.train`` to every
+            split of canonical rows before training (e.g. one row per candidate pair, or per listener turn); ``None``:
+            the trainer takes canonical rows.
     """
 
     name: str
@@ -114,6 +117,7 @@ class MethodSpec:
     tags: tuple[str, ...] = ()
     train_statistics: str = "pairs"
     tiny_settings: Mapping[str, Any] = field(default_factory=dict)
+    prepare_dataset: str | Callable | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -164,6 +168,11 @@ class MethodSpec:
     def build_compute_metrics(self, model_getter: Callable[[], Any]) -> Any:
         factory = resolve(self.compute_metrics)
         return factory(model_getter) if factory is not None else None
+
+    def prepare(self, dataset: Any, config: Any, tokenizer: Any, split: str) -> Any:
+        """``dataset`` as this method's trainer takes it (canonical rows unless ``prepare_dataset`` is set)."""
+        function = resolve(self.prepare_dataset)
+        return function(dataset, config, tokenizer, split) if function is not None else dataset
 
     def usage_snippet(self, model_id: str | None = None) -> str:
         return self.usage.replace("{model_id}", model_id or "path/to/this/model")

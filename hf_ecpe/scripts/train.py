@@ -664,6 +664,27 @@ def whole_run_train_loss(log_history: list[dict[str, Any]]) -> float | None:
     return total / steps if steps else None
 
 
+def load_teacher(training_args: Any) -> Any:
+    """The frozen teacher of a distillation recipe (``teacher_model_name_or_path``), with the Auto class of its
+    method."""
+    import transformers
+
+    from hf_ecpe.methods import method_for
+
+    path = getattr(training_args, "teacher_model_name_or_path", None)
+    if not path:
+        raise ValueError(
+            "this method distils from a trained teacher: set teacher_model_name_or_path (train the teacher first with "
+            "its own recipe, then point the student recipe at its output_dir)"
+        )
+    if not Path(path).is_dir():
+        raise FileNotFoundError(f"teacher_model_name_or_path {path}: no such folder (train the teacher recipe first)")
+    config = transformers.AutoConfig.from_pretrained(path)
+    spec = method_for(config)
+    auto_name = spec.auto_classes[0] if spec is not None else "AutoModel"
+    return getattr(transformers, auto_name).from_pretrained(path)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run a recipe; returns the metrics written to ``<output_dir>/metrics.json``."""
     from transformers import set_seed
@@ -734,19 +755,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     card.sample_counts = {
         split: count for split, count in sample_counts.items() if split in data_info.get("subsets", ())
     }
-    trainer = spec.trainer_class()(
+    trainer_class = spec.trainer_class()
+    extra: dict[str, Any] = {}
+    from hf_ecpe.trainers import DistillationTrainer
+
+    if issubclass(trainer_class, DistillationTrainer):
+        extra["teacher_model"] = load_teacher(training_args)
+    trainer = trainer_class(
         model=model,
         args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
+        train_dataset=spec.prepare(train_dataset, model.config, tokenizer, data_args.train_split),
+        eval_dataset=(
+            spec.prepare(eval_dataset, model.config, tokenizer, data_args.eval_split)
+            if eval_dataset is not None
+            else None
+        ),
         processing_class=tokenizer,
         model_card_data=card,
         method=spec,
+        **extra,
     )
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     threshold = None
-    if eval_dataset is not None and hasattr(trainer, "select_threshold"):
-        threshold = trainer.select_threshold(eval_dataset)
+    if trainer.eval_dataset is not None and hasattr(trainer, "select_threshold"):
+        threshold = trainer.select_threshold(trainer.eval_dataset)
     trainer.save_model()  # every process: collective under FSDP/DeepSpeed; only the main one writes
 
     train_metrics = dict(train_result.metrics)
