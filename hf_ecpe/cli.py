@@ -20,6 +20,16 @@ class UsageError(ValueError):
     """A command-line usage error (unknown flag, missing value)."""
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(main_process: bool = True) -> None:
+    """The one log format of hf_ecpe's scripts (INFO on the main process, WARNING elsewhere)."""
+    import logging
+
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO if main_process else logging.WARNING)
+
+
 def debug_requested(argv: Sequence[str] | None) -> bool:
     args = sys.argv[1:] if argv is None else argv
     return "--debug" in args or os.environ.get("HF_ECPE_DEBUG", "") not in ("", "0")
@@ -46,4 +56,4 @@ def run_cli(main: Callable[[list[str]], Any], argv: Sequence[str] | None = None,
         raise SystemExit(2) from None
 
 
-__all__ = ["USER_ERRORS", "UsageError", "debug_requested", "run_cli", "strip_debug"]
+__all__ = ["LOG_FORMAT", "USER_ERRORS", "setup_logging", "UsageError", "debug_requested", "run_cli", "strip_debug"]

@@ -240,10 +240,20 @@ def make_parser() -> TrlParser:
     return TrlParser((TripletScriptArguments, SFTConfig, ModelConfig))
 
 
+def cli(argv: list[str] | None = None) -> None:
+    """The command-line entry point: user errors are one line and exit status 2 (``--debug`` for the traceback)."""
+    from hf_ecpe.cli import run_cli, setup_logging
+
+    def run(args: list[str]) -> dict[str, Any]:
+        script_args, training_args, model_args = make_parser().parse_args_and_config(args)
+        setup_logging(training_args.process_index == 0)
+        return main(script_args, training_args, model_args)
+
+    run_cli(run, argv, program="hf_ecpe.scripts.sft")
+
+
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    script_args, training_args, model_args = make_parser().parse_args_and_config()
-    main(script_args, training_args, model_args)
+    cli()
 
 
-__all__ = ["TripletScriptArguments", "load_rows", "main", "make_parser", "write_model_card"]
+__all__ = ["TripletScriptArguments", "cli", "load_rows", "main", "make_parser", "write_model_card"]

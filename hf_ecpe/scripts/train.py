@@ -131,8 +131,13 @@ def load_recipe(path: str | os.PathLike) -> dict[str, Any]:
     """A YAML recipe as one flat dict (``model:`` / ``data:`` / ``training:`` sections merged)."""
     import yaml
 
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--config {path}: no such recipe file (the shipped recipes are in recipes/*.yaml)")
     text = Path(path).read_text(encoding="utf-8")
-    recipe = yaml.safe_load(text) or {}
+    try:
+        recipe = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(recipe, dict):
         raise ValueError(
             f"{path}: a recipe is a YAML mapping of argument names to values, got {type(recipe).__name__}"
@@ -707,10 +712,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     register_all()
     model_args, data_args, training_args = parse_args(argv)
     spec = get_method(model_args.method)
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        level=logging.INFO if training_args.process_index == 0 else logging.WARNING,
-    )
+    from hf_ecpe.cli import setup_logging
+
+    setup_logging(training_args.process_index == 0)
     checkpoint = _resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
     check_output_dir(training_args.output_dir, checkpoint, model_args.overwrite_output_dir)
     set_seed(training_args.seed)
