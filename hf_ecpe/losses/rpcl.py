@@ -54,6 +54,7 @@ def cdmr_loss(
     cause_probs: torch.Tensor,
     k: int = 8,
     m0: float = 0.05,
+    adaptive: bool = True,
 ) -> torch.Tensor:
     """Confidence-Difference Margin Ranking over each emotion row.
 
@@ -61,6 +62,8 @@ def cdmr_loss(
     candidates by current ``p_ij`` (selection without gradient; all of them when fewer than k); for every gold ``j+``
     and hard negative ``j-`` the hinge ``max(0, m - (p_ij+ - p_ij-))`` with the adaptive margin
     ``m = m0 * exp(sg(q_j- - q_j+))``, ``q`` = P(cause) from the cause head (no gradient through the margin).
+    ``adaptive=False`` uses the fixed margin ``m = m0`` instead (the paper's "fixed-margin ranking" control, Table 3,
+    and the "w/o adaptive margin" ablation, Table 5); ``cause_probs`` is then not read.
 
     Args:
         pair_probs: ``(B,N,N)`` pair probabilities ``p_ij``.
@@ -90,7 +93,10 @@ def cdmr_loss(
     q = cause_probs.detach()
     q_neg = q.gather(-1, neg_index.flatten(1)).view_as(neg_index)  # (B,N,k): q of each hard negative's cause unit
     q_pos = q.unsqueeze(1).expand_as(pair_probs)  # (B,N,N): q_j for every candidate j
-    margin = m0 * torch.exp(q_neg.unsqueeze(2) - q_pos.unsqueeze(3))  # (B,N,N+,k)
+    if adaptive:
+        margin = m0 * torch.exp(q_neg.unsqueeze(2) - q_pos.unsqueeze(3))  # (B,N,N+,k)
+    else:
+        margin = torch.full_like(q_neg.unsqueeze(2) - q_pos.unsqueeze(3), m0)
     gap = pair_probs.unsqueeze(3) - p_neg.unsqueeze(2)  # (B,N,N+,k)
     triples = gold.unsqueeze(3) & hard_valid.unsqueeze(2)
     if not triples.any():
@@ -104,18 +110,24 @@ def corruption_keep_mask(
     pair_labels: torch.Tensor,
     rho: float = 0.30,
     generator: torch.Generator | None = None,
+    protect_gold: bool = True,
 ) -> torch.Tensor:
     """Which unit representations survive the CCPS corruption, ``(B,N)`` bool.
 
     Units in any gold pair (as emotion or cause) are protected; every other real unit is dropped (zeroed) with
     probability ``rho``. Padding units are kept (they are masked elsewhere). Deterministic for a seeded ``generator``.
+    ``protect_gold=False`` drops every real unit with probability ``rho``, gold units included (the paper's
+    "utterance-dropout consistency" control, Table 3); the same draws are used, so with a generator in the same
+    state the two masks differ only at gold units.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho}")
     gold = pair_labels > 0.5
     protected = gold.any(dim=2) | gold.any(dim=1)
     draws = torch.rand(unit_mask.shape, generator=generator, device="cpu").to(unit_mask.device)
-    dropped = (draws < rho) & unit_mask.bool() & ~protected
+    dropped = (draws < rho) & unit_mask.bool()
+    if protect_gold:
+        dropped = dropped & ~protected
     return ~dropped
 
 

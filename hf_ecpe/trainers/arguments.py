@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from transformers import Seq2SeqTrainingArguments, TrainingArguments
 
 THRESHOLD_SELECTIONS = ("auto", "always", "never")
+RPCL_MARGINS = ("adaptive", "fixed")
 
 
 @dataclass
@@ -31,6 +32,27 @@ class EcpeTrainingArguments(TrainingArguments):
             saved config (``decode_threshold``, with ``decode_threshold_selected_on``); ``"always"``: also for other
             strategies; ``"never"``: keep the config's threshold.
         rpcl, rpcl_*: the RPCL objectives (Pan et al. 2026) for any pair model (:class:`~hf_ecpe.trainers.PairTrainer`).
+            ``rpcl_margin="fixed"`` replaces CDMR's adaptive margin by ``rpcl_m0`` and ``rpcl_protect_gold=False``
+            corrupts gold units too: with the loss weights they give the paper's controls and ablations (Tables 3 and
+            5; ``docs/paper-experiments.md``). A term whose weights are all 0 is not computed.
+
+    Honoured by :class:`~hf_ecpe.trainers.PairTrainer` (the pair models' trainer):
+
+    Args:
+        encoder_learning_rate: learning rate of the encoder's parameters (``model.encoder``); ``learning_rate`` is
+            then the rate of every other parameter (RPCL: 1e-5 for RoBERTa, 5e-5 for the rest). Default: one rate.
+        early_stopping_patience: stop when ``metric_for_best_model`` has not improved (by more than
+            ``early_stopping_threshold``) for this many evaluations (``transformers.EarlyStoppingCallback``; needs
+            ``load_best_model_at_end``). Evaluations up to epoch ``early_stopping_start_epoch`` never count (A2Net's
+            reference stops only after epoch 35).
+        max_train_units: training batches keep the first N units of each document / dialogue (pairs with a unit
+            beyond are dropped from the training loss; RPCL: 35 utterances). Evaluation always scores whole
+            documents, so no gold pair is ever removed from a score.
+        decode_lexicon: the sentiment lexicon of the ``"reference"`` decoding in every evaluation: the 2nd and 3rd
+            pair are kept only when their emotion unit is in the lexicon (:mod:`hf_ecpe.evaluation.lexicon`: a
+            clause lexicon such as ``ecpe-zh/derived/sentimental_clauses.json``, RankCP/A2Net's, keyed by document
+            id, or a word list). A relative path is also looked up under ``$HF_ECPE_DATA``. Stored in the model
+            config (``decode_lexicon``) so that ``scripts.evaluate`` decodes the same way.
     """
 
     remove_unused_columns: bool = field(
@@ -70,6 +92,39 @@ class EcpeTrainingArguments(TrainingArguments):
     rpcl_lambda_row: float = field(default=0.3, metadata={"help": "Weight of CDMR (lambda_row)."})
     rpcl_lambda_cor: float = field(default=0.75, metadata={"help": "CCPS: weight of the corrupted-view CE."})
     rpcl_lambda_ali: float = field(default=0.2, metadata={"help": "CCPS: weight of the clean/corrupted alignment."})
+    rpcl_margin: str = field(
+        default="adaptive",
+        metadata={"help": "CDMR margin: 'adaptive' (m0 * exp(sg(q_j- - q_j+)), the paper's) or 'fixed' (m0)."},
+    )
+    rpcl_protect_gold: bool = field(
+        default=True,
+        metadata={"help": "CCPS: never corrupt units of gold pairs (False: utterance-dropout control)."},
+    )
+    encoder_learning_rate: float | None = field(
+        default=None,
+        metadata={"help": "Learning rate of the encoder (learning_rate is then the rest's); default: one rate."},
+    )
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={"help": "Stop after this many evaluations without improvement of metric_for_best_model."},
+    )
+    early_stopping_threshold: float = field(
+        default=0.0, metadata={"help": "Minimum improvement that resets the early-stopping patience."}
+    )
+    early_stopping_start_epoch: float = field(
+        default=0.0, metadata={"help": "Evaluations up to this epoch never count against the patience."}
+    )
+    max_train_units: int | None = field(
+        default=None,
+        metadata={"help": "Training batches keep the first N units of each document (RPCL: 35); eval is whole."},
+    )
+    decode_lexicon: str | None = field(
+        default=None,
+        metadata={
+            "help": "Sentiment lexicon of the 'reference' decoding in evaluation (clause-lexicon JSON or word list; "
+            "relative paths also under $HF_ECPE_DATA), e.g. ecpe-zh/derived/sentimental_clauses.json."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.load_best_model_at_end and self.metric_for_best_model is None:
@@ -86,6 +141,20 @@ class EcpeTrainingArguments(TrainingArguments):
                 f"RPCL settings out of range: rpcl_k={self.rpcl_k} (>= 1), rpcl_rho={self.rpcl_rho} (in [0, 1]), "
                 f"rpcl_m0={self.rpcl_m0} (>= 0)"
             )
+        if self.rpcl_margin not in RPCL_MARGINS:
+            raise ValueError(f"rpcl_margin must be one of {RPCL_MARGINS}, got {self.rpcl_margin!r}")
+        if self.encoder_learning_rate is not None and self.encoder_learning_rate < 0:
+            raise ValueError(f"encoder_learning_rate must be >= 0, got {self.encoder_learning_rate}")
+        if self.early_stopping_patience is not None:
+            if self.early_stopping_patience < 1:
+                raise ValueError(f"early_stopping_patience must be >= 1, got {self.early_stopping_patience}")
+            if not self.load_best_model_at_end:
+                raise ValueError(
+                    "early_stopping_patience needs load_best_model_at_end: true (and an eval_strategy), so that the "
+                    "best evaluation is the model kept"
+                )
+        if self.max_train_units is not None and self.max_train_units < 1:
+            raise ValueError(f"max_train_units must be >= 1, got {self.max_train_units}")
 
 
 @dataclass
@@ -114,6 +183,7 @@ class GenerationTrainingArguments(EcpeTrainingArguments, Seq2SeqTrainingArgument
 
 
 __all__ = [
+    "RPCL_MARGINS",
     "THRESHOLD_SELECTIONS",
     "DistillationTrainingArguments",
     "EcpeTrainingArguments",

@@ -6,7 +6,8 @@ and :func:`pack_labels` therefore flatten, per document, the ``n × n`` block of
 ``n²`` columns of a ``(B, N²)`` row and send ``n`` along; :func:`unpack` reverses that on the gathered arrays.
 
 :class:`EcpeComputeMetrics` then decodes every document with the model's own ``decode_pairs`` (its configured
-strategy; no sentiment lexicon during training) and reports, with :func:`hf_ecpe.evaluation.pairs.ecpe_scores`,
+strategy; with the sentiment lexicon of ``EcpeTrainingArguments.decode_lexicon`` when one is set, which the trainer
+packs as a ``(B, N)`` mask after the predictions) and reports, with :func:`hf_ecpe.evaluation.pairs.ecpe_scores`,
 ``pair_*``, ``emotion_*`` and ``cause_*`` precision / recall / F1 (emotion and cause as projections of the pair sets,
 the RankCP / A2Net scorer), the emotion and cause heads' own F1 (``emotion_head_*``, ``cause_head_*``: σ > 0.5 against
 the units of the gold pairs) and A2Net's consistency between heads and pairs
@@ -42,9 +43,12 @@ def _pack_square(matrix: torch.Tensor, n_units: torch.Tensor) -> torch.Tensor:
     return packed
 
 
-def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def pack_predictions(
+    outputs: Any, unit_mask: torch.Tensor, lexicon_mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
     """Model outputs of one batch → ``(n_units (B,1), emotion_logits (B,N), cause_logits (B,N), pair_logits (B,N²),
-    candidate_mask (B,N²))`` and, when the model has a category head, ``category_logits (B,N,C)``; all float32;
+    candidate_mask (B,N²))`` and, when the model has a category head, ``category_logits (B,N,C)``, then, when a
+    ``lexicon_mask`` `(B, N)` is given (the sentiment units of the reference decoding), that mask; all float32;
     2-way pair logits are packed as their binary margin ``s1 - s0``. Units must be left-aligned
     (``unit_mask[b, :n_b]`` true)."""
     n_units = unit_mask.sum(dim=-1)
@@ -58,6 +62,8 @@ def pack_predictions(outputs: Any, unit_mask: torch.Tensor) -> tuple[torch.Tenso
     category_logits = outputs.get("category_logits")
     if category_logits is not None:
         packed = (*packed, category_logits.float())
+    if lexicon_mask is not None:
+        packed = (*packed, lexicon_mask.float())
     return packed
 
 
@@ -81,6 +87,7 @@ class DocumentPrediction:
     pair_logits: np.ndarray  # (n, n), i = emotion, j = cause
     candidate_mask: np.ndarray  # (n, n) bool
     category_logits: np.ndarray | None = None  # (n, C) for a model with a category head
+    lexicon_mask: np.ndarray | None = None  # (n,) bool: sentiment units, when the evaluation has a lexicon
 
 
 def _as_tuple(value: Any, expected: int | tuple[int, ...], what: str) -> tuple:
@@ -97,7 +104,9 @@ def _as_tuple(value: Any, expected: int | tuple[int, ...], what: str) -> tuple:
 
 def unpack(predictions: Any, label_ids: Any | None = None) -> tuple[list[DocumentPrediction], list[list] | None]:
     """Gathered ``EvalPrediction`` arrays → per-document predictions and, with ``label_ids``, gold pair lists."""
-    n_units, emotion, cause, pair, candidate, *category = _as_tuple(predictions, (5, 6), "predictions")
+    n_units, emotion, cause, pair, candidate, *extra = _as_tuple(predictions, (5, 6, 7), "predictions")
+    category = [array for array in extra if array.ndim == 3]  # (B, N, C) category logits
+    lexicon = [array for array in extra if array.ndim == 2]  # (B, N) lexicon mask
     docs = []
     for b in range(n_units.shape[0]):
         n = int(round(float(n_units[b, 0])))
@@ -109,6 +118,7 @@ def unpack(predictions: Any, label_ids: Any | None = None) -> tuple[list[Documen
                 pair_logits=pair[b, : n * n].reshape(n, n),
                 candidate_mask=candidate[b, : n * n].reshape(n, n) > 0.5,
                 category_logits=category[0][b, :n] if category else None,
+                lexicon_mask=lexicon[0][b, :n] > 0.5 if lexicon else None,
             )
         )
     gold = None
@@ -167,9 +177,11 @@ class EcpeComputeMetrics:
             if doc.n_units == 0:
                 pairs.append([]), emotions.append([]), causes.append([])
                 continue
+            lexicon = {} if doc.lexicon_mask is None else {"lexicon_mask": torch.from_numpy(doc.lexicon_mask)[None]}
             decoded = model.decode_pairs(
                 torch.from_numpy(doc.pair_logits).unsqueeze(0),
                 torch.from_numpy(doc.candidate_mask).unsqueeze(0),
+                **lexicon,
                 **(self.decode_kwargs or {}),
             )[0]
             pairs.append([(int(e), int(c)) for e, c, _ in decoded])

@@ -5,6 +5,11 @@ RPCL objectives are an option for any pair model (``args.rpcl``), evaluation pac
 ``compute_metrics`` (:mod:`hf_ecpe.trainers.metrics`), and :meth:`PairTrainer.select_threshold` chooses the pair
 decision threshold on a validation split and stores it in the model config (the training script calls it after
 training, so a saved model decodes with the validation-chosen threshold).
+
+Training settings of :class:`~hf_ecpe.trainers.EcpeTrainingArguments` that this trainer honours: a separate encoder
+learning rate (``encoder_learning_rate``), patience-based early stopping (``early_stopping_patience``,
+``early_stopping_threshold``, ``early_stopping_start_epoch``), a cap on the units of training documents
+(``max_train_units``) and the sentiment lexicon of the reference decoding in every evaluation (``decode_lexicon``).
 """
 
 from __future__ import annotations
@@ -15,11 +20,76 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers import EarlyStoppingCallback
 
 from .base import EcpeTrainerBase
 from .metrics import pack_labels, pack_predictions, select_pair_threshold, unpack
 
 logger = logging.getLogger(__name__)
+
+#: Batch key of the sentiment-unit mask that evaluation batches carry when a lexicon is set (never fed to the model).
+LEXICON_KEY = "lexicon_mask"
+
+
+class StartEpochEarlyStopping(EarlyStoppingCallback):
+    """``EarlyStoppingCallback`` whose patience counts only evaluations after epoch ``start_epoch``."""
+
+    def __init__(self, patience: int, threshold: float = 0.0, start_epoch: float = 0.0) -> None:
+        super().__init__(early_stopping_patience=patience, early_stopping_threshold=threshold)
+        self.start_epoch = start_epoch
+
+    def check_metric_value(self, args: Any, state: Any, control: Any, metric_value: float) -> None:
+        super().check_metric_value(args, state, control, metric_value)
+        if state.epoch is not None and state.epoch <= self.start_epoch:
+            self.early_stopping_patience_counter = 0
+
+
+def truncate_row(row: Mapping[str, Any], max_units: int) -> dict[str, Any]:
+    """A canonical row cut to its first ``max_units`` units (per-unit lists cut too; pairs with a unit beyond
+    dropped)."""
+    units = list(row["units"])
+    if len(units) <= max_units:
+        return dict(row)
+    cut = dict(row)
+    cut["units"] = units[:max_units]
+    for key in ("speakers", "emotions"):
+        value = row.get(key)
+        if isinstance(value, (list, tuple)) and len(value) == len(units):
+            cut[key] = list(value)[:max_units]
+    if row.get("pairs") is not None:
+        cut["pairs"] = [
+            pair
+            for pair in row["pairs"]
+            if (pair["emotion"] if isinstance(pair, Mapping) else pair[0]) < max_units
+            and (pair["cause"] if isinstance(pair, Mapping) else pair[1]) < max_units
+        ]
+    return cut
+
+
+class _TruncatingCollator:
+    """Cuts every row to ``max_units`` units before the wrapped collator."""
+
+    def __init__(self, collator: Any, max_units: int) -> None:
+        self.collator, self.max_units = collator, max_units
+
+    def __call__(self, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+        return self.collator([truncate_row(row, self.max_units) for row in rows])
+
+
+class _LexiconCollator:
+    """Adds ``lexicon_mask`` `(B, N)` (the lexicon's sentiment units of each row) to the wrapped collator's batch."""
+
+    def __init__(self, collator: Any, lexicon: Any) -> None:
+        self.collator, self.lexicon = collator, lexicon
+
+    def __call__(self, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+        batch = self.collator(rows)
+        mask = torch.zeros(batch["unit_mask"].shape, dtype=torch.bool)
+        for index, row in enumerate(rows):
+            flags = self.lexicon.unit_mask(row)
+            mask[index, : len(flags)] = torch.tensor(flags, dtype=torch.bool)
+        batch[LEXICON_KEY] = mask
+        return batch
 
 
 class PairTrainer(EcpeTrainerBase):
@@ -30,6 +100,84 @@ class PairTrainer(EcpeTrainerBase):
 
     REQUIRED_COLUMNS = ("units", "pairs")
     trainer_name = "PairTrainer"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lexicon = None
+        source = getattr(self.args, "decode_lexicon", None)
+        if source:
+            from hf_ecpe.evaluation.lexicon import load_lexicon
+
+            self.lexicon = load_lexicon(source)
+            if self.model is not None:  # scripts.evaluate decodes a saved model with the same lexicon
+                self._unwrapped_model().config.decode_lexicon = str(source)
+        patience = getattr(self.args, "early_stopping_patience", None)
+        if patience:
+            self.add_callback(
+                StartEpochEarlyStopping(
+                    patience, self.args.early_stopping_threshold, self.args.early_stopping_start_epoch
+                )
+            )
+
+    # ------------------------------------------------------------------ data and optimiser
+    def get_train_dataloader(self) -> Any:
+        limit = getattr(self.args, "max_train_units", None)
+        if not limit or self.data_collator is None:
+            return super().get_train_dataloader()
+        collator = self.data_collator
+        self.data_collator = _TruncatingCollator(collator, limit)
+        try:
+            return super().get_train_dataloader()
+        finally:
+            self.data_collator = collator
+
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+        return self._with_lexicon(super().get_eval_dataloader, eval_dataset)
+
+    def get_test_dataloader(self, test_dataset: Any) -> Any:
+        return self._with_lexicon(super().get_test_dataloader, test_dataset)
+
+    def _with_lexicon(self, build: Any, dataset: Any) -> Any:
+        if self.lexicon is None or self.data_collator is None:
+            return build(dataset)
+        collator = self.data_collator
+        self.data_collator = _LexiconCollator(collator, self.lexicon)
+        try:
+            return build(dataset)
+        finally:
+            self.data_collator = collator
+
+    def create_optimizer(self, model: Any = None) -> torch.optim.Optimizer:
+        """The Trainer's optimiser; with ``encoder_learning_rate``, each parameter group is split so that the
+        encoder's parameters (``model.encoder``) get that rate and the others ``learning_rate``."""
+        had_optimizer = self.optimizer is not None
+        optimizer = super().create_optimizer(model) if model is not None else super().create_optimizer()
+        rate = getattr(self.args, "encoder_learning_rate", None)
+        if had_optimizer or rate is None:
+            return optimizer
+        encoder = getattr(self._unwrapped_model(), "encoder", None)
+        if encoder is None:
+            raise ValueError("encoder_learning_rate needs a model with an `encoder` submodule")
+        encoder_ids = {id(parameter) for parameter in encoder.parameters()}
+        groups = []
+        for group in optimizer.param_groups:
+            settings = {key: value for key, value in group.items() if key != "params"}
+            rest = [p for p in group["params"] if id(p) not in encoder_ids]
+            own = [p for p in group["params"] if id(p) in encoder_ids]
+            if rest:
+                groups.append({**settings, "params": rest})
+            if own:
+                groups.append({**settings, "params": own, "lr": rate})
+        optimizer.param_groups = []  # no step taken yet: the state is empty, only the groups change
+        for group in groups:
+            optimizer.add_param_group(group)
+        return optimizer
+
+    # ------------------------------------------------------------------ loss
+    def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if LEXICON_KEY in inputs:
+            inputs = {key: value for key, value in inputs.items() if key != LEXICON_KEY}
+        return super().compute_loss(model, inputs, *args, **kwargs)
 
     @classmethod
     def _missing_columns_message(cls, argument: str, missing: list[str], dataset: Any) -> str:
@@ -94,29 +242,41 @@ class PairTrainer(EcpeTrainerBase):
                 f"offering score_pairs(); {type(core).__name__} lacks {missing or ['score_pairs']}"
             )
         labels, candidates, unit_mask = inputs["pair_labels"], outputs["candidate_mask"], inputs["unit_mask"]
-        cdmr = cdmr_loss(
-            pair_probabilities(outputs["pair_logits"]),
-            labels,
-            candidates,
-            torch.sigmoid(outputs["cause_logits"]),
-            k=args.rpcl_k,
-            m0=args.rpcl_m0,
-        )
-        if getattr(self, "_rpcl_generator", None) is None:
-            self._rpcl_generator = torch.Generator().manual_seed(args.seed + args.process_index)
-        keep = corruption_keep_mask(unit_mask, labels, args.rpcl_rho, self._rpcl_generator)
-        states = outputs["unit_states"] * keep.unsqueeze(-1).to(outputs["unit_states"].dtype)
-        speakers = inputs.get("speaker_ids") if getattr(core.config, "supports_speaker_ids", False) else None
-        corrupted = core.score_pairs(states, unit_mask, speaker_ids=speakers)["pair_logits"]
-        ccps = ccps_loss(
-            outputs["pair_logits"], corrupted, labels, candidates, args.rpcl_lambda_cor, args.rpcl_lambda_ali
-        )
-        total = args.rpcl_lambda_row * cdmr + ccps["loss_ccps"]
-        components = {
-            "loss_cdmr": cdmr.detach(),
-            "loss_ccps_ce": ccps["loss_ccps_ce"].detach(),
-            "loss_ccps_align": ccps["loss_ccps_align"].detach(),
-        }
+        total: torch.Tensor | None = None
+        components: dict[str, torch.Tensor] = {}
+        if args.rpcl_lambda_row != 0:  # CDMR (a zero weight, as in the CCPS-only ablation, skips it)
+            cdmr = cdmr_loss(
+                pair_probabilities(outputs["pair_logits"]),
+                labels,
+                candidates,
+                torch.sigmoid(outputs["cause_logits"]),
+                k=args.rpcl_k,
+                m0=args.rpcl_m0,
+                adaptive=getattr(args, "rpcl_margin", "adaptive") == "adaptive",
+            )
+            total = args.rpcl_lambda_row * cdmr
+            components["loss_cdmr"] = cdmr.detach()
+        if args.rpcl_lambda_cor != 0 or args.rpcl_lambda_ali != 0:  # CCPS: the corrupted view
+            if getattr(self, "_rpcl_generator", None) is None:
+                self._rpcl_generator = torch.Generator().manual_seed(args.seed + args.process_index)
+            keep = corruption_keep_mask(
+                unit_mask,
+                labels,
+                args.rpcl_rho,
+                self._rpcl_generator,
+                protect_gold=getattr(args, "rpcl_protect_gold", True),
+            )
+            states = outputs["unit_states"] * keep.unsqueeze(-1).to(outputs["unit_states"].dtype)
+            speakers = inputs.get("speaker_ids") if getattr(core.config, "supports_speaker_ids", False) else None
+            corrupted = core.score_pairs(states, unit_mask, speaker_ids=speakers)["pair_logits"]
+            ccps = ccps_loss(
+                outputs["pair_logits"], corrupted, labels, candidates, args.rpcl_lambda_cor, args.rpcl_lambda_ali
+            )
+            total = ccps["loss_ccps"] if total is None else total + ccps["loss_ccps"]
+            components["loss_ccps_ce"] = ccps["loss_ccps_ce"].detach()
+            components["loss_ccps_align"] = ccps["loss_ccps_align"].detach()
+        if total is None:  # every RPCL weight is 0: the model's loss alone
+            total = outputs["pair_logits"].sum() * 0.0
         return total, components
 
     # ------------------------------------------------------------------ evaluation
@@ -129,6 +289,7 @@ class PairTrainer(EcpeTrainerBase):
     ) -> tuple[torch.Tensor | None, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
         """Loss plus packed predictions / labels (see :mod:`hf_ecpe.trainers.metrics`) for ``compute_metrics``."""
         inputs = self._prepare_inputs(inputs)
+        lexicon_mask = inputs.pop(LEXICON_KEY, None)
         has_labels = all(inputs.get(name) is not None for name in self.args.label_names or ())
         with torch.no_grad():
             if has_labels:
@@ -138,7 +299,7 @@ class PairTrainer(EcpeTrainerBase):
                 loss, outputs = None, model(**inputs)
         if prediction_loss_only:
             return loss, None, None
-        predictions = pack_predictions(outputs, inputs["unit_mask"])
+        predictions = pack_predictions(outputs, inputs["unit_mask"], lexicon_mask)
         labels = pack_labels(inputs) if has_labels else None
         return loss, predictions, labels
 
@@ -163,4 +324,4 @@ class PairTrainer(EcpeTrainerBase):
 #: The name of :class:`PairTrainer` before the trainer family (kept for users who import it).
 EcpeTrainer = PairTrainer
 
-__all__ = ["EcpeTrainer", "PairTrainer"]
+__all__ = ["LEXICON_KEY", "EcpeTrainer", "PairTrainer", "StartEpochEarlyStopping", "truncate_row"]
