@@ -53,6 +53,11 @@ PIPELINE_TASKS: dict[str, PipelineTask] = {
         auto_classes=("AutoModelForCausalLM", "AutoModel"),
         default_model="hf_ecpe.defaults:default_model_path",
     ),
+    "empathetic-response": PipelineTask(
+        name="empathetic-response",
+        pipeline_class="hf_ecpe.pipelines.empathetic:EmpatheticResponsePipeline",
+        auto_classes=("AutoModelForSeq2SeqLM",),
+    ),
 }
 
 
@@ -308,8 +313,59 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             tags=("triplet-llm", "lora", "sft"),
             train_statistics="examples",
         ),
+        _empathy_method(),
     ]
     return {spec.name: spec for spec in specs}
+
+
+EMPATHY_CITATION = """@inproceedings{gao-etal-2021-improving-empathetic,
+    title = "Improving Empathetic Response Generation by Recognizing Emotion Cause in Conversations",
+    author = "Gao, Jun and Liu, Yuhan and Deng, Haolin and Wang, Wei and Cao, Yu and Du, Jiachen and Xu, Ruifeng",
+    booktitle = "Findings of the Association for Computational Linguistics: EMNLP 2021",
+    year = "2021",
+    pages = "807--819",
+    url = "https://aclanthology.org/2021.findings-emnlp.70"
+}"""
+
+EMPATHY_USAGE = """import hf_ecpe  # registers the model classes and the "empathetic-response" pipeline
+from transformers import pipeline
+
+responder = pipeline("empathetic-response", model="{model_id}")
+result = responder(["i lost my job today .", "oh no , what happened ?", "they closed the whole office ."])
+print(result["response"], result["emotion"], result["cause_utterances"])"""
+
+
+def _empathy_method() -> MethodSpec:
+    """Cause-aware empathetic response generation (Gao et al. 2021): docs/empathy.md."""
+    from hf_ecpe.models.empathy import EmpathyConfig, EmpathyForConditionalGeneration
+
+    return MethodSpec(
+        name="empathy",
+        display_name="Cause-aware empathetic generator (emotion reasoner + gated attention)",
+        config_class=EmpathyConfig,
+        model_class=EmpathyForConditionalGeneration,
+        auto_classes=("AutoModelForSeq2SeqLM", "AutoModel"),
+        output_kind="response",
+        pipeline_tasks=("empathetic-response",),
+        collator="hf_ecpe.data.empathy:empathy_collator",
+        trainer="hf_ecpe.trainers.empathy:EmpathyTrainer",
+        compute_metrics="hf_ecpe.trainers.empathy:empathy_compute_metrics",
+        evaluator="hf_ecpe.evaluation.empathy:evaluate_empathy_model",
+        primary_metric="bleu_nltk",
+        label_names=("labels", "emotion_labels", "cause_labels"),
+        required_columns=("units",),
+        loss_description=(
+            "reasoner pre-training on L_r = emotion NLL + token cause NLL, then L = L_g (label-smoothed response NLL) "
+            "+ L_r; the decoder's gated attention follows the reasoner's cause gates (hard: Gumbel straight-through, "
+            "soft: P(cause))"
+        ),
+        citation=EMPATHY_CITATION,
+        usage=EMPATHY_USAGE,
+        tags=("empathetic-dialogue", "emotion-cause", "text2text-generation"),
+        train_statistics="examples",
+        tiny_settings={"d_model": 16, "num_heads": 2, "ffn_dim": 32, "encoder_layers": 1, "decoder_layers": 1},
+        prepare_dataset="hf_ecpe.data.empathy:prepare_empathy_dataset",
+    )
 
 
 METHODS: dict[str, MethodSpec] = {}

@@ -123,6 +123,13 @@ def test_pipeline_contract_of_the_output_kind(name, tiny_encoder_dir, tmp_path):
     spec, model, tokenizer, _ = tiny_instance(name, tiny_encoder_dir)
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
+    if spec.kind == "response":  # a generator: its own task, a reply plus the recognised emotion and causes
+        responder = hf_ecpe.pipeline(spec.pipeline_tasks[0], model=str(tmp_path))
+        result = responder({"utterances": ["i was so happy", "because i passed the exam"]}, max_new_tokens=4)
+        assert set(result) >= {"response", "emotion", "emotion_score", "cause_utterances", "cause_tokens"}
+        assert isinstance(result["response"], str) and result["emotion"] in model.config.emotion_labels
+        assert all(0 <= cause["index"] < 2 for cause in result["cause_utterances"])
+        return
     extractor = hf_ecpe.pipeline("emotion-cause", model=str(tmp_path))
     assert type(extractor).__name__ == {"pairs": "PairPipeline", "triplets": "TripletPipeline"}[spec.kind]
     result = extractor({"utterances": ["i was so happy", "because i passed the exam"], "speakers": ["A", "B"]})
