@@ -114,7 +114,8 @@ class EmpatheticResponsePipeline(Pipeline):
     def postprocess(self, model_outputs: dict[str, Any], cause_threshold: float = 0.5) -> dict[str, Any]:
         from hf_ecpe.trainers.empathy import decode_texts
 
-        meta = model_outputs["meta"][0]
+        meta = model_outputs["meta"]
+        meta = meta[0] if isinstance(meta, list) else meta
         utterances, owners = meta["utterances"], meta["owners"]
         texts = decode_texts(self.tokenizer, model_outputs["generated"][0].cpu().numpy())
         probabilities = model_outputs["emotion_probabilities"][0]

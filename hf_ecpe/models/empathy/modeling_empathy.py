@@ -446,6 +446,8 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
 
     # output layer tied to the word embeddings (the decoder reads the encoder's word embeddings directly)
     _tied_weights_keys = {"lm_head.weight": "encoder.embed_tokens.weight"}
+    # not saved (tied): lets the Trainer re-tie instead of warning when it loads the best checkpoint
+    _keys_to_ignore_on_save = ["lm_head.weight"]
 
     def __init__(self, config: EmpathyConfig) -> None:
         super().__init__(config)
