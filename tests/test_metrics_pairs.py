@@ -487,7 +487,10 @@ def test_ecpe_scores_accepts_a_set_of_pairs_per_example():
         ({((2, 1),)}, r"predictions: got a set, which has no order"),
         ([{"emotion": 2, "cause": 1}], r"predictions\[0\]: expected a list \(or set\) of pairs, got dict"),
         ([[{2, 1}]], r"predictions\[0\]: pair 0 is the set \{1, 2\}, which has no order"),
-        ([[{"emotion": 2, "cause": 1}]], r"predictions\[0\]: pair 0 is a dict \(\['cause', 'emotion'\]\)"),
+        (
+            [[{"emotion_idx": 2, "cause": 1}]],
+            r"predictions\[0\]: pair 0 is a dict with keys \['cause', 'emotion_idx'\]",
+        ),
     ],
 )
 def test_ecpe_scores_on_dicts_and_sets_says_what_to_pass(predictions, message):
@@ -513,3 +516,18 @@ def test_negative_or_non_finite_epsilon_is_refused(epsilon):
 
 def test_zero_epsilon_still_gives_exact_ratios():
     assert ecpe_scores([[[2, 1]]], [[[2, 1]]], epsilon=0)["pair_f1"] == 1.0
+
+
+def test_ecpe_scores_take_pipeline_output_and_canonical_rows_directly():
+    """One call from pipeline output to scores: result dicts (or their pair dicts) against canonical rows."""
+    results = [
+        {"units": ["a", "b"], "pairs": [{"emotion_index": 1, "cause_index": 0, "score": 0.9}]},
+        {"units": ["c"], "pairs": []},
+    ]
+    rows = [
+        {"units": ["a", "b"], "pairs": [{"emotion": 1, "cause": 0, "category": ""}]},
+        {"units": ["c"], "pairs": [{"emotion": 0, "cause": 0, "category": ""}]},
+    ]
+    expected = ecpe_scores([[(1, 0)], []], [[(1, 0)], [(0, 0)]])
+    assert ecpe_scores(results, rows) == expected
+    assert ecpe_scores([r["pairs"] for r in results], [r["pairs"] for r in rows]) == expected

@@ -34,8 +34,8 @@ ROWS = [
         "pairs": [{"emotion": 1, "cause": 0}],
     },
 ]
-# ``normalize_emotion`` maps "happy" to "happiness", which is not in CATEGORIES: ROWS[0] is the unknown-label case,
-# JOY_ROWS the valid batch.
+# ``normalize_emotion`` maps "happy" to "happiness", whose basic form "joy" is in CATEGORIES (one vocabulary);
+# JOY_ROWS writes the labels directly.
 JOY_ROWS = [dict(ROWS[0], emotions=["joy", "neutral", "sadness", "neutral"]), ROWS[1]]
 
 
@@ -75,8 +75,10 @@ def test_collator_emits_category_indices_and_names_bad_rows(tokenizer):
     assert "emotion_category_labels" not in MultimodalCollator(tokenizer)(JOY_ROWS)  # no categories: no labels
     inference = [{k: v for k, v in row.items() if k != "pairs"} for row in JOY_ROWS]
     assert "emotion_category_labels" not in collate(inference)  # inference rows: no labels at all
-    with pytest.raises(ValueError, match=r"row 0 \(id='c1'\): unit 0 has emotion 'happy'.*not one of"):
-        collate(ROWS)
+    # one vocabulary: a corpus spelling of a basic emotion ('happy', 'happiness') finds the model's 'joy'
+    assert collate(ROWS)["emotion_category_labels"].tolist() == batch["emotion_category_labels"].tolist()
+    with pytest.raises(ValueError, match=r"row 0 \(id='c1'\): unit 0 has emotion 'bored'.*not one of"):
+        collate([dict(ROWS[0], emotions=["bored", *ROWS[0]["emotions"][1:]]), ROWS[1]])
     with pytest.raises(ValueError, match=r"row 1 \(id='c2'\).*needs 'emotions'.*got none"):
         collate([JOY_ROWS[0], {k: v for k, v in ROWS[1].items() if k != "emotions"}])
     with pytest.raises(ValueError, match=r"one label per unit \(2\), got list of length 1"):

@@ -13,6 +13,8 @@ import hf_ecpe  # noqa: F401
 from hf_ecpe._registration import register_all, register_pipelines
 from hf_ecpe.data.clauses import split_clauses
 from hf_ecpe.data.collators import ClauseCollator
+from hf_ecpe.data.schema import make_pair
+from hf_ecpe.evaluation import ecpe_scores
 from hf_ecpe.models import A2NetModel
 from hf_ecpe.pipelines import EmotionCausePipeline, lexicon_mask_for
 
@@ -51,8 +53,9 @@ def test_registration_is_idempotent(extractor):
 
 def test_text_input_output_format(extractor):
     result = extractor(TEXT)
-    assert set(result) == {"units", "pairs", "emotions", "causes"}
+    assert set(result) == {"units", "offsets", "pairs", "emotions", "causes"}
     assert result["units"] == split_clauses(TEXT)
+    assert [TEXT[start:end] for start, end in result["offsets"]] == result["units"]  # highlightable spans
     assert json.loads(json.dumps(result)) == result
     units = result["units"]
     scores = [p["score"] for p in result["pairs"]]
@@ -61,9 +64,14 @@ def test_text_input_output_format(extractor):
         assert pair["emotion_text"] == units[pair["emotion_index"]]
         assert pair["cause_text"] == units[pair["cause_index"]]
         assert 0.0 <= pair["score"] <= 1.0
-    for key in ("emotions", "causes"):
-        for item in result[key]:
-            assert item["text"] == units[item["index"]] and item["score"] > 0.5
+    # consistent by construction: every pair's units are listed; an emotion without a pair comes from the head
+    pair_emotions = {p["emotion_index"] for p in result["pairs"]}
+    assert {item["index"] for item in result["causes"]} == {p["cause_index"] for p in result["pairs"]}
+    assert pair_emotions <= {item["index"] for item in result["emotions"]}
+    for item in result["emotions"]:
+        assert item["text"] == units[item["index"]]
+        assert item["score"] > 0.5 or item["index"] in pair_emotions
+        assert item["causes"] == [p["cause_index"] for p in result["pairs"] if p["emotion_index"] == item["index"]]
 
 
 def test_pipeline_matches_the_model(extractor, model_dir):
@@ -117,8 +125,8 @@ def test_batches_give_the_same_results(extractor):
 
 def test_empty_and_single_unit_documents(extractor):
     empty = {"units": [], "pairs": [], "emotions": [], "causes": []}
-    assert extractor("") == empty
-    assert extractor("   \n\t ") == empty
+    assert extractor("") == {**empty, "offsets": []}  # raw text: offsets too
+    assert extractor("   \n\t ") == {**empty, "offsets": []}
     assert extractor({"clauses": []}) == empty
     single = extractor("one clause only")
     assert single["units"] == ["one clause only"]
@@ -190,10 +198,10 @@ def test_lexicon_restricts_extra_pairs_of_reference_decoding(extractor):
 
 def test_speaker_prefix_follows_the_model_config(extractor):
     conversation = {"utterances": ["oh no", "i lost my job"], "speakers": ["she", "he"]}
-    plain = extractor.preprocess(conversation)["input_ids"]
+    plain = extractor.preprocess(conversation)["model_inputs"]["input_ids"]
     extractor.model.config.prepend_speaker = True
     try:
-        prefixed = extractor.preprocess(conversation)["input_ids"]
+        prefixed = extractor.preprocess(conversation)["model_inputs"]["input_ids"]
         assert extractor(conversation)["units"] == ["oh no", "i lost my job"]  # outputs keep the raw utterances
     finally:
         extractor.model.config.prepend_speaker = False
@@ -265,3 +273,50 @@ def test_conversational_pair_scorer_is_served_with_speaker_ids(tiny_encoder_dir,
     for i in range(3):
         for j in range(3):
             assert result["pair_scores"][i][j] == pytest.approx(float(expected[i, j]), abs=1e-5)
+
+
+# ----- batching, canonical rows, offsets and error messages (issues "nothing silent" and "the default") -----------
+
+
+def test_batched_call_matches_one_by_one_in_input_order(extractor):
+    documents = [
+        TEXT,
+        {"clauses": ["she felt sad", "when her dog died", "we were surprised", "to see snow in july", "i was happy"]},
+        "one clause only",
+        {"clauses": []},
+        {"utterances": ["oh no", "i lost my job"], "speakers": ["a", "b"]},
+    ]
+    one_by_one = [extractor(document, decoding="threshold", threshold=0.3) for document in documents]
+    batched = extractor(documents, batch_size=3, decoding="threshold", threshold=0.3)  # length-sorted inside
+    assert [r["units"] for r in batched] == [r["units"] for r in one_by_one]
+    assert [_pairs(r) for r in batched] == [_pairs(r) for r in one_by_one]
+    for got, expected in zip(batched, one_by_one):
+        assert [p["score"] for p in got["pairs"]] == pytest.approx([p["score"] for p in expected["pairs"]], abs=1e-5)
+
+
+def test_a_dataset_of_canonical_rows_is_a_batch_and_ids_pass_through(extractor):
+    from datasets import Dataset
+
+    from hf_ecpe.data.schema import FEATURES
+
+    rows = [
+        {"id": "d1", "kind": "document", "language": "en", "units": ["i was so happy", "because i passed the exam"],
+         "speakers": [], "emotions": ["happiness", "neutral"], "pairs": [make_pair(0, 1)]},
+        {"id": "c7", "kind": "conversation", "language": "en", "units": ["oh no", "i lost my job"],
+         "speakers": ["a", "b"], "emotions": ["neutral", "sadness"], "pairs": []},
+    ]  # fmt: skip
+    results = extractor(Dataset.from_list(rows, features=FEATURES), batch_size=2)
+    assert [r["id"] for r in results] == ["d1", "c7"] and [r["units"] for r in results] == [r["units"] for r in rows]
+    # one call from pipeline output to scores
+    scores = ecpe_scores(results, rows)
+    assert 0.0 <= scores["pair_f1"] <= 1.0
+
+
+def test_unit_errors_say_which_unit_and_how_to_fix(extractor, tiny_encoder_dir):
+    with pytest.raises(ValueError, match=r"clauses\[1\] is not valid text: it contains '\\ud800'"):
+        extractor({"clauses": ["fine", "broken \ud800 text"]})
+    with pytest.raises(ValueError, match=r"the pipeline argument max_unit_tokens"):
+        extractor({"clauses": ["happy " * 400]})
+    assert extractor({"clauses": ["happy " * 400]}, max_unit_tokens=32)["units"]  # the suggested fix works
+    with pytest.raises(TypeError, match="is not an hf_ecpe model"):
+        pipeline("emotion-cause", model=str(tiny_encoder_dir))

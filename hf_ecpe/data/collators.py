@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging
 
-from .schema import normalize_emotion
+from .schema import BASIC_EMOTION_MAP, normalize_emotion
 
 logger = logging.get_logger(__name__)
 
@@ -160,6 +160,10 @@ class ClauseCollator:
                 )
             for number, label in enumerate(emotions):
                 name = normalize_emotion(label) if isinstance(label, str) else label
+                if name not in index and isinstance(label, str):
+                    # a corpus spelling of a basic emotion ("happiness") for a model in that vocabulary ("joy")
+                    basic = BASIC_EMOTION_MAP.get(name, name)
+                    name = basic if basic in index else name
                 if name not in index:
                     raise ValueError(
                         f"row {_row_name(row, doc)}: unit {number} has emotion {label!r}, which is not one of the "

@@ -19,6 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 ACCEPTED_KEYS = ("text", "clauses", "units", "utterances", "speakers")
+#: Keys of canonical rows (hf_ecpe.data.schema) a document dict may also carry: ignored (``id`` is passed through by
+#: the pipelines), so that a corpus split (a ``datasets.Dataset``) can be given as it is.
+ROW_KEYS = ("id", "kind", "language", "emotions", "pairs", "background_cause", "cause_types", "conversation_emotion")
 
 
 def check_text(text: str, where: str) -> str:
@@ -66,11 +69,11 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
     if isinstance(inputs, str):
         return _split(inputs, language), None
     if isinstance(inputs, Mapping):
-        unknown = sorted(set(inputs) - set(ACCEPTED_KEYS))
+        unknown = sorted(set(inputs) - set(ACCEPTED_KEYS) - set(ROW_KEYS))
         if unknown:
             raise ValueError(
                 f"unknown input key(s) {unknown}; a document is a string or a dict with one of 'text', 'clauses', "
-                "'units' or 'utterances' (plus optional 'speakers')"
+                "'units' or 'utterances' (plus optional 'speakers'; the other columns of canonical rows are ignored)"
             )
         given = [key for key in ("text", "clauses", "units", "utterances") if key in inputs]
         if len(given) != 1:
@@ -79,6 +82,8 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
             )
         key = given[0]
         speakers = inputs.get("speakers")
+        if isinstance(speakers, (list, tuple)) and len(speakers) == 0:  # canonical documents have speakers []
+            speakers = None
         if key == "text":
             if not isinstance(inputs["text"], str):
                 raise TypeError(f"'text' must be a string, got {type(inputs['text']).__name__}")
@@ -107,4 +112,4 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
     raise TypeError(f"a document must be a string or a dict, got {type(inputs).__name__}")
 
 
-__all__ = ["ACCEPTED_KEYS", "check_text", "check_units", "normalise_input"]
+__all__ = ["ACCEPTED_KEYS", "ROW_KEYS", "check_text", "check_units", "normalise_input"]

@@ -73,6 +73,34 @@ EMOTION_NORMALIZATION: dict[str, str] = {
 }
 
 
+#: The one emotion vocabulary of models trained across corpora (the embedded default's category head): Ekman's six
+#: basic emotions plus neutral, with GoEmotions' / ECF's / SemEval's spelling ``joy``.
+BASIC_EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise")
+#: Corpus labels (after :func:`normalize_emotion`) → :data:`BASIC_EMOTIONS`. RECCON / ECPE write ``happiness``,
+#: ECF / SemEval ``joy``; IEMOCAP's ``excited`` is a positive high-arousal state, counted as joy; ``frustrated`` as
+#: anger. Labels outside the map and outside BASIC_EMOTIONS raise in :func:`basic_emotion`.
+BASIC_EMOTION_MAP: dict[str, str] = {
+    "happiness": "joy",
+    "joyful": "joy",
+    "excited": "joy",
+    "frustrated": "anger",
+    "frustration": "anger",
+}
+
+
+def basic_emotion(label: str | None) -> str:
+    """A corpus emotion label in the :data:`BASIC_EMOTIONS` vocabulary (``"happy"`` / ``"happiness"`` → ``"joy"``);
+    ``ValueError`` for a label with no basic counterpart."""
+    normal = normalize_emotion(label)
+    normal = BASIC_EMOTION_MAP.get(normal, normal)
+    if normal not in BASIC_EMOTIONS:
+        raise ValueError(
+            f"emotion label {label!r} has no counterpart in BASIC_EMOTIONS {BASIC_EMOTIONS}; extend "
+            "hf_ecpe.data.schema.BASIC_EMOTION_MAP"
+        )
+    return normal
+
+
 def normalize_emotion(label: str | None) -> str:
     """Map a raw corpus emotion label to its canonical spelling (``EMOTION_NORMALIZATION``)."""
     key = (label or "").strip().lower()

@@ -152,6 +152,8 @@ def check_pairs(
     """
     if pairs is None:
         raise input_error(what, example, "got None; use [] for an example without pairs")
+    if isinstance(pairs, Mapping) and "pairs" in pairs:  # a pipeline result or a canonical row: its pairs
+        pairs = pairs["pairs"]
     if isinstance(pairs, (str, bytes, Mapping)) or not hasattr(pairs, "__len__"):
         raise input_error(what, example, f"expected a list (or set) of pairs, got {type(pairs).__name__}")
     out: list[tuple] = []
@@ -162,12 +164,7 @@ def check_pairs(
                 what, example, f"pair {k} is the set {pair!r}, which has no order; give [emotion_index, cause_index]"
             )
         if isinstance(pair, Mapping):
-            raise input_error(
-                what,
-                example,
-                f"pair {k} is a dict ({sorted(map(str, pair))}); give [emotion_index, cause_index] or "
-                "[emotion, cause, category], e.g. [[p['emotion'], p['cause']] for p in row['pairs']]",
-            )
+            pair = _pair_from_dict(pair, k, what=what, example=example)
         if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) not in (2, 3):
             raise input_error(
                 what,
@@ -184,6 +181,23 @@ def check_pairs(
         else:
             out.append((emotion, cause))
     return out
+
+
+def _pair_from_dict(pair: Mapping[str, Any], k: int, *, what: str, example: int) -> tuple:
+    """A pipeline pair (``emotion_index`` / ``cause_index``) or a canonical-row pair (``emotion`` / ``cause``) as a
+    tuple; with its ``category`` when it has a non-empty one."""
+    for emotion_key, cause_key in (("emotion_index", "cause_index"), ("emotion", "cause")):
+        if emotion_key in pair and cause_key in pair:
+            category = pair.get("category")
+            if isinstance(category, str) and category.strip():
+                return (pair[emotion_key], pair[cause_key], category)
+            return (pair[emotion_key], pair[cause_key])
+    raise input_error(
+        what,
+        example,
+        f"pair {k} is a dict with keys {sorted(map(str, pair))}; a pair dict needs 'emotion_index' and 'cause_index' "
+        "(pipeline output) or 'emotion' and 'cause' (canonical rows), else give [emotion_index, cause_index]",
+    )
 
 
 def check_indices(

@@ -52,7 +52,8 @@ result adds ``generated_text`` and ``parse`` (counts of what the parser dropped)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,54 @@ class EmotionCausePipeline(Pipeline):
                     f"(it serves {sorted(PIPELINE_CLASSES)})"
                 )
             cls = PIPELINE_CLASSES[kind]
+            # A method may serve its kind with its own subclass: MethodSpec.extra["pipeline_class"] (import path).
+            from hf_ecpe.methods import method_for, resolve
+
+            spec = method_for(model)
+            custom = spec.extra.get("pipeline_class") if spec is not None else None
+            if custom:
+                cls = resolve(custom)
         return super().__new__(cls)
 
 
+@dataclass
+class PreparedDocument:
+    """One normalised pipeline input: its units as given and as fed to the model, speakers, character offsets of the
+    units in a raw-text input, the caller's ``id`` and the lexicon flags."""
+
+    units: list[str]
+    model_units: list[str]
+    speakers: list[str] | None
+    offsets: list[list[int] | None] | None
+    doc_id: Any
+    lexicon_flags: list[bool] | None
+
+    @property
+    def size(self) -> int:
+        """A length proxy for length-sorted batching (characters of the model's text)."""
+        return sum(len(unit) for unit in self.model_units)
+
+
+def unit_offsets(text: str, units: Sequence[str]) -> list[list[int] | None]:
+    """``[start, end)`` of each unit in ``text``, searched left to right (``None`` for a unit the splitter changed)."""
+    offsets: list[list[int] | None] = []
+    cursor = 0
+    for unit in units:
+        start = text.find(unit, cursor)
+        if start < 0:
+            offsets.append(None)
+            continue
+        offsets.append([start, start + len(unit)])
+        cursor = start + len(unit)
+    return offsets
+
+
 class PairPipeline(EmotionCausePipeline):
-    """Emotion–cause pairs from an hf_ecpe pair model over clauses or utterances (see the module docstring)."""
+    """Emotion–cause pairs from an hf_ecpe pair model over clauses or utterances (see the module docstring).
+
+    A call over many documents sorts them by length, encodes each batch in one collator call and one forward pass,
+    and returns the results in the input order (``batch_size``: documents per forward pass).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -198,14 +242,192 @@ class PairPipeline(EmotionCausePipeline):
                 "the emotion-cause pipeline needs a right-padding tokenizer (unit positions are counted from the "
                 "left); set tokenizer.padding_side = 'right'"
             )
+        self._collators: dict[int | None, Any] = {}
 
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+    # ------------------------------------------------------------------ the batched path
+    def __call__(self, inputs: Any, *args: Any, batch_size: int | None = None, **kwargs: Any) -> Any:
+        if args:
+            raise TypeError(f"the emotion-cause pipeline takes its parameters by keyword, got {args!r:.80}")
+        single = not _is_batch(inputs)
+        documents = [inputs] if single else list(inputs)
+        if not documents:
             return []
-        if isinstance(inputs, tuple):
-            inputs = list(inputs)
-        return super().__call__(inputs, *args, **kwargs)
+        preprocess, _, postprocess = self._sanitize_parameters(**kwargs)
+        preprocess = {**self._preprocess_params, **preprocess}
+        postprocess = {**self._postprocess_params, **postprocess}
+        size = batch_size or self._batch_size or 1
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {size!r}")
+        prepared = [self.prepare(document, **preprocess) for document in documents]
+        results: list[dict[str, Any] | None] = [None] * len(prepared)
+        order = [i for i in sorted(range(len(prepared)), key=lambda i: prepared[i].size) if prepared[i].units]
+        for i, document in enumerate(prepared):
+            if not document.units:
+                results[i] = self._empty(document, postprocess.get("return_pair_scores", False))
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            model_inputs = self.collate([prepared[i] for i in chunk], preprocess.get("max_unit_tokens"))
+            outputs = self.run_model(model_inputs)
+            for row, i in enumerate(chunk):
+                results[i] = self.decode(outputs, row, prepared[i], **postprocess)
+        return results[0] if single else results
 
+    def prepare(
+        self,
+        inputs: Any,
+        language: str | None = None,
+        lexicon: frozenset[str] | None = None,
+        max_unit_tokens: int | None = None,
+    ) -> PreparedDocument:
+        """Normalise one input (:func:`hf_ecpe.data.inputs.normalise_input`); raw text also gets unit offsets."""
+        units, speakers = normalise_input(inputs, language)
+        text = inputs if isinstance(inputs, str) else inputs.get("text") if isinstance(inputs, Mapping) else None
+        model_units = list(units)
+        if speakers is not None and getattr(self.model.config, "prepend_speaker", False):
+            model_units = [f"{speaker}: {unit}" for speaker, unit in zip(speakers, units)]
+        return PreparedDocument(
+            units=units,
+            model_units=model_units,
+            speakers=speakers,
+            offsets=unit_offsets(text, units) if isinstance(text, str) else None,
+            doc_id=inputs.get("id") if isinstance(inputs, Mapping) else None,
+            lexicon_flags=lexicon_mask_for(model_units, lexicon) if lexicon else None,
+        )
+
+    def collate(self, documents: Sequence[PreparedDocument], max_unit_tokens: int | None = None) -> dict[str, Any]:
+        """Model inputs of a batch of prepared documents (one tokenizer call for all their units)."""
+        from hf_ecpe.data.collators import ClauseCollator
+
+        if max_unit_tokens not in self._collators:
+            self._collators[max_unit_tokens] = ClauseCollator(self.tokenizer, max_unit_tokens=max_unit_tokens)
+        batch = self._collators[max_unit_tokens]([{"units": document.model_units} for document in documents])
+        model_inputs = {
+            key: batch[key]
+            for key in ("input_ids", "attention_mask", "token_type_ids", "unit_token_index", "unit_mask")
+            if key in batch
+        }
+        if getattr(self.model.config, "supports_speaker_ids", False):  # declared by conversational pair scorers
+            from hf_ecpe.data.multimodal import speaker_ids_for
+
+            width = model_inputs["unit_mask"].shape[1]
+            ids = torch.full((len(documents), width), -1, dtype=torch.long)
+            for row, document in enumerate(documents):
+                if document.speakers:
+                    found = speaker_ids_for({"units": document.model_units, "speakers": document.speakers})
+                    ids[row, : len(found)] = torch.tensor(found, dtype=torch.long)
+            model_inputs["speaker_ids"] = ids
+        return model_inputs
+
+    def run_model(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        """One forward pass (inference mode, on the pipeline's device); the outputs decoding needs, on the CPU."""
+        with self.device_placement(), torch.inference_mode():
+            inputs = {key: value.to(self.device) for key, value in model_inputs.items()}
+            outputs = self.model(**inputs)
+        result = {
+            "pair_logits": pair_margins(outputs["pair_logits"]).float().cpu(),  # binary logits, also for 2-way
+            "candidate_mask": outputs["candidate_mask"].cpu(),
+            "emotion_logits": outputs["emotion_logits"].float().cpu(),
+            "cause_logits": outputs["cause_logits"].float().cpu(),
+            "unit_mask": model_inputs["unit_mask"],
+        }
+        if outputs.get("category_logits") is not None:  # models with a category head
+            result["category_logits"] = outputs["category_logits"].float().cpu()
+        return result
+
+    def decode(
+        self,
+        outputs: dict[str, Any],
+        row: int,
+        document: PreparedDocument,
+        decoding: str | None = None,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        unit_threshold: float = 0.5,
+        return_pair_scores: bool = False,
+    ) -> dict[str, Any]:
+        """The result of batch row ``row`` (see the module docstring for the schema and the consistency rule)."""
+        units, n = document.units, len(document.units)
+        pair_logits = outputs["pair_logits"][row : row + 1, :n, :n]
+        candidate_mask = outputs["candidate_mask"][row : row + 1, :n, :n].bool()
+        unit_mask = outputs["unit_mask"][row : row + 1, :n].bool()
+        lexicon_mask = (
+            torch.tensor([document.lexicon_flags], dtype=torch.bool) if document.lexicon_flags is not None else None
+        )
+        decoded = self.model.decode_pairs(
+            pair_logits, candidate_mask, strategy=decoding, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
+        )[0]
+        emotion_probabilities = torch.sigmoid(outputs["emotion_logits"][row, :n]).tolist()
+        cause_probabilities = torch.sigmoid(outputs["cause_logits"][row, :n]).tolist()
+        categories = None
+        if outputs.get("category_logits") is not None and hasattr(self.model, "decode_categories"):
+            categories = self.model.decode_categories(outputs["category_logits"][row : row + 1, :n], unit_mask)[0]
+        pairs = []
+        for emotion, cause, probability in decoded:
+            pair = {
+                "emotion_index": int(emotion),
+                "cause_index": int(cause),
+                "emotion_text": units[int(emotion)],
+                "cause_text": units[int(cause)],
+                "score": float(probability),
+            }
+            if categories is not None:
+                pair["category"], pair["category_score"] = categories[int(emotion)]
+            pairs.append(pair)
+        # Consistent by construction: an emotion unit of a returned pair is in `emotions` (with its causes); a unit
+        # the emotion head selects without a returned pair is listed with causes [] (no cause passed the threshold).
+        head_emotions = {
+            index
+            for index, _ in self.model.decode_units(
+                outputs["emotion_logits"][row : row + 1, :n], unit_mask, unit_threshold
+            )[0]
+        }
+        emotion_units = sorted(head_emotions | {pair["emotion_index"] for pair in pairs})
+        emotions = []
+        for index in emotion_units:
+            entry = {
+                "index": index,
+                "text": units[index],
+                "score": float(emotion_probabilities[index]),
+                "causes": [pair["cause_index"] for pair in pairs if pair["emotion_index"] == index],
+            }
+            if categories is not None:
+                entry["category"], entry["category_score"] = categories[index]
+            emotions.append(entry)
+        causes = []
+        for index in sorted({pair["cause_index"] for pair in pairs}):
+            causes.append(
+                {
+                    "index": index,
+                    "text": units[index],
+                    "score": float(cause_probabilities[index]),
+                    "emotions": [pair["emotion_index"] for pair in pairs if pair["cause_index"] == index],
+                }
+            )
+        result: dict[str, Any] = {"units": units, "pairs": pairs, "emotions": emotions, "causes": causes}
+        if document.offsets is not None:
+            result["offsets"] = document.offsets
+        if document.doc_id is not None:
+            result["id"] = document.doc_id
+        if return_pair_scores:
+            probabilities = torch.sigmoid(pair_logits[0])
+            result["pair_scores"] = [
+                [float(probabilities[i, j]) if bool(candidate_mask[0, i, j]) else None for j in range(n)]
+                for i in range(n)
+            ]
+        return result
+
+    @staticmethod
+    def _empty(document: PreparedDocument, return_pair_scores: bool) -> dict[str, Any]:
+        result = empty_result()
+        if document.offsets is not None:
+            result["offsets"] = []
+        if document.doc_id is not None:
+            result["id"] = document.doc_id
+        if return_pair_scores:
+            result["pair_scores"] = []
+        return result
+
+    # ------------------------------------------------------------------ the transformers Pipeline interface
     def _sanitize_parameters(
         self,
         threshold: float | None = None,
@@ -252,106 +474,32 @@ class PairPipeline(EmotionCausePipeline):
             postprocess["return_pair_scores"] = bool(return_pair_scores)
         return preprocess, {}, postprocess
 
-    def preprocess(
-        self,
-        inputs: Any,
-        language: str | None = None,
-        lexicon: frozenset[str] | None = None,
-        max_unit_tokens: int | None = None,
-    ) -> dict[str, Any]:
-        from hf_ecpe.data.collators import ClauseCollator
+    def preprocess(self, inputs: Any, **params: Any) -> dict[str, Any]:
+        """One document as a batch of one (the transformers ``Pipeline`` path; ``__call__`` batches instead)."""
+        document = self.prepare(inputs, **params)
+        model_inputs = self.collate([document], params.get("max_unit_tokens")) if document.units else {}
+        return {"model_inputs": model_inputs, "document": document}
 
-        units, speakers = normalise_input(inputs, language)
-        empty = len(units) == 0
-        model_units = list(units)
-        if speakers is not None and getattr(self.model.config, "prepend_speaker", False):
-            model_units = [f"{speaker}: {unit}" for speaker, unit in zip(speakers, units)]
-        if empty:  # a placeholder document keeps the batch layout; its outputs are discarded in postprocess
-            model_units = ["."]
-        batch = ClauseCollator(self.tokenizer, max_unit_tokens=max_unit_tokens)([{"units": model_units}])
-        model_inputs = {
-            key: batch[key]
-            for key in ("input_ids", "attention_mask", "token_type_ids", "unit_token_index", "unit_mask")
-            if key in batch
-        }
-        if getattr(self.model.config, "supports_speaker_ids", False):  # declared by conversational pair scorers
-            from hf_ecpe.data.multimodal import speaker_ids_for
+    def _forward(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        outputs = self.run_model(inputs["model_inputs"]) if inputs["document"].units else None
+        return {"outputs": outputs, "document": inputs["document"]}
 
-            ids = speaker_ids_for({"units": model_units, "speakers": speakers}) if speakers and not empty else None
-            model_inputs["speaker_ids"] = torch.tensor([ids or [-1] * len(model_units)], dtype=torch.long)
-        flags = lexicon_mask_for(model_units, lexicon) if lexicon and not empty else [False] * len(model_units)
-        model_inputs["lexicon_mask"] = torch.tensor([flags], dtype=torch.bool)
-        model_inputs["meta"] = {"units": units, "empty": empty, "has_lexicon": lexicon is not None}
-        return model_inputs
+    def postprocess(self, model_outputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        document = model_outputs["document"]
+        if not document.units:
+            return self._empty(document, params.get("return_pair_scores", False))
+        return self.decode(model_outputs["outputs"], 0, document, **params)
 
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
-        meta = model_inputs.pop("meta")
-        lexicon_mask = model_inputs.pop("lexicon_mask")
-        outputs = self.model(**model_inputs)
-        result = {
-            "pair_logits": pair_margins(outputs["pair_logits"]),  # binary logits, also for 2-way pair scorers
-            "candidate_mask": outputs["candidate_mask"],
-            "emotion_logits": outputs["emotion_logits"],
-            "cause_logits": outputs["cause_logits"],
-            "unit_mask": model_inputs["unit_mask"],
-            "lexicon_mask": lexicon_mask,
-            "meta": [meta] if isinstance(meta, Mapping) else list(meta),
-        }
-        if outputs.get("category_logits") is not None:  # models with a category head
-            result["category_logits"] = outputs["category_logits"]
-        return result
 
-    def postprocess(
-        self,
-        model_outputs: dict[str, Any],
-        decoding: str | None = None,
-        threshold: float | None = None,
-        top_k: int | None = None,
-        unit_threshold: float = 0.5,
-        return_pair_scores: bool = False,
-    ) -> dict[str, Any]:
-        meta = model_outputs["meta"]
-        meta = meta[0] if isinstance(meta, list) else meta
-        units = list(meta["units"])
-        if meta["empty"]:
-            result = empty_result()
-            if return_pair_scores:
-                result["pair_scores"] = []
-            return result
-        n = len(units)
-        pair_logits = model_outputs["pair_logits"][:, :n, :n].float()
-        candidate_mask = model_outputs["candidate_mask"][:, :n, :n].bool()
-        unit_mask = model_outputs["unit_mask"][:, :n].bool()
-        lexicon_mask = model_outputs["lexicon_mask"][:, :n].bool() if meta["has_lexicon"] else None
-        decoded = self.model.decode_pairs(
-            pair_logits, candidate_mask, strategy=decoding, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
-        )[0]
-        pairs = [
-            {
-                "emotion_index": int(e),
-                "cause_index": int(c),
-                "emotion_text": units[int(e)],
-                "cause_text": units[int(c)],
-                "score": float(p),
-            }
-            for e, c, p in decoded
-        ]
-        result: dict[str, Any] = {"units": units, "pairs": pairs}
-        for key, logits_key in (("emotions", "emotion_logits"), ("causes", "cause_logits")):
-            selected = self.model.decode_units(model_outputs[logits_key][:, :n].float(), unit_mask, unit_threshold)[0]
-            result[key] = [{"index": int(i), "text": units[int(i)], "score": float(p)} for i, p in selected]
-        if model_outputs.get("category_logits") is not None:
-            categories = self.model.decode_categories(model_outputs["category_logits"][:, :n].float(), unit_mask)[0]
-            for entry in (*pairs, *result["emotions"]):
-                index = entry["emotion_index"] if "emotion_index" in entry else entry["index"]
-                entry["category"], entry["category_score"] = categories[index]
-        if return_pair_scores:
-            probabilities = torch.sigmoid(pair_logits[0])
-            result["pair_scores"] = [
-                [float(probabilities[i, j]) if bool(candidate_mask[0, i, j]) else None for j in range(n)]
-                for i in range(n)
-            ]
-        return result
+def _is_batch(inputs: Any) -> bool:
+    """A list / tuple of documents, or a ``datasets.Dataset`` of canonical rows, is a batch."""
+    if isinstance(inputs, (list, tuple)):
+        return True
+    try:
+        from datasets import Dataset
+    except ImportError:  # pragma: no cover - datasets is a core dependency
+        return False
+    return isinstance(inputs, Dataset)
 
 
 class TripletPipeline(EmotionCausePipeline):

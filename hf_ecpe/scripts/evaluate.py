@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="test", help="Split to score (default: test).")
     parser.add_argument("--data_dir", default=None, help="Folder of the corpora (default: $HF_ECPE_DATA).")
     parser.add_argument("--dataset_path", default=None, help="A saved DatasetDict instead of --corpus.")
-    parser.add_argument("--lenient", action="store_true", help="Repair known corpus noise while building.")
+    parser.add_argument(
+        "--strict", action="store_true", help="Refuse the known corpus noise instead of repairing it (the default)."
+    )
     parser.add_argument("--output", default=None, help="JSON file to write (default: in the model folder).")
     parser.add_argument("--batch_size", type=int, default=8, help="Documents per forward pass.")
     parser.add_argument("--max_samples", type=int, default=None, help="Score only the first N documents.")
@@ -151,7 +153,7 @@ def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
                 f"corpus {spec.name!r} not found at {folder}; set --data_dir or HF_ECPE_DATA to the folder that "
                 f"contains '{spec.folder}/'"
             )
-        data = spec.build(folder, config, lenient=args.lenient)
+        data = spec.build(folder, config, lenient=not args.strict)
         info = {"corpus": spec.name, "config": config}
     else:
         raise ValueError("give --corpus NAME (with --data_dir) or --dataset_path")

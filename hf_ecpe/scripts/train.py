@@ -113,7 +113,13 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
     max_test_samples: int | None = field(default=None, metadata={"help": "Keep the first N test rows."})
-    lenient: bool = field(default=False, metadata={"help": "Repair known corpus noise instead of failing."})
+    lenient: bool = field(
+        default=True,
+        metadata={
+            "help": "Repair the known noise of the official corpora (as the dataset scripts do by default; every "
+            "repair is logged); false refuses any repair."
+        },
+    )
     prepend_speaker: bool = field(
         default=False,
         metadata={"help": "Feed conversation units as '<speaker>: <utterance>' (stored in the model config)."},
@@ -465,7 +471,12 @@ def load_data(data_args: DataArguments, seed: int = 0) -> tuple[Any, dict[str, A
                 f"corpus {spec.name!r} not found at {folder}; set --data_dir or HF_ECPE_DATA to the folder that "
                 f"contains '{spec.folder}/'"
             )
-        data = spec.build(folder, config, lenient=data_args.lenient)
+        from hf_ecpe.data.corpora import RepairReport
+
+        report = RepairReport()
+        data = spec.build(folder, config, lenient=data_args.lenient, report=report)
+        if report:
+            logger.info("corpus repairs and normalisations of %s/%s:\n%s", spec.name, config, report.summary())
         info.update(name=spec.name, config=config, license=spec.license or None)
     else:
         raise ValueError("no data: set dataset_name (a corpus name or 'synthetic') or dataset_path in the recipe")
@@ -763,7 +774,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     from hf_ecpe.trainers import DistillationTrainer
 
-    if issubclass(trainer_class, DistillationTrainer):
+    needs_teacher = getattr(trainer_class, "needs_teacher", None)  # a student may train without (an ablation)
+    if issubclass(trainer_class, DistillationTrainer) and (needs_teacher is None or needs_teacher(model.config)):
         extra["teacher_model"] = load_teacher(training_args)
     trainer = trainer_class(
         model=model,

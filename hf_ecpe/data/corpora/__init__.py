@@ -15,6 +15,7 @@ _MODULE_OF = {
     "ed_cause": "ed_cause",
     "ecf": "ecf",
     "semeval2024_ecac": "ecf",
+    "emotion_cause_mix": "mixture",
 }
 CORPUS_NAMES = tuple(_MODULE_OF)
 

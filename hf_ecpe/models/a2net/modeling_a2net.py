@@ -16,17 +16,24 @@ Pipeline (B documents, N units, T tokens; "unit" = clause or utterance):
    ``|j - i| <= K`` of each document.
 5. **Loss** ``L_pair + lambda_1 (L_e + L_c) + lambda_2 L_align`` (:func:`inter_task_alignment_loss`).
 
-Documented departures from the reference (none changes the loss of a batch):
+Documented departures from the reference:
 
 - Candidates are masked per document (both units real, ``|j - i| <= K``). The reference keeps every pair of the
   padded length ``N`` when ``N <= K + 1``; since then ``|j - i| <= N - 1 <= K`` anyway, its candidate set is always
   ``|j - i| <= K``, and it drops pairs with a padded unit in the loss (``output_util``) - the same set as ours.
 - The Gaussian smoothing of the position embeddings sums over the valid candidates of *each document*; the reference
   sums over the candidates of the padded length ``N``, so a document's scores depended on the longest document of
-  its batch. For a document of length N alone in its batch both are identical.
+  its batch. This one **changes the logits (and so the loss) of a shorter document in a mixed batch** (by up to
+  1.46 in logit on a measured batch); for a document alone in its batch, or as long as the longest one, both are
+  identical. ``position_smoothing="batch"`` restores the reference's behaviour.
 - Decoding never ranks a candidate with a padded unit (the reference's ``topk`` is unmasked).
 - Long documents are windowed instead of truncated (the reference's ``token_trunk`` dropped gold pairs).
 - The alignment loss computes its final softmax/KL step in float64 (see :func:`inter_task_alignment_loss`).
+
+Settings that run the paper's ablations (``docs/paper-experiments.md``): ``alignment_direction`` (Table 3's
+one-direction alignment), ``feature_encoder`` (Table 2's shared / parallel BiLSTM encoders instead of the PFN),
+``alignment_weight=0`` (w/o ITA), ``emotion_cause_weight=0`` with ``alignment_weight=0`` (w/o EE & CE) and
+``alignment_reduction="paper"`` (Eq. 13 as printed).
 
 This folder is the original of the code every pair-model folder shares (unit encoding and windowing, input checks,
 decoding, encoder construction and loading); the other folders carry marked copies
@@ -56,7 +63,8 @@ logger = logging.get_logger(__name__)
 
 #: Value of ``pair_logits`` outside ``candidate_mask`` (finite, so that sums and softmaxes never produce NaN).
 PAIR_LOGIT_FILL = -1e4
-ALIGNMENT_REDUCTIONS = ("reference", "per_document")
+ALIGNMENT_REDUCTIONS = ("reference", "per_document", "paper")
+ALIGNMENT_DIRECTIONS = ("both", "ecpe_to_ee_ce", "ee_ce_to_ecpe")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -134,13 +142,15 @@ def inter_task_alignment_loss(
     candidate_mask: torch.Tensor,
     unit_mask: torch.Tensor,
     reduction: str = "reference",
+    direction: str = "both",
 ) -> torch.Tensor:
     r"""A2Net's inter-task alignment loss: a symmetric KL between pair scores and pseudo pair scores.
 
-    Pseudo score of candidate (i, j): ``alpha_ij * sqrt(sigmoid(e_i) * sigmoid(c_j))`` with
+    Pseudo score of candidate (i, j): ``y~_ij = alpha_ij * sqrt(sigmoid(e_i) * sigmoid(c_j))`` with
     ``alpha_i = softmax_j(v_e_i . v_c_j / sqrt(H))`` over the real (unpadded) units j of the document.
-    Pair score: ``sigmoid(pair_logit_ij)``. Both are probabilities that are *then* turned into distributions by a
-    softmax over candidates; the loss is ``(KL(P || Q) + KL(Q || P)) / 2``. No stop-gradient on either side.
+    Pair score: ``y^_ij = sigmoid(pair_logit_ij)``. In the ``"reference"`` and ``"per_document"`` forms both are
+    probabilities that are *then* turned into distributions by a softmax over candidates; the loss is
+    ``(KL(P || Q) + KL(Q || P)) / 2``. No stop-gradient on either side.
 
     Args:
         emotion_logits, cause_logits: `(B, N)` EE / CE logits.
@@ -151,15 +161,26 @@ def inter_task_alignment_loss(
         reduction: ``"reference"`` - as ``KL_div.forward`` of the reference code: the candidates of the whole batch
             (row-major over b, i, j) form ONE vector, each side goes through ONE softmax over it, and each KL is
             ``nn.KLDivLoss()``'s default element mean (divided by the number of candidates of the batch).
-            ``"per_document"`` - the paper's form per document: softmax over the document's candidates, each KL
-            summed over them (a true KL divergence), the symmetric KL averaged over the documents that have at least
-            one candidate.
+            ``"per_document"`` - a per-document variant of the reference (neither the code's nor the paper's form):
+            softmax over the document's candidates, each KL summed over them (a true KL divergence), the symmetric
+            KL averaged over the documents that have at least one candidate.
+            ``"paper"`` - Eq. 13 as printed, per document:
+            ``1/2 sum_ij [y~ log(y~ / y^) + y^ log(y^ / y~)]`` over the document's candidates, on the scores
+            themselves (no softmax; the terms are not KL divergences of distributions but each pair of them is
+            ``(y~ - y^)(log y~ - log y^) >= 0``), averaged over the documents that have a candidate. It puts a far
+            larger gradient on the pair logits than the reference form (``docs/paper-experiments.md`` gives the
+            figures measured on a fixed batch), so ``alignment_weight`` tuned for one form does not carry over.
+        direction: ``"both"`` (Eq. 13); ``"ecpe_to_ee_ce"`` keeps only ``KL(y~ || y^)`` (pseudo || pair), the
+            paper's "ECPE→EE×CE" direction of Table 3; ``"ee_ce_to_ecpe"`` keeps only ``KL(y^ || y~)``. The kept term
+            keeps its factor 1/2.
 
     Returns:
         A scalar tensor.
     """
     if reduction not in ALIGNMENT_REDUCTIONS:
         raise ValueError(f"reduction must be one of {ALIGNMENT_REDUCTIONS}, got {reduction!r}")
+    if direction not in ALIGNMENT_DIRECTIONS:
+        raise ValueError(f"direction must be one of {ALIGNMENT_DIRECTIONS}, got {direction!r}")
     batch, length = emotion_logits.shape
     _check_shape("cause_logits", cause_logits, (batch, length))
     _check_shape("unit_mask", unit_mask, (batch, length))
@@ -195,18 +216,38 @@ def inter_task_alignment_loss(
             )
         kl_pair_pseudo = F.kl_div(F.log_softmax(pseudo, -1), F.softmax(pair, -1), reduction="sum") / count
         kl_pseudo_pair = F.kl_div(F.log_softmax(pair, -1), F.softmax(pseudo, -1), reduction="sum") / count
-        return (0.5 * (kl_pseudo_pair + kl_pair_pseudo)).to(pair_logits.dtype)
+        return _symmetric(kl_pseudo_pair, kl_pair_pseudo, direction).to(pair_logits.dtype)
 
     flat_mask = candidate_mask.reshape(batch, -1)
     has_candidates = flat_mask.any(-1)
     if not bool(has_candidates.any()):
         raise ValueError("inter_task_alignment_loss: the batch has no candidate pair (candidate_mask is all False)")
+    if reduction == "paper":
+        # log y~ and log y^ in closed form (finite where a sigmoid or the attention underflows).
+        log_attention = torch.log_softmax(affinity, dim=-1)
+        log_pseudo = 0.5 * (F.logsigmoid(emotion_logits)[:, :, None] + F.logsigmoid(cause_logits)[:, None, :])
+        log_pseudo = (log_pseudo + log_attention).reshape(batch, -1).to(kl_dtype)
+        log_pair = F.logsigmoid(pair_logits).reshape(batch, -1).to(kl_dtype)
+        log_ratio = log_pseudo - log_pair
+        kl_pseudo_pair = torch.where(flat_mask, log_pseudo.exp() * log_ratio, 0.0).sum(-1)  # sum y~ log(y~ / y^)
+        kl_pair_pseudo = torch.where(flat_mask, -log_pair.exp() * log_ratio, 0.0).sum(-1)  # sum y^ log(y^ / y~)
+        per_document = _symmetric(kl_pseudo_pair, kl_pair_pseudo, direction)
+        return per_document[has_candidates].mean().to(pair_logits.dtype)
     log_p = _masked_log_softmax(pseudo_scores.reshape(batch, -1).to(kl_dtype), flat_mask)
     log_q = _masked_log_softmax(pair_scores.reshape(batch, -1).to(kl_dtype), flat_mask)
     kl_q_p = torch.where(flat_mask, log_q.exp() * (log_q - log_p), 0.0).sum(-1)
     kl_p_q = torch.where(flat_mask, log_p.exp() * (log_p - log_q), 0.0).sum(-1)
-    per_document = 0.5 * (kl_q_p + kl_p_q)
+    per_document = _symmetric(kl_p_q, kl_q_p, direction)
     return per_document[has_candidates].mean().to(pair_logits.dtype)
+
+
+def _symmetric(kl_pseudo_pair: torch.Tensor, kl_pair_pseudo: torch.Tensor, direction: str) -> torch.Tensor:
+    """Eq. 13's ``1/2 (KL(y~ || y^) + KL(y^ || y~))``, or half of the one term that ``direction`` keeps."""
+    if direction == "ecpe_to_ee_ce":
+        return 0.5 * kl_pseudo_pair
+    if direction == "ee_ce_to_ecpe":
+        return 0.5 * kl_pair_pseudo
+    return 0.5 * (kl_pseudo_pair + kl_pair_pseudo)
 
 
 def _masked_log_softmax(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -260,8 +301,9 @@ def plan_unit_windows(
         if end - start > max_tokens:
             raise ValueError(
                 f"unit {index} has {end - start} tokens, more than the encoder window of {max_tokens} tokens; "
-                "truncate long units with ClauseCollator(max_unit_tokens=...) / MultimodalCollator("
-                "max_unit_tokens=...) or raise the model config's max_window_tokens (at most the encoder's "
+                "truncate long units with the pipeline argument max_unit_tokens=... (pipeline(text, "
+                "max_unit_tokens=256)), ClauseCollator(max_unit_tokens=...) / MultimodalCollator(max_unit_tokens=...) "
+                "in training, or raise the model config's max_window_tokens (at most the encoder's "
                 "max_position_embeddings)."
             )
     windows: list[tuple[int, int]] = []
@@ -496,6 +538,37 @@ class A2NetPartitionFilter(nn.Module):
         return torch.stack(emotion_states, 1), torch.stack(cause_states, 1), torch.stack(shared_states, 1)
 
 
+class A2NetBiLSTMEncoder(nn.Module):
+    """The baselines of the paper's Table 2 in place of the PFN: "shared encoding" (one BiLSTM whose states are both
+    the emotion and the cause features) or "parallel encoding" (one BiLSTM per task). There is no interaction
+    partition: the shared states are zero. Runs on packed sequences, so right-padded units never reach the real
+    units' states (the backward direction starts at each document's last real unit)."""
+
+    def __init__(self, input_size: int, hidden_size: int, parallel: bool) -> None:
+        super().__init__()
+        if hidden_size % 2:
+            raise ValueError(f"the BiLSTM feature encoder needs an even hidden size, got {hidden_size}")
+        self.emotion_lstm = nn.LSTM(input_size, hidden_size // 2, batch_first=True, bidirectional=True)
+        self.cause_lstm = (
+            nn.LSTM(input_size, hidden_size // 2, batch_first=True, bidirectional=True) if parallel else None
+        )
+
+    def _run(self, lstm: nn.LSTM, unit_states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = nn.utils.rnn.pack_padded_sequence(unit_states, lengths, batch_first=True, enforce_sorted=False)
+        output, _ = lstm(packed)
+        output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=unit_states.size(1))
+        return output
+
+    def forward(
+        self, unit_states: torch.Tensor, unit_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(B, N, D)` unit states -> ``(h_emotion, h_cause, h_shared = 0)``, each `(B, N, hidden_size)`."""
+        lengths = unit_mask.sum(-1).clamp(min=1).cpu()
+        emotion_states = self._run(self.emotion_lstm, unit_states, lengths)
+        cause_states = emotion_states if self.cause_lstm is None else self._run(self.cause_lstm, unit_states, lengths)
+        return emotion_states, cause_states, torch.zeros_like(emotion_states)
+
+
 class A2NetUnitHeads(nn.Module):
     """EE and CE heads (the reference's ``Pre_Predictions``): ``v = LeakyReLU(Linear([h_task; h_shared]))``,
     ``logit = Linear(v)``."""
@@ -525,11 +598,21 @@ class A2NetPairScorer(nn.Module):
     For a candidate (i, j) with relative position ``r = j - i``: the position feature is the embedding smoothed with a
     Gaussian kernel over the document's candidates, ``sum_{(a, c) candidate} exp(-(r - (c - a))^2) E[c - a]``
     (RankCP's kernel, un-normalised); then ``Linear([e_i; c_j; pos]) -> LayerNorm -> Dropout -> ELU -> Linear``.
+    ``position_smoothing="batch"`` sums over the window pairs of the batch's padded length instead (the reference
+    code), so that the feature depends on the longest document of the batch.
     """
 
-    def __init__(self, hidden_size: int, position_size: int, pos_window: int, dropout: float) -> None:
+    def __init__(
+        self,
+        hidden_size: int,
+        position_size: int,
+        pos_window: int,
+        dropout: float,
+        position_smoothing: str = "document",
+    ) -> None:
         super().__init__()
         self.pos_window = pos_window
+        self.position_smoothing = position_smoothing
         self.position_embeddings = nn.Embedding(2 * pos_window + 1, position_size)
         self.hidden_layer = A2NetOrthogonalLinear(2 * hidden_size + position_size, hidden_size)
         self.layer_norm = nn.LayerNorm(hidden_size)
@@ -553,7 +636,11 @@ class A2NetPairScorer(nn.Module):
     ) -> torch.Tensor:
         """`(B, N, H)` emotion-side and cause-side states -> `(B, N, N)` logits (``PAIR_LOGIT_FILL`` off-candidate)."""
         batch, length, _ = emotion_states.shape
-        positions = self.smoothed_position_features(candidate_mask)
+        if self.position_smoothing == "batch":  # the reference: every window pair of the padded length
+            padded = torch.ones(batch, length, dtype=torch.bool, device=candidate_mask.device)
+            positions = self.smoothed_position_features(build_candidate_mask(padded, self.pos_window))
+        else:
+            positions = self.smoothed_position_features(candidate_mask)
         doc, emotion, cause = candidate_mask.nonzero(as_tuple=True)
         features = torch.cat(
             (
@@ -579,7 +666,7 @@ class A2NetPreTrainedModel(PreTrainedModel):
     base_model_prefix = "encoder"
     supports_gradient_checkpointing = True
     accepts_loss_kwargs = False  # the loss is a per-batch mean; the Trainer must keep dividing by GA steps
-    _no_split_modules = ["A2NetPartitionFilter", "A2NetUnitHeads", "A2NetPairScorer"]
+    _no_split_modules = ["A2NetPartitionFilter", "A2NetBiLSTMEncoder", "A2NetUnitHeads", "A2NetPairScorer"]
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -616,10 +703,20 @@ class A2NetModel(A2NetPreTrainedModel):
         encoder_size = self.encoder.config.hidden_size
         hidden_size = config.pfn_hidden_size
         self.unit_dropout = nn.Dropout(config.unit_dropout)
-        self.partition_filter = A2NetPartitionFilter(encoder_size, hidden_size, config.dropconnect)
+        feature_encoder = getattr(config, "feature_encoder", "pfn")
+        if feature_encoder == "pfn":
+            self.partition_filter = A2NetPartitionFilter(encoder_size, hidden_size, config.dropconnect)
+        else:  # the paper's Table 2 baselines
+            self.bilstm_encoder = A2NetBiLSTMEncoder(
+                encoder_size, hidden_size, parallel=feature_encoder == "parallel_bilstm"
+            )
         self.unit_heads = A2NetUnitHeads(hidden_size)
         self.pair_scorer = A2NetPairScorer(
-            hidden_size, config.position_embedding_size, config.pos_window, config.pair_dropout
+            hidden_size,
+            config.position_embedding_size,
+            config.pos_window,
+            config.pair_dropout,
+            position_smoothing=getattr(config, "position_smoothing", "document"),
         )
         self.post_init()
 
@@ -861,8 +958,12 @@ class A2NetModel(A2NetPreTrainedModel):
         ``speaker_ids`` belongs to the interface every pair model shares (``config.supports_speaker_ids``); A2Net
         has no speaker input and ignores it. Returns :class:`PairScores` (``category_logits`` is None)."""
         unit_mask = unit_mask.bool()
-        unit_states = unit_states.to(self.partition_filter.input_transform.weight.dtype)
-        emotion_states, cause_states, shared_states = self.partition_filter(unit_states)
+        if getattr(self.config, "feature_encoder", "pfn") == "pfn":
+            unit_states = unit_states.to(self.partition_filter.input_transform.weight.dtype)
+            emotion_states, cause_states, shared_states = self.partition_filter(unit_states)
+        else:
+            unit_states = unit_states.to(self.bilstm_encoder.emotion_lstm.weight_ih_l0.dtype)
+            emotion_states, cause_states, shared_states = self.bilstm_encoder(unit_states, unit_mask)
         emotion_logits, cause_logits, emotion_features, cause_features = self.unit_heads(
             emotion_states, cause_states, shared_states
         )
@@ -907,6 +1008,7 @@ class A2NetModel(A2NetPreTrainedModel):
             scores.candidate_mask,
             unit_mask,
             reduction=self.config.alignment_reduction,
+            direction=getattr(self.config, "alignment_direction", "both"),
         )
         loss = loss_pair = loss_emotion = loss_cause = None
         if has_labels:

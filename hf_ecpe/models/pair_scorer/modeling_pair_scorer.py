@@ -351,8 +351,9 @@ def plan_unit_windows(
         if end - start > max_tokens:
             raise ValueError(
                 f"unit {index} has {end - start} tokens, more than the encoder window of {max_tokens} tokens; "
-                "truncate long units with ClauseCollator(max_unit_tokens=...) / MultimodalCollator("
-                "max_unit_tokens=...) or raise the model config's max_window_tokens (at most the encoder's "
+                "truncate long units with the pipeline argument max_unit_tokens=... (pipeline(text, "
+                "max_unit_tokens=256)), ClauseCollator(max_unit_tokens=...) / MultimodalCollator(max_unit_tokens=...) "
+                "in training, or raise the model config's max_window_tokens (at most the encoder's "
                 "max_position_embeddings)."
             )
     windows: list[tuple[int, int]] = []
