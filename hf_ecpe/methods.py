@@ -315,6 +315,73 @@ def _builtin_methods() -> dict[str, MethodSpec]:
         ),
         _empathy_method(),
     ]
+    # KD-ECS (Chen et al., AAAI 2024): a connective-prediction teacher and the student distilled from it.
+    from hf_ecpe.models.kd_ecs import KdEcsStudentConfig, KdEcsStudentModel, KdEcsTeacherConfig, KdEcsTeacherModel
+
+    kd_ecs_citation = """@inproceedings{chen-etal-2024-kd-ecs,
+    title = "From Coarse to Fine: A Distillation Method for Fine-Grained Emotion-Causal Span Pair Extraction in Conversation",
+    author = "Chen, Xinhao and Yang, Chong and Sun, Changzhi and Lan, Man and Zhou, Aimin",
+    booktitle = "Proceedings of the AAAI Conference on Artificial Intelligence",
+    volume = "38",
+    number = "16",
+    pages = "17790--17798",
+    year = "2024"
+}"""
+    # one-token words of the tests' tiny vocabulary (tests/conftest.py TINY_WORDS)
+    kd_ecs_tiny = {"causal_connectives": ["because", "when", "that"], "noncausal_connectives": ["but"]}
+    tiny_emotion_words = ["today", "happy", "sad", "angry", "afraid", "surprised", "terrible"]
+    specs += [
+        MethodSpec(
+            name="kd_ecs_teacher",
+            display_name="KD-ECS teacher",
+            config_class=KdEcsTeacherConfig,
+            model_class=KdEcsTeacherModel,
+            pipeline_tasks=(),  # reads the gold emotions: a training-time model; the student serves the pipeline
+            collator="hf_ecpe.data.kd_ecs:collator_factory",
+            trainer="hf_ecpe.trainers.kd_ecs:KdEcsTeacherTrainer",
+            compute_metrics=None,
+            evaluator="hf_ecpe.trainers.kd_ecs:evaluate_kd_ecs",
+            primary_metric="utterance_macro_f1",
+            label_names=("relation_labels",),
+            required_columns=("units", "pairs", "emotions"),
+            prepare_dataset="hf_ecpe.data.kd_ecs:prepare_dataset",
+            loss_description=(
+                "cross-entropy of the causal-connective verbaliser (because, as, since, thus / other) at the mask "
+                "(or the next token of a causal LM) against the golden connective of the gold relation (Eq. 4)"
+            ),
+            citation=kd_ecs_citation,
+            usage="# the teacher serves distillation: train the student with teacher_model_name_or_path={model_id}",
+            tags=("kd-ecs", "teacher", "connective prediction"),
+            train_statistics="examples",
+            tiny_settings=kd_ecs_tiny,
+            extra={"pipeline_class": "hf_ecpe.pipelines.kd_ecs:KdEcsPipeline"},  # refuses the teacher, saying why
+        ),
+        MethodSpec(
+            name="kd_ecs_student",
+            display_name="KD-ECS",
+            config_class=KdEcsStudentConfig,
+            model_class=KdEcsStudentModel,
+            collator="hf_ecpe.data.kd_ecs:collator_factory",
+            trainer="hf_ecpe.trainers.kd_ecs:KdEcsStudentTrainer",
+            compute_metrics=None,
+            evaluator="hf_ecpe.trainers.kd_ecs:evaluate_kd_ecs",
+            primary_metric="span_macro_f1",
+            label_names=("emotion_labels", "relation_labels", "start_positions", "end_positions"),
+            required_columns=("units", "pairs"),
+            prepare_dataset="hf_ecpe.data.kd_ecs:prepare_dataset",
+            loss_description=(
+                "alpha * (emotion CE at <mask_emo> + span start/end CE + gold connective CE at <mask_cau>) + "
+                "(1 - alpha) * tau^2 * KL(teacher || student) of the temperature-softened connective distributions "
+                "(Eq. 10-13, offline distillation from a frozen teacher)"
+            ),
+            citation=kd_ecs_citation,
+            usage=CONVERSATION_USAGE + '\nprint([(p["category"], p["cause_span_text"]) for p in result["pairs"]])',
+            tags=("kd-ecs", "distillation", "span extraction"),
+            train_statistics="examples",
+            tiny_settings={**kd_ecs_tiny, "emotion_words": tiny_emotion_words},
+            extra={"pipeline_class": "hf_ecpe.pipelines.kd_ecs:KdEcsPipeline"},
+        ),
+    ]
     return {spec.name: spec for spec in specs}
 
 

@@ -1,0 +1,438 @@
+"""KD-ECS trainers and scores: the teacher (connective prediction) and the student (distilled from the frozen teacher).
+
+- :class:`KdEcsTeacherTrainer` (on :class:`~hf_ecpe.trainers.EcpeTrainerBase`): trains the teacher on one prompt per
+  candidate pair; evaluation adds the utterance-level Pos./Neg./macro F1 of RECCON's questions.
+- :class:`KdEcsStudentTrainer` (on :class:`~hf_ecpe.trainers.DistillationTrainer`): the frozen teacher in eval mode
+  (``teacher_dropout`` keeps it in train mode, as the reference code does), its verbaliser logits computed **once**
+  over the training and evaluation rows and cached as a ``teacher_logits`` column (``cache_teacher_logits``; off
+  with ``teacher_dropout``, whose noise must be drawn per step), every loss component logged. With ``alpha=1`` or a
+  student without the connective mask no teacher is needed (the "w/o KD" ablations).
+
+Both select the decision threshold of the causal probability on the evaluation split after training
+(:meth:`select_threshold`, called by ``scripts.train``) and store it in the saved config. :func:`kd_ecs_scores`
+computes the RECCON scores (``reccon_span``: Emo Acc, EM, Pos./Neg. F1 over all candidate pairs of the gold emotion
+utterances, negatives without span; ``cause_entailment``: utterance-level Pos./Neg./macro F1);
+:func:`evaluate_kd_ecs` (the ``scripts.evaluate`` runner) adds the SemEval-2024 subtask-1 scores (``ecpe_span``:
+official strict / proportional) and the triplet scores of the triplet-LLM benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hf_ecpe.data.schema import NEUTRAL
+
+from .arguments import DistillationTrainingArguments
+from .base import EcpeTrainerBase
+from .distillation import TEACHER_LOGITS, TEACHER_PREFIX, DistillationTrainer
+
+logger = logging.getLogger(__name__)
+IGNORE_INDEX = -100
+
+
+@dataclass
+class KdEcsTrainingArguments(DistillationTrainingArguments):
+    """:class:`~hf_ecpe.trainers.DistillationTrainingArguments` plus the KD-ECS options.
+
+    Args:
+        cache_teacher_logits: run the frozen teacher once over the training / evaluation rows and keep its logits as
+            a dataset column (default True; ignored with ``teacher_dropout``).
+        kd_eval_batch_size: prompts per forward pass when scoring (evaluation, threshold selection).
+    """
+
+    cache_teacher_logits: bool = field(
+        default=True, metadata={"help": "Precompute the teacher's logits once and cache them as a dataset column."}
+    )
+    kd_eval_batch_size: int = field(default=32, metadata={"help": "Prompts per forward pass when scoring."})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scores
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _question_texts(example: Mapping[str, Any], prediction: Mapping[str, Any], causal: bool) -> tuple[str, str]:
+    unit = example["units"][int(example["cause_index"])]
+    relation = int(example["relation"]) == 1
+    gold = unit[int(example["cause_span"][0]) : int(example["cause_span"][1])] if relation else ""
+    if not causal:
+        return "", gold
+    span = prediction.get("span")
+    predicted = unit[span[0] : span[1]] if span else unit.strip()
+    return predicted, gold
+
+
+def kd_ecs_scores(
+    examples: Sequence[Mapping[str, Any]],
+    predictions: Sequence[Mapping[str, Any]],
+    config: Any,
+    threshold: float | None = None,
+) -> dict[str, float]:
+    """RECCON scores of KD-ECS predictions over prepared examples (:func:`hf_ecpe.data.kd_ecs.predict_examples`).
+
+    Questions: every labelled candidate pair (u_i, u_j) whose target u_i has a non-neutral gold emotion (RECCON's
+    question set); a cause question's gold is its span text, a no-cause question's is ``""``; the prediction is the
+    decoded span (the whole utterance for the teacher) when the causal probability exceeds the threshold, else
+    ``""``. Returns ``exact_match_pos``, ``f1_pos``, ``f1_neg``, ``f1_all``, ``span_macro_f1`` (mean of the Pos. and
+    Neg. F1: the paper's macro_F1), ``utterance_{pos,neg,macro}_f1`` (the paper's ECPE columns), ``emotion_accuracy``
+    (every target utterance, emotion = argmax of its mean logits) and ``e2e_*`` (the same span scores when a target
+    predicted neutral gets no cause), plus the question counts.
+    """
+    from hf_ecpe.data.kd_ecs import aggregate_emotions, is_student
+    from hf_ecpe.evaluation import cause_entailment_scores, emotion_accuracy, reccon_span_scores
+
+    threshold = config.decode_threshold if threshold is None else float(threshold)
+    student = is_student(config)
+    emotions = aggregate_emotions(examples, predictions, config.emotion_labels) if student else {}
+    predicted, gold, e2e, predicted_relation, gold_relation = [], [], [], [], []
+    for example, prediction in zip(examples, predictions):
+        if not example.get("emotion") or example["emotion"] == NEUTRAL or int(example["relation"]) == IGNORE_INDEX:
+            continue
+        causal = prediction["causal_probability"] > threshold
+        text, truth = _question_texts(example, prediction, causal)
+        predicted.append(text)
+        gold.append(truth)
+        predicted_relation.append(int(causal))
+        gold_relation.append(int(example["relation"]))
+        if student and not config.given_emotion:
+            label = emotions.get((example["id"], int(example["emotion_index"])), (None, 0.0))[0]
+            e2e.append("" if label == NEUTRAL else text)
+    scores: dict[str, float] = {"num_questions": len(gold), "num_cause_questions": sum(map(bool, gold_relation))}
+    if gold:
+        entailment = cause_entailment_scores(predicted_relation, gold_relation)
+        scores.update({f"utterance_{key}": value for key, value in entailment.items()})
+        if student:
+            spans = reccon_span_scores(predicted, gold)
+            scores.update({key: spans[key] for key in ("exact_match_pos", "f1_pos", "f1_neg", "f1_all")})
+            scores["span_macro_f1"] = (spans["f1_pos"] + spans["f1_neg"]) / 2
+            if e2e:
+                spans = reccon_span_scores(e2e, gold)
+                scores.update({f"e2e_{key}": spans[key] for key in ("exact_match_pos", "f1_pos", "f1_neg")})
+                scores["e2e_span_macro_f1"] = (spans["f1_pos"] + spans["f1_neg"]) / 2
+    if student and not config.given_emotion:
+        gold_emotions = {(e["id"], int(e["emotion_index"])): e["emotion"] for e in examples if e.get("emotion")}
+        keys = [key for key in gold_emotions if key in emotions]
+        if keys:
+            scores["emotion_accuracy"] = emotion_accuracy(
+                [emotions[key][0] for key in keys], [gold_emotions[key] for key in keys]
+            )
+            scores["num_emotion_utterances"] = len(keys)
+    return scores
+
+
+def select_threshold_on(
+    examples: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]], config: Any
+) -> tuple[float, float, str]:
+    """The threshold in a grid of 0.02 … 0.98 (and 0.5) that maximises the primary score (the student's span macro
+    F1, the teacher's utterance macro F1); ties → the one closest to 0.5. Returns (threshold, score, metric)."""
+    from hf_ecpe.data.kd_ecs import is_student
+
+    metric = "span_macro_f1" if is_student(config) else "utterance_macro_f1"
+    best = (-1.0, 0.5)
+    for step in range(1, 50):
+        threshold = round(step * 0.02, 2)
+        value = kd_ecs_scores(examples, predictions, config, threshold).get(metric, 0.0)
+        if value > best[0] + 1e-12 or (abs(value - best[0]) <= 1e-12 and abs(threshold - 0.5) < abs(best[1] - 0.5)):
+            best = (value, threshold)
+    return best[1], best[0], metric
+
+
+class _KdEcsScoring:
+    """Evaluation and threshold selection shared by both trainers (placed before the trainer base)."""
+
+    primary_metric = "span_macro_f1"
+
+    def _score_batch_size(self) -> int:
+        return int(getattr(self.args, "kd_eval_batch_size", 32) or 32)
+
+    def _predict(self, dataset: Any) -> tuple[list, list]:
+        from hf_ecpe.data.kd_ecs import predict_examples
+
+        model = self._unwrapped_model()
+        examples = [dataset[k] for k in range(len(dataset))]
+        return examples, predict_examples(model, examples, self.data_collator, self._score_batch_size())
+
+    def _prepared(self, dataset: Any) -> Any:
+        """Canonical rows (``units``, no ``input_ids``) → candidate-pair rows; prepared rows unchanged."""
+        columns = getattr(dataset, "column_names", None)
+        if columns is None or "input_ids" in columns or "units" not in columns:
+            return dataset
+        from hf_ecpe.data.kd_ecs import prepare_dataset
+
+        return prepare_dataset(dataset, self._unwrapped_model().config, self.processing_class, "evaluation")
+
+    def evaluate(self, eval_dataset: Any = None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict:
+        """``Trainer.evaluate`` (loss and its components) plus :func:`kd_ecs_scores`; canonical rows (e.g. the test
+        split ``scripts.train`` passes) are prepared first."""
+        if isinstance(eval_dataset, Mapping):
+            eval_dataset = {name: self._prepared(dataset) for name, dataset in eval_dataset.items()}
+        elif eval_dataset is not None:
+            eval_dataset = self._prepared(eval_dataset)
+        return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+
+    def evaluation_loop(self, dataloader: Any, description: str, prediction_loss_only: bool | None = None, ignore_keys=None, metric_key_prefix: str = "eval") -> Any:  # fmt: skip
+        output = super().evaluation_loop(
+            dataloader, description, prediction_loss_only=True, ignore_keys=ignore_keys,
+            metric_key_prefix=metric_key_prefix,
+        )  # fmt: skip
+        dataset = getattr(dataloader, "dataset", None)
+        if dataset is not None and hasattr(dataset, "column_names") and "relation" in dataset.column_names:
+            examples, predictions = self._predict(dataset)
+            scores = kd_ecs_scores(examples, predictions, self._unwrapped_model().config)
+            output.metrics.update({f"{metric_key_prefix}_{key}": value for key, value in scores.items()})
+        return output
+
+    def select_threshold(self, dataset: Any) -> dict[str, float] | None:
+        """Choose the threshold on ``dataset`` (:func:`select_threshold_on`) and store it in the model config
+        (``decode_threshold`` + ``decode_threshold_selected_on``); ``args.select_threshold="never"`` keeps it."""
+        if getattr(self.args, "select_threshold", "auto") == "never" or dataset is None:
+            return None
+        examples, predictions = self._predict(dataset)
+        threshold, value, metric = select_threshold_on(examples, predictions, self._unwrapped_model().config)
+        config = self._unwrapped_model().config
+        config.decode_threshold = threshold
+        config.decode_threshold_selected_on = {"split_size": len(examples), metric: value}
+        logger.info("KD-ECS threshold %.2f chosen on %d prompts (%s %.4f)", threshold, len(examples), metric, value)
+        return {"threshold": threshold, metric: value}
+
+
+class KdEcsTeacherTrainer(_KdEcsScoring, EcpeTrainerBase):
+    """Trains :class:`~hf_ecpe.models.kd_ecs.KdEcsTeacherModel` on prepared candidate-pair rows."""
+
+    trainer_name = "KdEcsTeacherTrainer"
+    REQUIRED_COLUMNS = ("input_ids", "relation")
+
+    @staticmethod
+    def default_arguments() -> KdEcsTrainingArguments:
+        return KdEcsTrainingArguments()
+
+    @classmethod
+    def _missing_columns_message(cls, argument: str, missing: list[str], dataset: Any) -> str:
+        return (
+            f"The {argument} must be KD-ECS candidate-pair rows (columns {missing} are missing): prepare canonical "
+            "rows with hf_ecpe.data.kd_ecs.prepare_dataset(dataset, model.config, tokenizer)"
+        )
+
+
+class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
+    """Trains :class:`~hf_ecpe.models.kd_ecs.KdEcsStudentModel` against a frozen teacher (see the module docstring).
+
+    Args:
+        teacher_model: the trained teacher; may be None when the student does not distil (``alpha=1`` or
+            ``causal_head != "connective"``).
+        teacher_tokenizer: the teacher's tokenizer (default: loaded from the teacher's folder).
+        Everything else: as :class:`~hf_ecpe.trainers.DistillationTrainer`.
+    """
+
+    trainer_name = "KdEcsStudentTrainer"
+    REQUIRED_COLUMNS = ("input_ids", "relation", "cause_token_range")
+
+    def __init__(
+        self,
+        model: Any = None,
+        teacher_model: Any = None,
+        args: Any = None,
+        *extra: Any,
+        teacher_tokenizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        config = model.config
+        if teacher_model is None:
+            if config.uses_teacher:
+                raise ValueError(
+                    f"this student distils (alpha={config.alpha} < 1 with causal_head='connective'): pass "
+                    "teacher_model=<trained KD-ECS teacher> (recipes: teacher_model_name_or_path), or set alpha 1.0 "
+                    "for the 'w/o KD' ablation"
+                )
+            EcpeTrainerBase.__init__(self, model, args if args is not None else self.default_arguments(), *extra, **kwargs)  # fmt: skip
+            self.teacher_model = None
+            self.teacher_output_key = "logits"
+            return
+        if not config.uses_teacher:
+            logger.warning("the student does not distil (alpha=1 or no connective mask): the teacher is not used")
+        teacher_config = teacher_model.config
+        if list(teacher_config.connectives) != list(config.connectives):
+            raise ValueError(
+                f"the teacher's verbaliser {teacher_config.connectives} differs from the student's {config.connectives}; "
+                "the KL term compares the two distributions word by word: use the same causal/noncausal_connectives"
+            )
+        if kwargs.get("data_collator") is None:
+            from hf_ecpe.data.kd_ecs import KdEcsCollator
+
+            tokenizer = kwargs.get("processing_class")
+            if teacher_tokenizer is None:
+                from transformers import AutoTokenizer
+
+                source = getattr(teacher_model, "name_or_path", None) or getattr(
+                    args, "teacher_model_name_or_path", None
+                )
+                if not source:
+                    raise ValueError("pass teacher_tokenizer=<the teacher's tokenizer> (the teacher has no folder)")
+                teacher_tokenizer = AutoTokenizer.from_pretrained(source)
+            kwargs["data_collator"] = KdEcsCollator(tokenizer, config, teacher_tokenizer, teacher_config)
+        super().__init__(model, teacher_model, args, *extra, **kwargs)
+        if config.uses_teacher and getattr(self.args, "cache_teacher_logits", True):
+            if getattr(self.args, "teacher_dropout", False):
+                logger.warning("teacher_dropout=True: teacher logits are computed per step, not cached")
+            else:
+                self.train_dataset = self._cached(self.train_dataset)
+                if isinstance(self.eval_dataset, Mapping):
+                    self.eval_dataset = {name: self._cached(ds) for name, ds in self.eval_dataset.items()}
+                else:
+                    self.eval_dataset = self._cached(self.eval_dataset)
+
+    @classmethod
+    def needs_teacher(cls, config: Any) -> bool:
+        """Whether a run of this student needs ``teacher_model`` (read by ``scripts.train``)."""
+        return bool(getattr(config, "uses_teacher", True))
+
+    @staticmethod
+    def default_arguments() -> KdEcsTrainingArguments:
+        return KdEcsTrainingArguments()
+
+    def _cached(self, dataset: Any) -> Any:
+        if dataset is None or not hasattr(dataset, "column_names") or TEACHER_LOGITS in dataset.column_names:
+            return dataset
+        cached = self.cache_teacher_logits(dataset, self.data_collator, batch_size=self._score_batch_size())
+        logger.info("cached the teacher's logits for %d rows", len(cached))
+        return cached
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.teacher_model is None or not self._unwrapped_model().config.uses_teacher:
+            inputs = {k: v for k, v in inputs.items() if not k.startswith(TEACHER_PREFIX) or k == TEACHER_LOGITS}
+            return EcpeTrainerBase.compute_loss(self, model, inputs, return_outputs, num_items_in_batch)
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    @classmethod
+    def _missing_columns_message(cls, argument: str, missing: list[str], dataset: Any) -> str:
+        return KdEcsTeacherTrainer._missing_columns_message(argument, missing, dataset)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scripts.evaluate runner
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def span_pair_scores(
+    rows: Sequence[Mapping[str, Any]],
+    decoded: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    language: str = "en",
+) -> dict[str, float]:
+    """SemEval-2024 subtask-1 scores (``semeval_span_scores``: official strict / proportional, whitespace-token spans,
+    the corpus's non-neutral labels as categories) and the triplet scores of the triplet-LLM benchmark
+    (``triplet_scores`` on character spans, emotion span = the whole utterance) of decoded conversations."""
+    from hf_ecpe.data.kd_ecs import gold_relations, whole_unit
+    from hf_ecpe.data.spans import char_span_to_token_span
+    from hf_ecpe.evaluation import semeval_span_scores, triplet_scores
+
+    def token_span(unit: str, span: Sequence[int]) -> tuple[int, int]:
+        if span[1] <= span[0]:
+            return 0, 0
+        return char_span_to_token_span(unit, int(span[0]), int(span[1]), expand=True)
+
+    categories = [label for label in labels if label != NEUTRAL]
+    semeval_pred, semeval_gold, triplet_pred, triplet_gold, units = [], [], [], [], []
+    for row, result in zip(rows, decoded):
+        texts = list(row["units"])
+        units.append(texts)
+        pred_pairs, gold_pairs, pred_triplets, gold_triplets = [], [], [], []
+        for pair in result["pairs"]:
+            i, j = pair["emotion_index"], pair["cause_index"]
+            start, end = token_span(texts[j], pair["cause_span"])
+            pred_pairs.append({"emotion": i, "cause": j, "start": start, "end": end, "category": pair["category"]})
+            emotion_span = whole_unit(texts[i])
+            pred_triplets.append(_triplet(i, emotion_span, j, pair["cause_span"], pair["category"]))
+        emotions = row.get("emotions") or []
+        for (i, j), span in gold_relations(row).items():
+            category = next(
+                (
+                    p["category"]
+                    for p in row["pairs"]
+                    if int(p["emotion"]) == i and int(p["cause"]) == j and p["category"]
+                ),
+                emotions[i] if i < len(emotions) else "",
+            )
+            if category not in categories:
+                continue
+            start, end = token_span(texts[j], span)
+            gold_pairs.append({"emotion": i, "cause": j, "start": start, "end": end, "category": category})
+            gold_triplets.append(_triplet(i, whole_unit(texts[i]), j, span, category))
+        semeval_pred.append([p for p in pred_pairs if p["category"] in categories])
+        semeval_gold.append(gold_pairs)
+        triplet_pred.append([t for t in pred_triplets if t["category"] in categories and t["cause_end"] > t["cause_start"]])  # fmt: skip
+        triplet_gold.append(gold_triplets)
+    scores = {f"semeval_{k}": v for k, v in semeval_span_scores(semeval_pred, semeval_gold, categories=categories).items()}  # fmt: skip
+    scores.update({f"triplet_{k}": v for k, v in triplet_scores(triplet_pred, triplet_gold, units, language=language).items()})  # fmt: skip
+    return scores
+
+
+def _triplet(i: int, emotion_span: Sequence[int], j: int, cause_span: Sequence[int], category: str) -> dict:
+    return {
+        "emotion_unit": i,
+        "emotion_start": int(emotion_span[0]),
+        "emotion_end": int(emotion_span[1]),
+        "cause_unit": j,
+        "cause_start": int(cause_span[0]),
+        "cause_end": int(cause_span[1]),
+        "category": category,
+    }
+
+
+def evaluate_kd_ecs(
+    model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 32, threshold: float | None = None, **_: Any
+) -> dict[str, Any]:
+    """``MethodSpec.evaluator`` of both KD-ECS methods: scores a teacher or a student on canonical rows.
+
+    Every utterance is a target (the student's emotions come from its own prompts); the RECCON scores
+    (:func:`kd_ecs_scores`) use the gold emotion utterances' candidate pairs; the student adds the SemEval-2024
+    subtask-1 and triplet scores of its end-to-end output (:func:`span_pair_scores`), speed and the threshold used.
+    """
+    import time
+
+    from hf_ecpe.data.kd_ecs import KdEcsCollator, decode_conversation, is_student, pair_examples, predict_examples
+
+    config = model.config
+    collator = KdEcsCollator(tokenizer, config)
+    rows = [dict(row) for row in dataset]
+    targets = "all" if is_student(config) else "emotional"
+    per_row = [pair_examples(row, config, tokenizer, targets) for row in rows]
+    examples = [example for group in per_row for example in group]
+    started = time.perf_counter()
+    predictions = predict_examples(model, examples, collator, max(int(batch_size or 32), 1))
+    seconds = time.perf_counter() - started
+    used = config.decode_threshold if threshold is None else float(threshold)
+    metrics: dict[str, Any] = kd_ecs_scores(examples, predictions, config, used)
+    metrics.update(
+        threshold=used,
+        threshold_selected_on=getattr(config, "decode_threshold_selected_on", None),
+        num_conversations=len(rows),
+        num_prompts=len(examples),
+        conversations_per_second=len(rows) / seconds if seconds else math.inf,
+        prompts_per_second=len(examples) / seconds if seconds else math.inf,
+    )
+    if is_student(config) and not config.given_emotion:
+        decoded, position = [], 0
+        for row, group in zip(rows, per_row):
+            decoded.append(
+                decode_conversation(row["units"], group, predictions[position : position + len(group)], config, used)
+            )
+            position += len(group)
+        language = rows[0].get("language", "en") if rows else "en"
+        metrics.update(span_pair_scores(rows, decoded, config.emotion_labels, language if language in ("en", "zh") else "en"))  # fmt: skip
+    return metrics
+
+
+__all__ = [
+    "KdEcsStudentTrainer",
+    "KdEcsTeacherTrainer",
+    "KdEcsTrainingArguments",
+    "evaluate_kd_ecs",
+    "kd_ecs_scores",
+    "select_threshold_on",
+    "span_pair_scores",
+]
