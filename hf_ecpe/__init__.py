@@ -16,12 +16,23 @@ register_all()
 
 
 def pipeline(task: str | None = None, model=None, **kwargs):
-    """``transformers.pipeline`` (after ``import hf_ecpe`` the ``emotion-cause`` task is registered), plus one
-    convenience: for a triplet-LLM adapter folder trained by ``hf_ecpe.scripts.sft``, the emotion categories it
-    recorded (``metrics.json``) are used when ``labels`` is not given. (``transformers.pipeline`` resolves an adapter
-    to its base model before the pipeline sees it, so only this entry point can read the adapter folder.)"""
-    import transformers
+    """``transformers.pipeline`` (after ``import hf_ecpe`` the ``emotion-cause`` task is registered), quieter and
+    with two conveniences:
 
+    - without ``model``, the task's embedded default is named explicitly (no "No model was supplied" warning) and
+      loaded without progress bars (it is a local folder: there is nothing to wait for);
+    - for a triplet-LLM adapter folder trained by ``hf_ecpe.scripts.sft``, the emotion categories it recorded
+      (``metrics.json``) are used when ``labels`` is not given (``transformers.pipeline`` resolves an adapter to its
+      base model before the pipeline sees it, so only this entry point can read the adapter folder).
+    """
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    from .methods import PIPELINE_TASKS, resolve
+
+    quiet = False
+    if model is None and task in PIPELINE_TASKS and PIPELINE_TASKS[task].default_model:
+        model, quiet = str(resolve(PIPELINE_TASKS[task].default_model)()), True
     if task == "emotion-cause" and isinstance(model, (str, os.PathLike)) and "labels" not in kwargs:
         from .pipelines.emotion_cause import recorded_labels
 
@@ -30,7 +41,15 @@ def pipeline(task: str | None = None, model=None, **kwargs):
             labels = recorded_labels(folder)
             if labels:
                 kwargs["labels"] = labels
-    return transformers.pipeline(task, model=model, **kwargs)
+    if not quiet:
+        return transformers.pipeline(task, model=model, **kwargs)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return transformers.pipeline(task, model=model, **kwargs)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 _LAZY = {

@@ -59,6 +59,18 @@ def _describe_columns(dataset: Any) -> str:
     return f"columns {names}" if names is not None else f"a {type(dataset).__name__}"
 
 
+def _align_special_tokens(model: Any, tokenizer: Any) -> None:
+    """Give the model config the tokenizer's PAD/BOS/EOS ids it lacks (what ``Trainer`` would do with a warning on
+    every run; our models read no such id, so the alignment is expected, not news)."""
+    config = getattr(model, "config", None)
+    if config is None or tokenizer is None:
+        return
+    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None and getattr(config, name, None) is None:
+            setattr(config, name, value)
+
+
 class EcpeTrainerMixin:
     """Shared behaviour of the hf_ecpe trainers (see the module docstring); put it before a ``Trainer`` class.
 
@@ -103,6 +115,7 @@ class EcpeTrainerMixin:
 
         if data_collator is None:
             data_collator = self.default_collator(processing_class, model, args)
+        _align_special_tokens(model, processing_class)
         if compute_metrics is None and self.method is not None:
             compute_metrics = self.method.build_compute_metrics(self._unwrapped_model)
 
