@@ -302,9 +302,7 @@ def main() -> None:
         if args.max_train_samples:
             train = train.select(range(min(args.max_train_samples, len(train))))
         data = {"train": train, "validation_carved": carved, "dev": corpus["validation"]}
-        runs = [
-            run_one(args, data, tokenizer, encoder_path, seed, mode) for seed in args.seeds for mode in args.modes
-        ]
+        runs = [run_one(args, data, tokenizer, encoder_path, seed, mode) for seed in args.seeds for mode in args.modes]
         result = {
             "benchmark": "rpcl_ecf",
             "protocol": "threshold chosen on a validation part carved from train by conversation; reported on dev",

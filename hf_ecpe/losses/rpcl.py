@@ -51,7 +51,7 @@ def cdmr_loss(
     pair_probs: torch.Tensor,
     pair_labels: torch.Tensor,
     candidate_mask: torch.Tensor,
-    cause_probs: torch.Tensor,
+    cause_probs: torch.Tensor | None,
     k: int = 8,
     m0: float = 0.05,
     adaptive: bool = True,
@@ -69,7 +69,7 @@ def cdmr_loss(
         pair_probs: ``(B,N,N)`` pair probabilities ``p_ij``.
         pair_labels: ``(B,N,N)`` 1 for gold pairs.
         candidate_mask: ``(B,N,N)`` bool, valid candidates.
-        cause_probs: ``(B,N)`` P(unit is a cause).
+        cause_probs: ``(B,N)`` P(unit is a cause) (may be ``None`` with ``adaptive=False``).
     Returns:
         The mean hinge over all (row, gold, hard negative) triples of the batch; 0 (with a graph) when there are none.
     """
@@ -90,13 +90,13 @@ def cdmr_loss(
         neg_values, neg_index = ranking.topk(k, dim=-1)  # (B,N,k)
         hard_valid = torch.isfinite(neg_values)
     p_neg = pair_probs.gather(-1, neg_index)  # (B,N,k)
-    q = cause_probs.detach()
-    q_neg = q.gather(-1, neg_index.flatten(1)).view_as(neg_index)  # (B,N,k): q of each hard negative's cause unit
-    q_pos = q.unsqueeze(1).expand_as(pair_probs)  # (B,N,N): q_j for every candidate j
     if adaptive:
+        q = cause_probs.detach()
+        q_neg = q.gather(-1, neg_index.flatten(1)).view_as(neg_index)  # (B,N,k): q of each hard negative's cause
+        q_pos = q.unsqueeze(1).expand_as(pair_probs)  # (B,N,N): q_j for every candidate j
         margin = m0 * torch.exp(q_neg.unsqueeze(2) - q_pos.unsqueeze(3))  # (B,N,N+,k)
     else:
-        margin = torch.full_like(q_neg.unsqueeze(2) - q_pos.unsqueeze(3), m0)
+        margin = torch.full((), m0, dtype=pair_probs.dtype, device=pair_probs.device)
     gap = pair_probs.unsqueeze(3) - p_neg.unsqueeze(2)  # (B,N,N+,k)
     triples = gold.unsqueeze(3) & hard_valid.unsqueeze(2)
     if not triples.any():

@@ -12,8 +12,11 @@ Usage::
 The split is built with the corpus builder from ``--data_dir`` (default ``$HF_ECPE_DATA``, else ``../shared/data``),
 or read from ``--dataset_path`` (a ``DatasetDict`` saved with ``save_to_disk``). The model decodes with the settings
 saved in its config (``decoding``, ``decode_threshold`` — the threshold training chose on validation — and
-``decode_top_k``) unless ``--decoding`` / ``--threshold`` / ``--top_k`` are given. What is computed depends on the
-method (:class:`hf_ecpe.methods.MethodSpec.evaluator`):
+``decode_top_k``) unless ``--decoding`` / ``--threshold`` / ``--top_k`` are given, and with the sentiment lexicon of
+the reference decoding that training used (``decode_lexicon`` in the config, e.g. the RankCP / A2Net clause lexicon
+of ``ecpe_zh``) unless ``--lexicon PATH`` gives another (a clause-lexicon JSON or a word list,
+:mod:`hf_ecpe.evaluation.lexicon`; relative paths are also looked up under the data root) or ``--lexicon none``
+switches it off. What is computed depends on the method (:class:`hf_ecpe.methods.MethodSpec.evaluator`):
 
 - pair models (A2Net, the pair scorer): the ``ecpe`` scorer (pair / emotion / cause P, R, F1 — the RankCP / A2Net
   protocol — head F1, consistency; category-aware pair F1 and weighted F1 for a model with a category head) through
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--decoding", default=None, help="Override the config's decoding ('reference'/'threshold').")
     parser.add_argument("--threshold", type=float, default=None, help="Override the config's decode_threshold.")
     parser.add_argument("--top_k", type=int, default=None, help="Override the config's decode_top_k.")
+    parser.add_argument(
+        "--lexicon",
+        default=None,
+        help="Sentiment lexicon of the 'reference' decoding (clause-lexicon JSON or word list; default: the config's "
+        "decode_lexicon; 'none' for no lexicon), e.g. ecpe-zh/derived/sentimental_clauses.json.",
+    )
     parser.add_argument("--labels", nargs="+", default=None, help="Triplet LLM: categories (default: the adapter's).")
     parser.add_argument("--max_new_tokens", type=int, default=None, help="Triplet LLM: generation budget.")
     return parser
@@ -175,9 +184,14 @@ def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 8, **decode: Any) -> dict:
+def evaluate_pair_model(
+    model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 8, lexicon: Any = None, **decode: Any
+) -> dict:
     """The ``ecpe`` scores of a pair model (the ``PairTrainer`` evaluation training reports, so the numbers are the
-    ones of the training run) plus ``pair_auprc`` over every candidate pair."""
+    ones of the training run) plus ``pair_auprc`` over every candidate pair.
+
+    ``lexicon``: the sentiment lexicon of the reference decoding (a path, see :mod:`hf_ecpe.evaluation.lexicon`);
+    ``None`` uses the config's ``decode_lexicon`` (none when unset), ``"none"`` none at all."""
     import numpy as np
     import torch
 
@@ -193,6 +207,11 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
         "threshold": overrides.get("threshold"),
         "top_k": overrides.get("top_k"),
     }
+    saved_lexicon = getattr(model.config, "decode_lexicon", None)
+    if lexicon is None:
+        lexicon = saved_lexicon
+    elif isinstance(lexicon, str) and lexicon.strip().lower() in ("none", "null", ""):
+        lexicon = None
     with tempfile.TemporaryDirectory(prefix="hf_ecpe_evaluate_") as folder:
         args = EcpeTrainingArguments(
             output_dir=folder,
@@ -200,6 +219,7 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
             report_to="none",
             use_cpu=not torch.cuda.is_available(),
             dataloader_num_workers=0,
+            decode_lexicon=lexicon,
         )
         trainer = PairTrainer(
             model=model,
@@ -211,6 +231,10 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
             method=spec,
         )
         output = trainer.predict(dataset, metric_key_prefix="eval")
+    if saved_lexicon is None:  # the trainer records its lexicon in the config; leave the model as it came
+        model.config.__dict__.pop("decode_lexicon", None)
+    else:
+        model.config.decode_lexicon = saved_lexicon
     metrics = {key[len("eval_") :]: value for key, value in output.metrics.items() if key.startswith("eval_")}
     docs, gold = unpack(output.predictions, output.label_ids)
     scores, labels, unreachable = [], [], []
@@ -240,6 +264,7 @@ def evaluate_pair_model(model: Any, tokenizer: Any, dataset: Any, *, batch_size:
         if decode_kwargs["top_k"] is not None
         else getattr(config, "decode_top_k", None),
         "threshold_selected_on": getattr(config, "decode_threshold_selected_on", None),
+        "lexicon": str(lexicon) if lexicon is not None else None,
     }
     return {key: value for key, value in metrics.items() if not key.endswith(("_runtime", "_per_second"))}
 
@@ -303,6 +328,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     else:
         model, tokenizer = load_pair_model(path)
+        settings = {"lexicon": args.lexicon} if args.lexicon is not None else {}
         metrics = runner(
             model,
             tokenizer,
@@ -311,6 +337,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             decoding=args.decoding,
             threshold=args.threshold,
             top_k=args.top_k,
+            **settings,
         )
     record = {"model": str(path), "method": spec.name, "data": info, "metrics": metrics}
     output = (

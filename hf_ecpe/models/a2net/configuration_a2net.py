@@ -12,7 +12,10 @@ from transformers.utils import logging
 
 logger = logging.get_logger(__name__)
 
-ALIGNMENT_REDUCTIONS = ("reference", "per_document")
+ALIGNMENT_REDUCTIONS = ("reference", "per_document", "paper")
+ALIGNMENT_DIRECTIONS = ("both", "ecpe_to_ee_ce", "ee_ce_to_ecpe")
+FEATURE_ENCODERS = ("pfn", "shared_bilstm", "parallel_bilstm")
+POSITION_SMOOTHINGS = ("document", "batch")
 DECODING_STRATEGIES = ("reference", "threshold")
 UNIT_POOLINGS = ("cls", "mean")
 # Keys never forwarded from the nested encoder config: a checkpoint must not be able to switch on remote code
@@ -51,9 +54,24 @@ class A2NetConfig(PretrainedConfig):
             (The reference uses one ``--drop`` value for all three.)
         emotion_cause_weight (`float`, defaults to 0.4): lambda_1, weight of the EE + CE losses.
         alignment_weight (`float`, defaults to 0.4): lambda_2, weight of the inter-task alignment loss.
-        alignment_reduction (`str`, defaults to ``"reference"``): ``"reference"`` (one softmax over all candidates
-            of the batch, element-mean KL, as the reference code) or ``"per_document"`` (see
-            ``inter_task_alignment_loss``).
+        alignment_reduction (`str`, defaults to ``"reference"``): how the alignment loss is reduced (see
+            ``inter_task_alignment_loss``): ``"reference"`` (one softmax over all candidates of the batch,
+            element-mean KL, as the reference code), ``"per_document"`` (a softmax per document, summed KL, mean over
+            documents; neither the code nor the paper) or ``"paper"`` (Eq. 13 literally: the symmetric KL terms of
+            the scores themselves, no softmax, summed over the document's candidates, mean over documents).
+        alignment_direction (`str`, defaults to ``"both"``): which KL terms of Eq. 13 are used: ``"both"``,
+            ``"ecpe_to_ee_ce"`` (only KL(pseudo || pair), the paper's "ECPE→EE×CE" of Table 3) or
+            ``"ee_ce_to_ecpe"`` (only KL(pair || pseudo), its "EE×CE→ECPE"); each kept term keeps its factor 1/2.
+        feature_encoder (`str`, defaults to ``"pfn"``): the feature layer between the unit vectors and the heads:
+            ``"pfn"`` (the partition filter network, A2Net's feature-task alignment), ``"shared_bilstm"`` (one
+            BiLSTM whose states serve both EE and CE, Table 2's "shared encoding") or ``"parallel_bilstm"`` (one BiLSTM
+            for the emotion features and one for the cause features, Table 2's "parallel encoding"). With a BiLSTM
+            the shared partition is zero (no interaction features) and ``pfn_hidden_size`` (even) is the BiLSTM's
+            output size (half per direction); ``dropconnect`` is unused.
+        position_smoothing (`str`, defaults to ``"document"``): the Gaussian smoothing of the relative-position
+            embeddings sums over the candidates of each document (``"document"``: a document's scores do not depend
+            on the other documents of its batch) or, as the reference code, over the window candidates of the
+            batch's padded length (``"batch"``).
         decoding (`str`, defaults to ``"reference"``): ``"reference"`` (top-k with the first always kept) or
             ``"threshold"`` (every candidate with probability > ``decode_threshold``).
         decode_threshold (`float`, defaults to 0.5): probability threshold of both strategies.
@@ -96,6 +114,9 @@ class A2NetConfig(PretrainedConfig):
         emotion_cause_weight: float = 0.4,
         alignment_weight: float = 0.4,
         alignment_reduction: str = "reference",
+        alignment_direction: str = "both",
+        feature_encoder: str = "pfn",
+        position_smoothing: str = "document",
         decoding: str = "reference",
         decode_threshold: float = 0.5,
         decode_top_k: int = 3,
@@ -119,6 +140,14 @@ class A2NetConfig(PretrainedConfig):
         self.emotion_cause_weight = _non_negative("emotion_cause_weight", emotion_cause_weight)
         self.alignment_weight = _non_negative("alignment_weight", alignment_weight)
         self.alignment_reduction = _choice("alignment_reduction", alignment_reduction, ALIGNMENT_REDUCTIONS)
+        self.alignment_direction = _choice("alignment_direction", alignment_direction, ALIGNMENT_DIRECTIONS)
+        self.feature_encoder = _choice("feature_encoder", feature_encoder, FEATURE_ENCODERS)
+        self.position_smoothing = _choice("position_smoothing", position_smoothing, POSITION_SMOOTHINGS)
+        if self.feature_encoder != "pfn" and self.pfn_hidden_size % 2:
+            raise ValueError(
+                f"A2NetConfig.pfn_hidden_size must be even with feature_encoder={feature_encoder!r} (half per "
+                f"direction of the BiLSTM), got {pfn_hidden_size}"
+            )
         self.decoding = _choice("decoding", decoding, DECODING_STRATEGIES)
         self.decode_threshold = _probability("decode_threshold", decode_threshold)
         self.decode_top_k = _positive_int("decode_top_k", decode_top_k)
