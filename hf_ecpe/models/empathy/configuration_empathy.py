@@ -13,7 +13,7 @@ GATES = ("hard", "soft", "none")
 GATE_SOURCES = ("reasoner", "lexicon")
 SOFT_GATE_FORMS = ("paper", "reference")
 CAUSE_LABELS = ("reference", "utterance")
-ENCODER_INITS = ("none", "embeddings", "reasoner")
+ENCODER_INITS = ("random", "embeddings", "reasoner")
 RESPONSE_TURNS = ("all", "last")
 # emotion/emotion_set.txt of A-Rain/EmpDialogue_RecEC, in its order (the reasoner's class ids by default).
 ED_EMOTIONS = (
@@ -63,7 +63,7 @@ class EmpathyConfig(PretrainedConfig):
             reasoner is that encoder (``AutoModel.from_config``) with the emotion and cause heads on top
             (``encoder_init="reasoner"``).
         encoder_init (`str`, default ``"embeddings"``): what ``from_encoder`` copies from a pretrained encoder:
-            ``"none"`` (only the vocabulary size and special tokens), ``"embeddings"`` (its word embeddings into the
+            ``"random"`` (nothing copied: only the vocabulary size and special tokens), ``"embeddings"`` (its word embeddings into the
             generator's — and the reasoner's — word embeddings; needs ``d_model`` = the encoder's hidden size) or
             ``"reasoner"`` (embeddings, and the whole encoder as the reasoner).
         max_position_embeddings (`int`, default 512): longest source / response (sinusoidal positions, as the
@@ -167,7 +167,7 @@ class EmpathyConfig(PretrainedConfig):
         if len(labels) < 2 or len(set(labels)) != len(labels) or not all(isinstance(x, str) for x in labels):
             raise ValueError(f"emotion_labels must be at least two distinct strings, got {labels!r}")
         self.emotion_labels = labels
-        self.gate = _choice("gate", gate, GATES)
+        self.gate = _choice("gate", "none" if gate is None else gate, GATES)  # `--gate none` parses to None
         self.hard_gate_sampling = bool(hard_gate_sampling)
         if isinstance(gumbel_temperature, bool) or not isinstance(gumbel_temperature, (int, float)):
             raise ValueError(f"gumbel_temperature must be a positive number, got {gumbel_temperature!r}")

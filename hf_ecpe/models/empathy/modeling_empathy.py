@@ -504,7 +504,7 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
         encoder_config = encoder.config
         init = config_kwargs.get("encoder_init", "embeddings")
         config_kwargs.setdefault("vocab_size", encoder_config.vocab_size)
-        if init != "none":
+        if init != "random":
             config_kwargs.setdefault("d_model", encoder_config.hidden_size)
         if init == "reasoner":
             config_kwargs["encoder"] = encoder_config.to_dict()
@@ -512,13 +512,13 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
             config_kwargs.update(special_token_ids(tokenizer))
         config_kwargs.setdefault("hf_ecpe_version", getattr(cls.config_class, "library_version", None))
         model = cls(cls.config_class(**config_kwargs))
-        if init != "none":
+        if init != "random":
             words = encoder.get_input_embeddings().weight
             if words.shape != model.encoder.embed_tokens.weight.shape:
                 raise ValueError(
                     f"encoder_init={init!r}: the encoder's word embeddings are {tuple(words.shape)} but the model's are "
                     f"{tuple(model.encoder.embed_tokens.weight.shape)}; set d_model to the encoder's hidden size "
-                    f"({encoder_config.hidden_size}) or encoder_init='none'"
+                    f"({encoder_config.hidden_size}) or encoder_init='random'"
                 )
             with torch.no_grad():
                 model.encoder.embed_tokens.weight.copy_(words)
