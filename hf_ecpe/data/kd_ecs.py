@@ -215,11 +215,7 @@ def build_prompt(
             f"than max_prompt_tokens={limit} (u_i and u_j are never cut): raise max_prompt_tokens or shorten the template"
         )
     start, end = ranges["utterance_j"]
-    positions = [
-        k
-        for k, (a, b) in enumerate(encoded["offset_mapping"])
-        if b > a and a < end and b > start and encoded["input_ids"][k] not in tokenizer.all_special_ids
-    ]
+    positions = [k for k, (a, b) in enumerate(encoded["offset_mapping"]) if b > a and a < end and b > start]
     if not positions:
         raise ValueError(f"{where}: utterance {j} has no token in the prompt of pair ({i}, {j})")
     first, last = positions[0], positions[-1]

@@ -334,7 +334,8 @@ class KdEcsPreTrainedModel(PreTrainedModel):
         if expected is not None and not isinstance(model, expected):
             base = getattr(model, "base_model", model)
             with_head = auto_class.from_config(model.config, dtype=torch.float32, trust_remote_code=False)
-            missing, unexpected = with_head.base_model.load_state_dict(base.state_dict(), strict=False)
+            weights = {k: v for k, v in base.state_dict().items() if not k.startswith("pooler.")}  # MLMs have none
+            missing, unexpected = with_head.base_model.load_state_dict(weights, strict=False)
             if unexpected or [key for key in missing if "pooler" not in key]:
                 raise ValueError(
                     f"cannot put the weights of {type(model).__name__} under {type(with_head).__name__}: missing "
