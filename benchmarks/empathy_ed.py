@@ -157,6 +157,9 @@ def run_model(name: str, seed: int, args: argparse.Namespace, data_path: Path, t
     from hf_ecpe.evaluation.empathy import evaluate_empathy_model, sample_report_html
 
     output = Path(args.save_dir) / f"{name}_seed{seed}"
+    cached = output / "bench_metrics.json"
+    if cached.is_file() and not args.retrain:
+        return json.loads(cached.read_text())
     command = [
         sys.executable, str(Path(__file__).resolve()), "--_train_child",
         "--config", str(REPO / "recipes/empathy_ed.yaml"), "--dataset_path", str(data_path),
@@ -190,6 +193,7 @@ def run_model(name: str, seed: int, args: argparse.Namespace, data_path: Path, t
     metrics["command"] = " ".join(command[1:])
     if args.report and name == "soft" and seed == args.seeds[0]:
         sample_report_html(model, tokenizer, dev_examples[:24], Path(args.save_dir) / "samples_soft.html")
+    cached.write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     return metrics
 
 
@@ -220,7 +224,9 @@ def main() -> None:
     parser.add_argument("--dev_fraction", type=float, default=0.2)
     parser.add_argument("--label_agreement", type=int, default=200)
     parser.add_argument("--report", action="store_true", help="write <save_dir>/samples_soft.html")
-    parser.add_argument("--retrain", action="store_true", help="train again even when a run's folder is complete")
+    parser.add_argument(
+        "--retrain", action="store_true", help="train and score again even when a run's folder has its results"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -257,7 +263,12 @@ def main() -> None:
     }
     print(f"data: {result['data']}", flush=True)
     started = time.time()
-    result["floors"] = floors(train_examples, dev_examples)
+    floors_file = Path(args.save_dir) / "floors.json"
+    if floors_file.is_file() and not args.retrain:
+        result["floors"] = json.loads(floors_file.read_text())
+    else:
+        result["floors"] = floors(train_examples, dev_examples)
+        floors_file.write_text(json.dumps(result["floors"], indent=2) + "\n")
     print(f"floors done in {time.time() - started:.0f} s", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {}
     for name in args.variants:

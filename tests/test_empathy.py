@@ -303,7 +303,7 @@ def test_initialisation_from_a_pretrained_encoder(tiny_encoder_dir):
     assert torch.equal(model.encoder.embed_tokens.weight, words)
     assert torch.equal(model.encoder.reasoner.embed_tokens.weight, words)
     assert model.lm_head.weight is model.encoder.embed_tokens.weight
-    scratch = tiny_model(tiny_encoder_dir, encoder_init="none", d_model=8)
+    scratch = tiny_model(tiny_encoder_dir, encoder_init="random", d_model=8)
     assert scratch.config.vocab_size == encoder.config.vocab_size and scratch.config.d_model == 8
     as_reasoner = tiny_model(tiny_encoder_dir, encoder_init="reasoner")
     state = as_reasoner.encoder.reasoner.pretrained.state_dict()
@@ -450,3 +450,58 @@ def test_pipeline_is_registered_on_import():
 
     assert "empathetic-response" in PIPELINE_REGISTRY.get_supported_tasks()
     assert hf_ecpe.methods.get_method("empathy").kind == "response"
+
+
+def test_tiny_recipe_under_accelerate_launch_then_resume(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "run"
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent)) or "accelerate"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo), "TOKENIZERS_PARALLELISM": "false",
+           "OMP_NUM_THREADS": "1"}  # fmt: skip
+    command = [accelerate, "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "-m", "hf_ecpe.scripts.train", "--config", str(repo / "recipes/empathy_tiny.yaml"),
+               "--output_dir", str(out), "--num_train_epochs", "2", "--save_total_limit", "none"]  # fmt: skip
+    done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("config.json", "generation_config.json", "model.safetensors", "modeling_empathy.py", "README.md"):
+        assert (out / name).is_file(), name
+    selected = json.loads((out / "metrics.json").read_text())["best_model_checkpoint"]
+    assert selected and "checkpoint-" in selected  # chosen on the validation split
+    last = max(out.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+
+    from hf_ecpe.scripts import train
+
+    train.main(["--config", str(repo / "recipes/empathy_tiny.yaml"), "--output_dir", str(out),
+                "--num_train_epochs", "3", "--resume_from_checkpoint", "true", "--save_total_limit", "none"])  # fmt: skip
+    history = json.loads((out / "trainer_state.json").read_text())["log_history"]
+    logged = [entry for entry in history if "loss" in entry]
+    assert any(entry["epoch"] <= 1.0 and "loss_generation" not in entry for entry in logged)  # stage 1, kept
+    assert any(entry["epoch"] > 2.0 and "loss_generation" in entry for entry in logged)  # resumed in stage 2
+    assert json.loads((out / "metrics.json").read_text())["run"]["resumed_from"] == str(last)
+
+
+@pytest.mark.parametrize(
+    ("corpus", "folder", "split"), [("reccon", "reccon", "validation"), ("ecf", "ecf", "validation")]
+)
+def test_gold_cause_corpora_as_training_data(data_root, tokenizer, corpus, folder, split):
+    from hf_ecpe.data.corpora import get_corpus
+    from hf_ecpe.data.empathy import emotion_label_set
+
+    if not (data_root / folder).is_dir():
+        pytest.skip(f"{corpus} not present")
+    data = get_corpus(corpus).build(data_root / folder, None)[split].select(range(20))
+    config = EmpathyConfig(emotion_labels=emotion_label_set(data), d_model=16, num_heads=2, ffn_dim=32,
+                           vocab_size=tokenizer.vocab_size)  # fmt: skip
+    examples = prepare_empathy_dataset(data, config)
+    assert len(examples) > len(data)  # several responses per conversation
+    gold = [e for e in examples if e["cause_utterances"]]
+    assert gold and all(max(e["cause_utterances"]) < len(e["context"]) for e in gold)
+    batch = EmpathyCollator(tokenizer, config)(list(examples)[:8])
+    assert (batch["emotion_labels"] >= 0).all()  # every label is in the corpus's label set
+    assert set(batch["cause_labels"][batch["cause_labels"] >= 0].unique().tolist()) <= {0, 1}
