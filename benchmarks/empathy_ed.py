@@ -52,7 +52,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 BUDGET = [
     "--model_name_or_path", "tiny-random", "--tiny_vocab_size", "6000", "--tiny_hidden_size", "128",
     "--d_model", "128", "--ffn_dim", "512", "--encoder_init", "random",
-    "--reasoner_epochs", "0.5", "--num_train_epochs", "2",
+    "--reasoner_epochs", "0.5", "--num_train_epochs", "3", "--learning_rate", "1e-3",
     "--eval_strategy", "epoch", "--save_strategy", "epoch", "--save_total_limit", "1",
     "--metric_for_best_model", "loss", "--greater_is_better", "false", "--predict_with_generate", "false",
     "--max_eval_samples", "150", "--test_split", "none", "--disable_tqdm", "true", "--logging_steps", "20",
@@ -180,7 +180,7 @@ def run_model(name: str, seed: int, args: argparse.Namespace, data_path: Path, t
     metrics = evaluate_empathy_model(model, tokenizer, dev, batch_size=64)
     source, target = training_tokens(train_examples, tokenizer, model.config)
     train = record["train"]
-    epochs, reasoner_epochs = float(train.get("epoch", 2.0)), 0.5
+    epochs, reasoner_epochs = float(train.get("epoch", 3.0)), 0.5
     processed = source * epochs + target * (epochs - reasoner_epochs)
     metrics["training_tokens_per_second"] = processed / train["train_runtime"]
     metrics["train_runtime_s"] = train["train_runtime"]
@@ -210,7 +210,45 @@ def label_agreement(n: int, dev) -> dict[str, Any]:
     return agreement
 
 
+def markdown_table(result: dict[str, Any]) -> str:
+    """The README table of a results JSON (floors, then mean ± std over seeds per variant)."""
+    columns = ("bleu_nltk", "bleu", "bertscore_f1", "dist_1", "dist_2", "emotion_accuracy")
+    lines = [
+        "| system | NLTK BLEU-4 | sacreBLEU | BERTScore F (MiniLM-L6) | Dist-1 | Dist-2 | emotion acc. |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, metrics in result["floors"].items():
+        lines.append(f"| floor: {name} | " + " | ".join(f"{metrics[key]:.3f}" for key in columns) + " |")
+    for name, summary in result["summary"].items():
+        seeds = len(result["runs"][name])
+        cells = [f"{summary[key]['mean']:.3f} ± {summary[key]['std']:.3f}" for key in columns]
+        lines.append(f"| {name} ({seeds} seeds) | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| system | training tokens/s | generation tokens/s, cache | without cache | speed-up | cached = uncached | "
+        "peak RSS (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, runs in result["runs"].items():
+        summary = result["summary"][name]
+        same = all(run["cached_equals_uncached"] for run in runs)
+        lines.append(
+            f"| {name} | {summary['training_tokens_per_second']['mean']:.0f} | "
+            f"{summary['generation_tokens_per_second_cached']['mean']:.0f} | "
+            f"{summary['generation_tokens_per_second_uncached']['mean']:.0f} | "
+            f"{summary['cache_speedup']['mean']:.2f}× | {'yes' if same else 'NO'} | "
+            f"{summary['peak_rss_mib_training']['mean']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if "--table" in sys.argv:
+        print(markdown_table(json.loads(Path(sys.argv[sys.argv.index("--table") + 1]).read_text())))
+        return
+    if "--_label_agreement_only" in sys.argv:  # precompute the agreement (cached in save_dir) while runs train
+        sys.argv.remove("--_label_agreement_only")
+        sys.argv += ["--variants"]
     if "--_train_child" in sys.argv:
         argv = [a for a in sys.argv[1:] if a != "--_train_child"]
         train_child(argv)
@@ -220,7 +258,7 @@ def main() -> None:
     parser.add_argument("--save_dir", default="outputs/bench_empathy_ed")
     parser.add_argument("--output", default="benchmarks/results/empathy_ed.json")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1024, 2048])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--dev_fraction", type=float, default=0.2)
     parser.add_argument("--label_agreement", type=int, default=200)
     parser.add_argument("--report", action="store_true", help="write <save_dir>/samples_soft.html")
@@ -284,8 +322,21 @@ def main() -> None:
         name: {key: _mean_std([run[key] for run in entries]) for key in keys if key in entries[0]}
         for name, entries in runs.items()
     }
+    # generated text only: the corpus text (context, reference) is research-only and stays out of the repository
+    for entries in runs.values():
+        for run in entries:
+            run["samples"] = [
+                {"example": example["id"], "generated": sample["generated"], "predicted_emotion": sample["emotion"],
+                 "gold_emotion": example["emotion"]}
+                for example, sample in zip(dev_examples, run.get("samples", []))
+            ]  # fmt: skip
     if args.label_agreement:
-        result["label_agreement"] = label_agreement(args.label_agreement, dev)
+        agreement_file = Path(args.save_dir) / f"label_agreement_{args.label_agreement}.json"
+        if agreement_file.is_file() and not args.retrain:
+            result["label_agreement"] = json.loads(agreement_file.read_text())
+        else:
+            result["label_agreement"] = label_agreement(args.label_agreement, dev)
+            agreement_file.write_text(json.dumps(result["label_agreement"], indent=2) + "\n")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps(result["summary"], indent=1))

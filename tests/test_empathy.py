@@ -130,6 +130,23 @@ def test_the_gated_attention_uses_the_gates(tiny_encoder_dir, tokenizer):
     assert torch.allclose(weights[..., 0], torch.ones_like(weights[..., 0]))
 
 
+def test_reference_soft_gate_form_scales_the_memory(tiny_encoder_dir, tokenizer):
+    paper = tiny_model(tiny_encoder_dir, gate="soft", dropout=0.0, attention_dropout=0.0).eval()
+    reference = tiny_model(
+        tiny_encoder_dir, gate="soft", soft_gate_form="reference", dropout=0.0, attention_dropout=0.0
+    )
+    reference.load_state_dict(paper.state_dict())
+    batch = batch_for(tokenizer, paper)
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"], "labels": batch["labels"]}
+    ones = batch["attention_mask"].float()
+    with torch.no_grad():
+        a, b = paper(**inputs), reference.eval()(**inputs)
+        # with every gate 1 both forms are plain attention over H
+        same_a, same_b = paper(**inputs, gates=ones), reference(**inputs, gates=ones)
+    assert not torch.allclose(a.logits, b.logits)
+    assert torch.allclose(same_a.logits, same_b.logits, atol=1e-5)
+
+
 def test_gate_none_is_without_emotion_cause(tiny_encoder_dir, tokenizer):
     model = tiny_model(tiny_encoder_dir, gate="none")
     assert all(layer.gated_attn is None for layer in model.decoder.layers)

@@ -59,16 +59,25 @@ def to_corpus_tokens(text: str) -> str:
 
 
 def decode_texts(tokenizer: Any, ids: np.ndarray) -> list[str]:
-    """Token id rows (-100 padding allowed) → corpus-tokenised texts, cut at the first [SEP]/EOS."""
+    """Token id rows (-100 padding allowed) → corpus-tokenised texts, cut at the first [SEP]/EOS.
+
+    Word pieces are joined by hand (``##`` continues a word) and every word is separated by one space: the
+    tokenizers decoder's clean-up would glue punctuation to words (``great .`` → ``great.``), which is not the
+    corpus tokenisation the references are in."""
     end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    special = set(tokenizer.all_special_ids)
     texts = []
     for row in np.asarray(ids):
         row = [int(token) for token in row if int(token) >= 0]
         if end in row:
             row = row[: row.index(end)]
-        texts.append(
-            to_corpus_tokens(tokenizer.decode(row, skip_special_tokens=True, clean_up_tokenization_spaces=False))
-        )
+        words: list[str] = []
+        for token in tokenizer.convert_ids_to_tokens([token for token in row if token not in special]):
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            else:
+                words.append(token)
+        texts.append(to_corpus_tokens(" ".join(words)))
     return texts
 
 
