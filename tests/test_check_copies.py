@@ -201,3 +201,23 @@ def test_cli_exit_codes(tree):
     fixed = subprocess.run([*command, "--fix"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert path.read_text() == COPY
+
+
+def test_code_files_of_shipped_checkpoints_are_whole_file_copies(tmp_path):
+    """A checkpoint shipped inside the package (hf_ecpe/assets/*) carries its model folder's code for remote code:
+    a file that drifts from hf_ecpe/models/<m>/ is reported, and --fix copies the original over it."""
+    from hf_ecpe.tools.check_copies import check_shipped_code
+
+    models = tmp_path / "hf_ecpe" / "models" / "toy"
+    assets = tmp_path / "hf_ecpe" / "assets" / "toy-default"
+    models.mkdir(parents=True)
+    assets.mkdir(parents=True)
+    (models / "modeling_toy.py").write_text("X = 1\n")
+    (assets / "modeling_toy.py").write_text("X = 1\n")
+    assert check_shipped_code(tmp_path) == []
+    (assets / "modeling_toy.py").write_text("X = 2\n")
+    drifts = check_shipped_code(tmp_path)
+    assert len(drifts) == 1 and "differs from hf_ecpe/models/toy/modeling_toy.py" in drifts[0].message
+    assert "-X = 1" in drifts[0].diff and "+X = 2" in drifts[0].diff
+    check_shipped_code(tmp_path, fix=True)
+    assert (assets / "modeling_toy.py").read_text() == "X = 1\n" and check_shipped_code(tmp_path) == []

@@ -122,6 +122,35 @@ def check_copies(root: str | Path | None = None, fix: bool = False) -> list[Drif
     drifts = [drift for path in sources.model_files() for drift in _check_file(sources, path)]
     if fix:
         _apply_fixes(drifts)
+    return drifts + check_shipped_code(root, fix=fix)
+
+
+def check_shipped_code(root: Path, fix: bool = False) -> list[Drift]:
+    """Checkpoints shipped inside the package (``hf_ecpe/assets/*``) carry their model folder's code files for
+    ``trust_remote_code``: each must be a whole-file copy of ``hf_ecpe/models/<m>/<file>`` (``fix``: copy it)."""
+    drifts = []
+    models = root / "hf_ecpe" / "models"
+    for code in sorted((root / "hf_ecpe" / "assets").glob("*/*.py")):
+        originals = sorted(models.glob(f"*/{code.name}"))
+        if len(originals) != 1:
+            drifts.append(Drift(code, 1, code.name, f"no single model file named {code.name} under {models}"))
+            continue
+        original = originals[0]
+        if original.read_bytes() == code.read_bytes():
+            continue
+        diff = _diff(
+            original.read_text(encoding="utf-8").splitlines(),
+            code.read_text(encoding="utf-8").splitlines(),
+            str(original.relative_to(root)),
+            code,
+            1,
+            root,
+        )
+        drift = Drift(code, 1, str(original.relative_to(root)), f"differs from {original.relative_to(root)}", diff)
+        if fix:
+            code.write_bytes(original.read_bytes())
+            drift.fixed = True
+        drifts.append(drift)
     return drifts
 
 
