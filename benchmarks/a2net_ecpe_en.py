@@ -233,8 +233,8 @@ def main() -> None:
     parser.add_argument(
         "--alignment_reduction",
         default="reference",
-        choices=["reference", "per_document"],
-        help="inter-task alignment loss form: the reference code's batch-wide softmax or the paper-style per document",
+        choices=["reference", "per_document", "paper"],
+        help="inter-task alignment loss form (A2NetConfig.alignment_reduction): reference / per_document / paper",
     )
     parser.add_argument("--max_train_samples", type=int, default=None, help="smoke runs only")
     parser.add_argument("--max_eval_samples", type=int, default=None, help="smoke runs only (validation and test)")

@@ -309,6 +309,8 @@ def test_the_trainer_metrics_decode_with_the_lexicon(tmp_path, tiny_encoder_dir)
     # a lexicon with every unit keeps ranks 2-3 wherever they are units of the document (doc 4 has units 1-3 only)
     assert full["eval_predicted_pairs_per_document"] <= plain["eval_predicted_pairs_per_document"]
     assert empty["eval_loss"] == pytest.approx(plain["eval_loss"])  # the loss never sees the lexicon
+    _, unset, _ = lexicon_trainer(tmp_path, tiny_encoder_dir, "none")  # a recipe's lexicon switched off
+    assert not hasattr(unset.config, "decode_lexicon")
 
 
 def test_scripts_evaluate_uses_the_saved_lexicon_unless_told(tmp_path, tiny_encoder_dir):
@@ -533,3 +535,33 @@ def test_rpcl_benchmark_carves_validation_by_conversation_and_scores_the_floor()
     floor = rpcl_ecf.floor_scores(dev)  # predicted: (0,0) (1,1) (1,0) (2,2) (2,1)
     assert floor["precision"] == pytest.approx(2 / 5) and floor["recall"] == pytest.approx(1.0, abs=1e-7)
     assert set(rpcl_ecf.MODES) == {"base", "rpcl", "fixed_margin", "dropout_consistency"}
+
+
+def test_feature_files_reach_the_multimodal_collator(tiny_encoder_dir, tmp_path):
+    from hf_ecpe import MultimodalPairScorerModel
+    from hf_ecpe.data.multimodal import ecf_utterance_key
+
+    rows = lexicon_rows()
+    vectors = {
+        ecf_utterance_key(row, i): np.full(3, i, dtype=np.float32) for row in rows for i in range(len(row["units"]))
+    }
+    np.savez(tmp_path / "audio.npz", **vectors)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    settings = dict(context_hidden_size=8, pair_hidden_size=8, relative_position_size=4, speaker_embedding_size=4)
+    model = MultimodalPairScorerModel.from_encoder(str(tiny_encoder_dir), audio_dim=3, **settings)
+    trainer = PairTrainer(
+        model=model,
+        args=rpcl_args(tmp_path, audio_features=str(tmp_path / "audio.npz")),
+        train_dataset=rows,
+        processing_class=tokenizer,
+    )
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["audio_features"].shape[-1] == 3 and "visual_features" not in batch
+    trainer.train()
+    wrong = MultimodalPairScorerModel.from_encoder(str(tiny_encoder_dir), audio_dim=5, **settings)
+    with pytest.raises(ValueError, match="audio_dim"):
+        PairTrainer(
+            model=wrong,
+            args=rpcl_args(tmp_path, audio_features=str(tmp_path / "audio.npz")),
+            processing_class=tokenizer,
+        )

@@ -53,6 +53,10 @@ class EcpeTrainingArguments(TrainingArguments):
             clause lexicon such as ``ecpe-zh/derived/sentimental_clauses.json``, RankCP/A2Net's, keyed by document
             id, or a word list). A relative path is also looked up under ``$HF_ECPE_DATA``. Stored in the model
             config (``decode_lexicon``) so that ``scripts.evaluate`` decodes the same way.
+        audio_features / visual_features: per-utterance feature files (``.npz`` keyed by utterance, or ``.npy`` with
+            ``feature_index``, e.g. ECF's ``video_id_mapping.json``) for a conversational pair model built with
+            ``audio_dim`` / ``visual_dim`` (RPCL's T+A+V settings); the trainer gives them to its
+            ``MultimodalCollator``.
     """
 
     remove_unused_columns: bool = field(
@@ -117,6 +121,16 @@ class EcpeTrainingArguments(TrainingArguments):
     max_train_units: int | None = field(
         default=None,
         metadata={"help": "Training batches keep the first N units of each document (RPCL: 35); eval is whole."},
+    )
+    audio_features: str | None = field(
+        default=None, metadata={"help": "Audio feature file (.npz, or .npy with feature_index) for audio_dim models."}
+    )
+    visual_features: str | None = field(
+        default=None,
+        metadata={"help": "Visual feature file (.npz, or .npy with feature_index) for visual_dim models."},
+    )
+    feature_index: str | None = field(
+        default=None, metadata={"help": "JSON {utterance key: row} of .npy feature arrays (ECF: video_id_mapping)."}
     )
     decode_lexicon: str | None = field(
         default=None,

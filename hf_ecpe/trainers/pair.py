@@ -9,7 +9,8 @@ training, so a saved model decodes with the validation-chosen threshold).
 Training settings of :class:`~hf_ecpe.trainers.EcpeTrainingArguments` that this trainer honours: a separate encoder
 learning rate (``encoder_learning_rate``), patience-based early stopping (``early_stopping_patience``,
 ``early_stopping_threshold``, ``early_stopping_start_epoch``), a cap on the units of training documents
-(``max_train_units``) and the sentiment lexicon of the reference decoding in every evaluation (``decode_lexicon``).
+(``max_train_units``), the sentiment lexicon of the reference decoding in every evaluation (``decode_lexicon``) and
+audio / visual feature files for a multimodal model (``audio_features``, ``visual_features``, ``feature_index``).
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ class PairTrainer(EcpeTrainerBase):
             from hf_ecpe.evaluation.lexicon import load_lexicon
 
             self.lexicon = load_lexicon(source)
-            if self.model is not None:  # scripts.evaluate decodes a saved model with the same lexicon
+            if self.lexicon is not None and self.model is not None:  # scripts.evaluate decodes with the same one
                 self._unwrapped_model().config.decode_lexicon = str(source)
+        self._attach_feature_tables()
         patience = getattr(self.args, "early_stopping_patience", None)
         if patience:
             self.add_callback(
@@ -118,6 +120,32 @@ class PairTrainer(EcpeTrainerBase):
                     patience, self.args.early_stopping_threshold, self.args.early_stopping_start_epoch
                 )
             )
+
+    def _attach_feature_tables(self) -> None:
+        """Give ``audio_features`` / ``visual_features`` to the ``MultimodalCollator`` (sizes checked against the
+        model's ``audio_dim`` / ``visual_dim``)."""
+        files = {name: getattr(self.args, f"{name}_features", None) for name in ("audio", "visual")}
+        if not any(files.values()):
+            return
+        from hf_ecpe.data.multimodal import FeatureTable, MultimodalCollator
+
+        if not isinstance(self.data_collator, MultimodalCollator):
+            raise ValueError(
+                "audio_features / visual_features need a conversational pair model (method pair_scorer), whose "
+                f"collator is a MultimodalCollator; this trainer's collator is {type(self.data_collator).__name__}"
+            )
+        config = self._unwrapped_model().config
+        for name, path in files.items():
+            if not path:
+                continue
+            table = FeatureTable.load(path, self.args.feature_index if path.endswith(".npy") else None, name=name)
+            expected = getattr(config, f"{name}_dim", None)
+            if expected != table.dim:
+                raise ValueError(
+                    f"{name}_features {path} holds {table.dim}-d vectors but the model's {name}_dim is {expected}: "
+                    f"build the model with {name}_dim: {table.dim}"
+                )
+            setattr(self.data_collator, name, table)
 
     # ------------------------------------------------------------------ data and optimiser
     def get_train_dataloader(self) -> Any:

@@ -23,9 +23,10 @@ Documented departures from the reference:
   ``|j - i| <= K``, and it drops pairs with a padded unit in the loss (``output_util``) - the same set as ours.
 - The Gaussian smoothing of the position embeddings sums over the valid candidates of *each document*; the reference
   sums over the candidates of the padded length ``N``, so a document's scores depended on the longest document of
-  its batch. This one **changes the logits (and so the loss) of a shorter document in a mixed batch** (by up to
-  1.46 in logit on a measured batch); for a document alone in its batch, or as long as the longest one, both are
-  identical. ``position_smoothing="batch"`` restores the reference's behaviour.
+  its batch. This one **changes the logits (and so the loss) of a shorter document in a mixed batch** (up to 0.45
+  in logit for the 4-unit document beside a 6-unit one in ``tests/test_paper_settings.py``'s fixed batch); for a
+  document alone in its batch, or as long as the longest one, both are identical. ``position_smoothing="batch"``
+  restores the reference's behaviour.
 - Decoding never ranks a candidate with a padded unit (the reference's ``topk`` is unmasked).
 - Long documents are windowed instead of truncated (the reference's ``token_trunk`` dropped gold pairs).
 - The alignment loss computes its final softmax/KL step in float64 (see :func:`inter_task_alignment_loss`).
