@@ -2,8 +2,9 @@
 
     python -m hf_ecpe.scripts.demo [--text "..."] [--json]
 
-Uses ``pipeline("emotion-cause")`` with no model argument: the A2Net MiniLM-L6 model shipped inside the package
-(``hf_ecpe/assets/a2net-minilm-en``; its card states the data and licences). Works offline.
+Uses ``pipeline("emotion-cause")`` with no model argument: the model shipped inside the package
+(``hf_ecpe.defaults.default_model_path()``; its card in ``model_cards/`` states the data, the licences and the
+numbers). Works offline. The examples include neutral text, for which the right answer is "no pair".
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ EXAMPLES: list = [
         "utterances": ["I finally got the job I applied for!", "That is wonderful news, congratulations!"],
         "speakers": ["Ann", "Ben"],
     },
+    {
+        "utterances": [
+            "Did you see that the train to Boston was cancelled again?",
+            "Yes, and now I will miss my sister's wedding. I am so upset.",
+            "Oh no, I am sorry. Can you rent a car?",
+        ],
+        "speakers": ["Ann", "Ben", "Ann"],
+    },
+    "Water boils at 100 degrees Celsius at sea level.",
+    "Please send the invoice to the accounting department by Friday.",
 ]
 
 
@@ -28,12 +39,16 @@ def format_result(result: dict) -> str:
     if not result["pairs"]:
         lines.append("  no emotion-cause pair found")
     for pair in result["pairs"]:
+        category = f"  {pair['category']} ({pair['category_score']:.2f})" if "category" in pair else ""
         lines.append(
             f"  pair: emotion [{pair['emotion_index']}] <- cause [{pair['cause_index']}]  score {pair['score']:.3f}"
+            + category
         )
-    emotions = ", ".join(f"[{e['index']}] {e['score']:.2f}" for e in result["emotions"]) or "none"
-    causes = ", ".join(f"[{c['index']}] {c['score']:.2f}" for c in result["causes"]) or "none"
-    lines.append(f"  emotion head: {emotions}; cause head: {causes}")
+    for emotion in result["emotions"]:
+        if not emotion["causes"]:
+            lines.append(
+                f"  emotion [{emotion['index']}] ({emotion['score']:.2f}) without a cause above the threshold"
+            )
     return "\n".join(lines)
 
 
