@@ -100,7 +100,7 @@ def goemotions_neutral(path: Path, limit: int, seed: int) -> list[dict[str, Any]
     with path.open(encoding="utf-8", newline="") as handle:
         for line_number, fields in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             if len(fields) != 3:
-                raise CorpusFormatError(f"{path}: line {line_number}: expected text, labels, id; got {fields!r:.80}")
+                raise CorpusFormatError(path, f"line {line_number}", f"expected text, labels, id; got {fields!r:.80}")
             text, labels, comment_id = fields
             if labels == GOEMOTIONS_NEUTRAL and "[NAME]" not in text and len(text.split()) >= 4:
                 comments.append((comment_id, text))
