@@ -39,8 +39,9 @@ MIN_NEUTRAL_WINDOW = 3
 SEED = 13
 
 
-def _basic_row(row: dict[str, Any]) -> dict[str, Any]:
+def _basic_row(row: dict[str, Any], corpus: str) -> dict[str, Any]:
     row = {key: row[key] for key in FEATURES}
+    row["id"] = f"{corpus}/{row['id']}"  # ids are unique within a corpus only
     row["emotions"] = [basic_emotion(label) for label in row["emotions"]]
     row["pairs"] = [{**pair, "category": basic_emotion(pair.get("category") or "")} for pair in row["pairs"]]
     for pair in row["pairs"]:
@@ -139,15 +140,15 @@ def build_mixture(
     rng = random.Random(SEED)
     parts: dict[str, list[dict[str, Any]]] = {"train": [], "validation": [], "test": []}
     documents = _build(root, "ecpe_en", "fold1", lenient, report)
-    parts["train"] += [_basic_row(row) for row in documents["train"]]
-    parts["validation"] += [_basic_row(row) for row in documents["validation"]]
+    parts["train"] += [_basic_row(row, "ecpe_en") for row in documents["train"]]
+    parts["validation"] += [_basic_row(row, "ecpe_en") for row in documents["validation"]]
     from . import get_corpus
 
     ecpe = get_corpus("ecpe_en")
     test = ecpe.build(ecpe.locate(root), "fold1", lenient=lenient, report=report, splits=["test"])
-    parts["test"] += [_basic_row(row) for row in test["test"]]
+    parts["test"] += [_basic_row(row, "ecpe_en") for row in test["test"]]
     for name, corpus_config in (("reccon", "dailydialog"), ("ecf", "default")):
-        rows = [_basic_row(row) for row in _build(root, name, corpus_config, lenient, report)["train"]]
+        rows = [_basic_row(row, name) for row in _build(root, name, corpus_config, lenient, report)["train"]]
         order = sorted(range(len(rows)), key=lambda i: rows[i]["id"])
         rng.shuffle(order)
         held_out = set(order[: max(1, round(HELD_OUT_SHARE * len(rows)))])
