@@ -46,7 +46,7 @@ STUDENT_CONDITIONS = {
     "student_kd": [],
     "student_no_kd": ["--alpha", "1.0"],
     "no_connectives": ["--alpha", "1.0", "--causal_head", "cls"],
-    "no_mask_cau": ["--alpha", "1.0", "--causal_head", "none"],
+    "no_mask_cau": ["--alpha", "1.0", "--causal_head", "span"],
     "given_emotion": ["--given_emotion", "true"],
     "student_kd_token_span": ["--span_head", "token"],  # the RECCON SpanBERT-style per-token span head
     "student_no_kd_token_span": ["--alpha", "1.0", "--span_head", "token"],
@@ -300,6 +300,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save_dir", default="outputs/kdecs_bench")
     parser.add_argument("--floors_only", action="store_true")
+    parser.add_argument("--append", action="store_true", help="add the missing conditions to an existing --output")
     parser.add_argument("--corpus", default="reccon", choices=("reccon", "semeval2024"))
     parser.add_argument("--dev_rows", type=int, default=20, help="SemEval: dev conversations scored")
     parser.add_argument("--val_rows", type=int, default=40, help="SemEval: train conversations for the threshold")
@@ -331,6 +332,10 @@ def main() -> None:
     }
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and output.is_file():  # continue a run: keep what it measured, run the missing conditions
+        previous = json.loads(output.read_text(encoding="utf-8"))
+        previous.setdefault("appended_commands", []).append(results["setup"]["command"])
+        results = {**previous, "floors": results["floors"]}
 
     def save() -> None:
         results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -355,8 +360,8 @@ def main() -> None:
     DatasetDict({"train": subset, "validation": validation}).save_to_disk(str(data_path))
     results["setup"]["train_dialogues"] = len(subset)
 
-    teacher = args.teacher
-    if "teacher" in args.conditions and teacher is None:
+    teacher = args.teacher or results.get("teacher", {}).get("folder")
+    if "teacher" in args.conditions and "teacher" not in results:
         folder = save_dir / f"teacher_{args.encoder}"
         metrics = train_run("kd_ecs_teacher_reccon.yaml", folder, data_path, args, args.seeds[0], args.teacher_extra)
         scores = score(folder, validation)
@@ -369,7 +374,7 @@ def main() -> None:
         teacher = str(folder)
         save()
     student_args = argparse.Namespace(**{**vars(args), "encoder": args.student_encoder or args.encoder})
-    for name in [c for c in args.conditions if c in STUDENT_CONDITIONS]:
+    for name in [c for c in args.conditions if c in STUDENT_CONDITIONS and c not in results]:
         runs = []
         for seed in args.seeds[:1] if name in args.one_seed else args.seeds:
             folder = save_dir / f"{name}_{student_args.encoder}_seed{seed}"

@@ -254,7 +254,7 @@ def test_without_connectives_a_cls_head_decides(tiny_encoder_dir):
 
 
 def test_without_mask_cau_decisions_come_from_the_span_against_the_null_span(tiny_encoder_dir):
-    model, batch, out = student_outputs(tiny_encoder_dir, alpha=1.0, causal_head="none")
+    model, batch, out = student_outputs(tiny_encoder_dir, alpha=1.0, causal_head="span")
     assert out.logits is None and out.relation_logits is None and out.loss_connective is None
     assert bool(out.span_mask[:, 0].all())  # the null position
     starts, ends, best = best_spans(out.start_logits, out.end_logits, batch["cause_token_mask"], 64)

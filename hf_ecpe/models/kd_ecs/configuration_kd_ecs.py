@@ -29,7 +29,7 @@ RECCON_EMOTIONS = ("neutral", "happiness", "sadness", "anger", "fear", "surprise
 CONNECTIVE_TARGETS = ("fixed", "relation")
 TEACHER_BACKBONES = ("AutoModelForMaskedLM", "AutoModelForCausalLM")
 KD_DIRECTIONS = ("forward", "reverse")
-CAUSAL_HEADS = ("connective", "cls", "none")
+CAUSAL_HEADS = ("connective", "cls", "span")
 SPAN_HEADS = ("prompt", "token")
 CANDIDATE_TARGETS = ("all", "emotional")
 
@@ -245,7 +245,7 @@ class KdEcsStudentConfig(KdEcsConfig):
             literally, where the connective is learnt from the teacher alone).
         causal_head (`str`, defaults to ``"connective"``): how the student decides utterance-level causality:
             ``"connective"`` (the verbaliser at ``<mask_cau>``), ``"cls"`` ("w/o connectives": a binary head on the
-            first token's state), ``"none"`` ("w/o <mask_cau>": no utterance-level head; a pair is causal when its
+            first token's state), ``"span"`` ("w/o <mask_cau>": no utterance-level head; a pair is causal when its
             best span beats the null span at the first token, SQuAD-2 style).
         span_head (`str`, defaults to ``"prompt"``): ``"prompt"``: Eq. 8-9, position logits from the ``<mask_st>`` /
             ``<mask_ed>`` states through linear layers over the ``max_prompt_tokens`` sequence positions; ``"token"``: the
@@ -339,7 +339,7 @@ class KdEcsStudentConfig(KdEcsConfig):
         if "{mask_cau}" not in self.template and self.causal_head == "connective":
             raise ValueError(
                 "KdEcsStudentConfig.template has no {mask_cau} but causal_head='connective' reads the connective "
-                "there; add it or set causal_head to 'cls' or 'none'"
+                "there; add it or set causal_head to 'cls' or 'span'"
             )
         self.mask_token_ids = dict(mask_token_ids) if mask_token_ids else None
         super().__init__(**kwargs)

@@ -79,7 +79,7 @@ class KdEcsStudentOutput(ModelOutput):
             ``config.decode_threshold``).
         start_logits / end_logits: `(B, T)` span logits, ``SPAN_LOGIT_FILL`` outside the allowed positions.
         span_mask: `(B, T)` the allowed positions (u_j's tokens, plus the null position 0 when
-            ``causal_head="none"``).
+            ``causal_head="span"``).
     """
 
     loss: torch.FloatTensor | None = None
@@ -560,7 +560,7 @@ class KdEcsStudentModel(KdEcsPreTrainedModel):
             relation_logits = self.relation_head(self.dropout(hidden[:, 0])).float()
 
         span_mask = cause_token_mask.bool() & attention_mask.bool()
-        if config.causal_head == "none":  # the null span sits at position 0 (SQuAD 2.0)
+        if config.causal_head == "span":  # the null span sits at position 0 (SQuAD 2.0)
             span_mask = span_mask.clone()
             span_mask[:, 0] = True
         start_logits, end_logits = self.span_logits(hidden, input_ids, span_mask)
@@ -582,7 +582,7 @@ class KdEcsStudentModel(KdEcsPreTrainedModel):
             supervised["emotion"] = F.cross_entropy(emotion_logits, emotion_labels.long(), ignore_index=IGNORE_INDEX)
         if start_positions is not None and end_positions is not None:
             starts, ends = start_positions.long(), end_positions.long()
-            if config.causal_head == "none" and relation_labels is not None:
+            if config.causal_head == "span" and relation_labels is not None:
                 negative = relation_labels == 0
                 starts = starts.masked_fill(negative, 0)
                 ends = ends.masked_fill(negative, 0)
