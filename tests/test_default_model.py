@@ -1,8 +1,14 @@
-"""The embedded default model: pipeline("emotion-cause") with no model argument, offline."""
+"""The embedded default model: pipeline("emotion-cause") with no model argument, offline — documents, conversations,
+neutral text, categories and offsets, and the checkpoint's own remote code."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -11,70 +17,134 @@ from hf_ecpe.defaults import DEFAULT_ENCODER_PACKAGE, default_model_path
 
 pytest.importorskip(DEFAULT_ENCODER_PACKAGE, reason="the default restores its frozen encoder from this package")
 
+NEUTRAL = [
+    "Water boils at 100 degrees Celsius at sea level.",
+    "Please send the invoice to the accounting department by Friday.",
+    "The meeting starts at nine in room 204.",
+    "Trains to the airport leave every twenty minutes from platform three.",
+]
+
 
 @pytest.fixture(scope="module")
 def extractor():
     return hf_ecpe.pipeline("emotion-cause")
 
 
-def test_default_asset_is_small_and_partial():
+def test_default_asset_is_small_partial_and_self_contained():
     path = default_model_path()
     weights = path / "model.safetensors"
     assert weights.stat().st_size <= 12 * 1024 * 1024
     config = json.loads((path / "config.json").read_text())
-    assert config["model_type"] == "hf-ecpe-a2net"
+    assert config["model_type"] == "hf-ecpe-pair-scorer" and config["decoding"] == "threshold"
     assert config["encoder_weights_package"] == DEFAULT_ENCODER_PACKAGE
-    assert not list(path.glob("*.py")) and "auto_map" not in config  # loaded by the package's own classes
-    assert (path / "README.md").is_file() and "research" in (path / "README.md").read_text(encoding="utf-8")
+    assert config["emotion_categories"] == ["neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise"]
+    assert "decode_threshold_selected_on" in config  # chosen on validation during training
+    assert "auto_map" in config and (path / "modeling_pair_scorer.py").is_file()  # loads with trust_remote_code
+    card = (path / "README.md").read_text(encoding="utf-8")
+    assert "research" in card and "recipes/default_emotion_cause_mix.yaml" in card
 
 
-def test_pipeline_without_model_uses_the_default(extractor):
-    from hf_ecpe.scripts.demo import EXAMPLES
-
-    assert isinstance(extractor.model, hf_ecpe.A2NetModel)
-    results = extractor(EXAMPLES, batch_size=2)
-    assert len(results) == len(EXAMPLES)
-    json.dumps(results)
-    for result in results:
-        n = len(result["units"])
-        assert n >= 2
-        for pair in result["pairs"]:
-            assert 0 <= pair["emotion_index"] < n and 0 <= pair["cause_index"] < n and 0.0 <= pair["score"] <= 1.0
+def test_the_default_abstains_on_neutral_text(extractor):
+    for text, result in zip(NEUTRAL, extractor(NEUTRAL, batch_size=4)):
+        assert result["pairs"] == [], (text, result["pairs"])
 
 
-def test_default_predates_encoder_auto_class_and_gives_its_recorded_pairs(extractor):
-    """The embedded checkpoint was saved before configs had ``encoder_auto_class``: it loads with ``AutoModel`` and
-    still gives the pairs recorded before that setting existed (demo examples, scores to 3 decimals)."""
-    from hf_ecpe.scripts.demo import EXAMPLES
-
-    config = json.loads((default_model_path() / "config.json").read_text())
-    assert "encoder_auto_class" not in config
-    assert extractor.model.config.encoder_auto_class == "AutoModel"
-    assert type(extractor.model.encoder).__name__ == "BertModel"
-    results = extractor(EXAMPLES, batch_size=2)
-    found = [[(p["emotion_index"], p["cause_index"], round(p["score"], 3)) for p in r["pairs"]] for r in results]
-    assert found == [[(1, 0, 0.690)], [(0, 0, 0.946)], [(0, 0, 0.924)], [(0, 0, 0.934), (1, 0, 0.718)]]
+def test_the_default_finds_pairs_with_categories_and_offsets(extractor):
+    text = "She was furious that the airline had lost her luggage again, so she wrote a long complaint."
+    result = extractor(text)
+    assert result["pairs"], result
+    pair = result["pairs"][0]
+    assert pair["category"] in {"anger", "disgust"} and 0.0 < pair["category_score"] <= 1.0
+    assert [text[start:end] for start, end in result["offsets"]] == result["units"]
+    emotion = next(e for e in result["emotions"] if e["index"] == pair["emotion_index"])
+    assert pair["cause_index"] in emotion["causes"] and emotion["category"] == pair["category"]
 
 
-def test_default_model_quality_floor(extractor, data_root):
-    """A regression floor, well below the measured fold-1 test pair F1 (benchmarks/README.md): broken weights fail."""
+def test_the_default_reads_conversations_with_speakers(extractor):
+    conversation = {
+        "utterances": [
+            "Did you see that the train to Boston was cancelled again?",
+            "Yes, and now I will miss my sister's wedding. I am so upset.",
+        ],
+        "speakers": ["Ann", "Ben"],
+    }
+    result = extractor(conversation)
+    assert [p["emotion_index"] for p in result["pairs"]] and all(p["emotion_index"] == 1 for p in result["pairs"])
+    assert result["pairs"][0]["category"] in {"sadness", "anger"}
+
+
+def test_default_quality_beside_the_floors(extractor, data_root):
+    """Regression floors on real data, below the measured numbers (benchmarks/README.md): broken weights fail."""
     from conftest import corpus_dir
 
     from hf_ecpe.data.corpora import get_corpus
     from hf_ecpe.evaluation import ecpe_scores
 
-    test = get_corpus("ecpe_en").build(corpus_dir(data_root, "ecpe-en"), "fold1", lenient=True)["test"]
-    rows = list(test.select(range(60)))
-    results = extractor([{"clauses": row["units"]} for row in rows], batch_size=8)
-    predictions = [[[p["emotion_index"], p["cause_index"]] for p in r["pairs"]] for r in results]
-    references = [[[p["emotion"], p["cause"]] for p in row["pairs"]] for row in rows]
-    scores = ecpe_scores(predictions, references)
+    documents = get_corpus("ecpe_en").build(corpus_dir(data_root, "ecpe-en"), "fold1", lenient=True, splits=["test"])
+    rows = list(documents["test"].select(range(60)))
+    scores = ecpe_scores(extractor([{"clauses": r["units"]} for r in rows], batch_size=8), rows)
     assert scores["pair_f1"] >= 0.3, scores
+    conversations = get_corpus("ecf").build(corpus_dir(data_root, "ecf"), "default", splits=["validation"])
+    rows = list(conversations["validation"].select(range(30)))
+    results = extractor([{"utterances": r["units"], "speakers": r["speakers"]} for r in rows], batch_size=8)
+    assert ecpe_scores(results, rows)["pair_f1"] >= 0.4
 
 
-def test_demo_prints_pairs(capsys):
+REMOTE = textwrap.dedent(
+    """
+    import importlib.abc, json, os, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[2]]
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
+    print(json.dumps([type(model).__module__, type(model).__name__]))
+    """
+)
+
+
+@pytest.mark.slow  # one more interpreter
+def test_the_default_loads_with_remote_code_without_hf_ecpe(tmp_path):
+    script = tmp_path / "remote.py"
+    script.write_text(REMOTE)
+    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, str(script), str(default_model_path()), repo_root],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    module, name = json.loads(done.stdout.strip().splitlines()[-1])
+    assert module.startswith("transformers_modules.") and name == "MultimodalPairScorerModel"
+
+
+def test_demo_prints_pairs_and_abstains(capsys):
     from hf_ecpe.scripts import demo
 
-    demo.main(["--text", "I was so happy because I passed the exam."])
+    demo.main(["--text", "I was so happy because I passed the exam.", "--text", NEUTRAL[0]])
     out = capsys.readouterr().out
-    assert "example 1:" in out and "[0]" in out
+    assert "example 1:" in out and "pair: emotion" in out
+    assert out.split("example 2:")[1].count("no emotion-cause pair found") == 1
+
+
+def test_the_default_loads_quietly(tmp_path):
+    """No "No model was supplied" warning and no loading bars for the embedded default (a fresh interpreter)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    code = "import hf_ecpe; hf_ecpe.pipeline('emotion-cause')('I was so happy because I passed the exam.')"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "No model was supplied" not in done.stderr and "Loading weights" not in done.stderr, done.stderr

@@ -184,13 +184,11 @@ def check_pairs(
 
 
 def _pair_from_dict(pair: Mapping[str, Any], k: int, *, what: str, example: int) -> tuple:
-    """A pipeline pair (``emotion_index`` / ``cause_index``) or a canonical-row pair (``emotion`` / ``cause``) as a
-    tuple; with its ``category`` when it has a non-empty one."""
+    """A pipeline pair (``emotion_index`` / ``cause_index``) or a canonical-row pair (``emotion`` / ``cause``) as an
+    ``(emotion, cause)`` tuple. Categories are not read from dicts: a model's and a corpus's label vocabularies may
+    differ (``joy`` / ``happiness``); give ``[emotion, cause, category]`` triples for category-aware scores."""
     for emotion_key, cause_key in (("emotion_index", "cause_index"), ("emotion", "cause")):
         if emotion_key in pair and cause_key in pair:
-            category = pair.get("category")
-            if isinstance(category, str) and category.strip():
-                return (pair[emotion_key], pair[cause_key], category)
             return (pair[emotion_key], pair[cause_key])
     raise input_error(
         what,

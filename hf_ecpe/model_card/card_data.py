@@ -189,6 +189,7 @@ class EcpeModelCardData(CardData):
     pipeline_tag: str | None = field(default=None, init=False)
     output_kind: str = field(default="pairs", init=False)
     details: dict[str, str] = field(default_factory=dict, init=False)
+    has_categories: bool = field(default=False, init=False)
     sample_counts: dict[str, int] = field(default_factory=dict, init=False)
     model_type: str | None = field(default=None, init=False)
     loss_description: str | None = field(default=None, init=False)
@@ -239,6 +240,7 @@ class EcpeModelCardData(CardData):
 
         config = model.config
         self.model_type = getattr(config, "model_type", None)
+        self.has_categories = bool(getattr(config, "emotion_categories", None))
         spec = method_for(config)
         if spec is not None:
             self.register_method(spec)

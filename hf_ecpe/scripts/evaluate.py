@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m hf_ecpe.scripts.evaluate --model hf_ecpe/assets/a2net-minilm-en --corpus ecpe_en --config fold1 \\
+    python -m hf_ecpe.scripts.evaluate --model default --corpus ecpe_en --config fold1 \\
         --split test
     python -m hf_ecpe.scripts.evaluate --model outputs/pair_scorer_ecf --corpus ecf --split test \\
         --data_dir /path/to/folder/with/ecf --output scores.json
