@@ -308,7 +308,14 @@ def load_pair_model(path: Path) -> tuple[Any, Any]:
 
 
 def format_table(metrics: dict[str, Any]) -> str:
+    """The headline metrics (``TABLE_KEYS`` present), or every scalar metric for a method with other names."""
     rows = [(key, metrics[key]) for key in TABLE_KEYS if isinstance(metrics.get(key), (int, float))]
+    if not rows:
+        rows = [
+            (key, value)
+            for key, value in sorted(metrics.items())
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
     width = max((len(key) for key, _ in rows), default=10)
     return "\n".join(f"{key:<{width}}  {value:.4f}" for key, value in rows)
 
