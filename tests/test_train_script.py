@@ -97,11 +97,21 @@ def _check_run(output_dir: Path, world_size: int) -> dict:
 
 def test_all_recipes_are_shipped_and_parse():
     names = {path.stem for path in RECIPES}
-    assert names == {"a2net_ecpe_en", "a2net_ecpe_zh", "a2net_reccon", "a2net_ecf", "a2net_tiny"}
+    assert names == {
+        "a2net_ecpe_en",
+        "a2net_ecpe_zh",
+        "a2net_reccon",
+        "a2net_ecf",
+        "a2net_tiny",
+        "a2net_ecpe_en_minilm_cpu",
+    }
     for path in RECIPES:
         model_args, data_args, training_args = train.parse_args(["--config", str(path)])
         assert data_args.dataset_name
-        if path.stem != "a2net_tiny":
+        if path.stem == "a2net_ecpe_en_minilm_cpu":  # the CPU benchmark's settings, not the reference's
+            assert model_args.trainable_encoder_layers == 1 and model_args.config_overrides["unit_pooling"] == "mean"
+            assert training_args.learning_rate == 3e-4 and training_args.lr_restart_period is None
+        elif path.stem != "a2net_tiny":
             assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "pair_f1"
             assert training_args.lr_restart_period == 5 and training_args.learning_rate == 2e-5
             assert training_args.label_names is None  # the trainer takes the method's
