@@ -118,6 +118,7 @@ def evaluate_empathy_model(
         f"{bertscore_model} (layer {bertscore_num_layers}, not rescaled)" if bertscore_model else None
     )
     generation = model.generation_config.to_diff_dict() if model.generation_config is not None else {}
+    generation.update(generate_kwargs or {})
     metrics["generation"] = {key: generation.get(key) for key in ("max_new_tokens", "num_beams", "do_sample", "top_k")}
     metrics["samples"] = [
         {"context": row["context"], "reference": row["response"], "generated": p["response"], "emotion": p["emotion"]}
