@@ -349,3 +349,12 @@ def test_callback_fills_the_card_during_training(tiny_encoder_dir, model, tmp_pa
     text = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
     assert "### Split `test`" in text and "### Training log" in text and f"step {card.best_model_step}" in text
     assert front_matter(text)["model-index"][0]["results"][0]["dataset"]["split"] == "validation"
+
+
+def test_model_index_of_a_single_metric_primary():
+    """A primary metric that is not part of a P/R/F1 family (empathy's bleu_nltk) is reported under its own name."""
+    card = EcpeModelCardData(dataset_name="Toy")
+    card.primary_metric = "bleu_nltk"
+    card.set_evaluation("validation", {"eval_bleu_nltk": 1.5, "eval_dist_1": 0.1}, prefix="eval")
+    metrics = front_matter(f"---\n{card.to_yaml()}\n---\n")["model-index"][0]["results"][0]["metrics"]
+    assert metrics == [{"type": "bleu_nltk", "value": 1.5, "name": "BLEU nltk"}]

@@ -314,6 +314,8 @@ class EcpeModelCardData(CardData):
         )
         primary = self.primary_metric
         family, _, measure = primary.rpartition("_")
+        if measure not in ("f1", "precision", "recall"):  # e.g. bleu_nltk: one metric, not a P/R/F1 family
+            family = ""
         keys = [primary]
         if family:
             keys += [f"{family}_{other}" for other in ("precision", "recall") if other != measure]
