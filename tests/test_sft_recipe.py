@@ -151,3 +151,22 @@ def _replace_all(text: str, edits: dict[str, str]) -> str:
     for old, new in edits.items():
         text = text.replace(old, new)
     return text
+
+
+def test_scripts_evaluate_scores_the_adapter_with_its_recorded_settings(trained_adapter, tmp_path):
+    """scripts.evaluate on an SFT adapter: labels and the instruction variant read from its folder, constrained
+    decoding by default, free generation on request."""
+    from datasets import Dataset, DatasetDict
+
+    from hf_ecpe.data.schema import FEATURES
+    from hf_ecpe.llm.data import tiny_examples
+    from hf_ecpe.scripts import evaluate
+
+    rows = [{key: row[key] for key in FEATURES} for row in tiny_examples()]
+    DatasetDict({"test": Dataset.from_list(rows, features=FEATURES)}).save_to_disk(str(tmp_path / "data"))
+    common = ["--model", str(trained_adapter), "--dataset_path", str(tmp_path / "data"), "--max_new_tokens", "8"]
+    constrained = evaluate.main([*common, "--output", str(tmp_path / "c.json")])
+    free = evaluate.main([*common, "--free_generation", "--output", str(tmp_path / "f.json")])
+    assert constrained["method"] == "triplet_llm" and constrained["metrics"]["constrained"] is True
+    assert constrained["metrics"]["malformed_rate"] == 0.0 and free["metrics"]["constrained"] is False
+    assert constrained["metrics"]["instruction"] == "workflow"

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--labels", nargs="+", default=None, help="Triplet LLM: categories (default: the adapter's).")
     parser.add_argument("--max_new_tokens", type=int, default=None, help="Triplet LLM: generation budget.")
+    parser.add_argument(
+        "--free_generation",
+        action="store_true",
+        help="Triplet LLM: decode without the grammar constraint (default: constrained, as EmotionCauseLLM).",
+    )
     return parser
 
 
@@ -276,6 +281,7 @@ def evaluate_triplet_llm(
     labels: list[str] | None,
     max_new_tokens: int | None,
     batch_size: int = 8,
+    constrained: bool = True,
     **_: Any,
 ) -> dict:
     """The ``triplet`` scores (strict / proportional span F1) and unit-level scores of an SFT adapter."""
@@ -289,7 +295,10 @@ def evaluate_triplet_llm(
             "the adapter was trained with"
         )
     rows = [dict(row) for row in dataset]
-    llm = EmotionCauseLLM(str(model_path), labels=labels, batch_size=batch_size)
+    record = model_path / "metrics.json"
+    instruction = json.loads(record.read_text(encoding="utf-8")).get("instruction") if record.is_file() else None
+    extra = {"instruction": instruction} if instruction else {}  # the prompt variant the adapter was trained with
+    llm = EmotionCauseLLM(str(model_path), labels=labels, batch_size=batch_size, constrained=constrained, **extra)
     llm.max_new_tokens = max_new_tokens or completion_token_budget(rows, labels, llm.tokenizer)
     metrics = llm.evaluate(rows)
     metrics["max_new_tokens"] = llm.max_new_tokens
@@ -331,7 +340,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     runner = resolve(spec.evaluator)
     if spec.kind == "triplets":
         metrics = runner(
-            path, dataset, labels=args.labels, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+            path,
+            dataset,
+            labels=args.labels,
+            max_new_tokens=args.max_new_tokens,
+            batch_size=args.batch_size,
+            constrained=not args.free_generation,
         )
     else:
         model, tokenizer = load_pair_model(path)
