@@ -102,20 +102,16 @@ def dev_scores(trainer: Any, dev: Any) -> dict[str, float]:
     (same ``EcpeComputeMetrics`` and ``pair_auprc_scores``)."""
     from hf_ecpe.evaluation import pair_auprc_scores
     from hf_ecpe.evaluation.confidence import confidence_gaps, margin_violation_severity
-    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack
+    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, candidate_rankings, unpack
 
     output = trainer.predict(dev, metric_key_prefix="dev")
     model = trainer.model
     metrics = EcpeComputeMetrics(lambda: model)(output)
     docs, gold = unpack(output.predictions, output.label_ids)
-    scores, labels, unreachable, gaps, documents = [], [], [], [], []
+    scores, labels, unreachable = candidate_rankings(docs, gold)
+    gaps, documents = [], []
     for doc, pairs in zip(docs, gold):
-        probabilities = 1.0 / (1.0 + np.exp(-doc.pair_logits.astype(np.float64)))
-        gold_set = set(pairs)
-        index = np.nonzero(doc.candidate_mask)
-        scores.append(probabilities[index].tolist())
-        labels.append([int((int(i), int(j)) in gold_set) for i, j in zip(*index)])
-        unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
+        probabilities, gold_set = doc.pair_probabilities(), set(pairs)
         gaps.extend(confidence_gaps(probabilities, doc.candidate_mask, gold_set))
         documents.append((probabilities, doc.candidate_mask, gold_set))
     ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)

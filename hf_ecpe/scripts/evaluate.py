@@ -127,23 +127,13 @@ def method_of_folder(path: Path) -> Any:
     model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
     spec = method_for(model_type)
     if spec is None:
-        if (path / "triplet_llm.json").is_file() or _adapter_labels(path):
+        from hf_ecpe.pipelines.emotion_cause import recorded_labels
+
+        if recorded_labels(path):
             return get_method("triplet_llm")
         known = sorted(spec.model_type for spec in methods().values() if spec.model_type)
         raise ValueError(f"{path} holds a {model_type!r} model, which is not an hf_ecpe method (model types {known})")
     return spec
-
-
-def _adapter_labels(path: Path) -> list[str] | None:
-    """The categories an SFT run recorded in its folder (``metrics.json``'s ``labels``)."""
-    record = path / "metrics.json"
-    if not record.is_file():
-        return None
-    try:
-        labels = json.loads(record.read_text(encoding="utf-8")).get("labels")
-    except (ValueError, AttributeError):
-        return None
-    return list(labels) if labels else None
 
 
 def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -197,13 +187,12 @@ def evaluate_pair_model(
 
     ``lexicon``: the sentiment lexicon of the reference decoding (a path, see :mod:`hf_ecpe.evaluation.lexicon`);
     ``None`` uses the config's ``decode_lexicon`` (none when unset), ``"none"`` none at all."""
-    import numpy as np
     import torch
 
     from hf_ecpe.evaluation import pair_auprc_scores
     from hf_ecpe.methods import method_for
     from hf_ecpe.trainers import EcpeTrainingArguments, PairTrainer
-    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, unpack
+    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, candidate_rankings, unpack
 
     spec = method_for(model)
     overrides = {key: value for key, value in decode.items() if value is not None}
@@ -242,14 +231,7 @@ def evaluate_pair_model(
         model.config.decode_lexicon = saved_lexicon
     metrics = {key[len("eval_") :]: value for key, value in output.metrics.items() if key.startswith("eval_")}
     docs, gold = unpack(output.predictions, output.label_ids)
-    scores, labels, unreachable = [], [], []
-    for doc, pairs in zip(docs, gold):
-        probabilities = np.exp(-np.logaddexp(0.0, -doc.pair_logits.astype(np.float64)))
-        gold_set = set(pairs)
-        rows, cols = np.nonzero(doc.candidate_mask)
-        scores.append(probabilities[rows, cols].tolist())
-        labels.append([int((int(i), int(j)) in gold_set) for i, j in zip(rows, cols)])
-        unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
+    scores, labels, unreachable = candidate_rankings(docs, gold)
     ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)
     metrics.update(
         pair_auprc=ranking["auprc"],
@@ -287,8 +269,9 @@ def evaluate_triplet_llm(
     """The ``triplet`` scores (strict / proportional span F1) and unit-level scores of an SFT adapter."""
     from hf_ecpe.llm.data import completion_token_budget
     from hf_ecpe.llm.inference import EmotionCauseLLM
+    from hf_ecpe.pipelines.emotion_cause import recorded_labels
 
-    labels = labels or _adapter_labels(model_path)
+    labels = labels or recorded_labels(model_path)
     if not labels:
         raise ValueError(
             f"{model_path}: no emotion categories recorded (metrics.json 'labels'); pass --labels ..., the categories "

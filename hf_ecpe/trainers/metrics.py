@@ -89,6 +89,26 @@ class DocumentPrediction:
     category_logits: np.ndarray | None = None  # (n, C) for a model with a category head
     lexicon_mask: np.ndarray | None = None  # (n,) bool: sentiment units, when the evaluation has a lexicon
 
+    def pair_probabilities(self) -> np.ndarray:
+        """``(n, n)`` float64 P(pair) = sigmoid(pair_logits), computed without overflow."""
+        return np.exp(-np.logaddexp(0.0, -self.pair_logits.astype(np.float64)))
+
+
+def candidate_rankings(
+    docs: list[DocumentPrediction], gold: list[list[tuple[int, int]]]
+) -> tuple[list[list[float]], list[list[int]], list[int]]:
+    """Per document, the P(pair) of every candidate, its 0/1 gold label (same order) and the number of gold pairs
+    outside the candidates — the inputs of :func:`hf_ecpe.evaluation.pair_auprc_scores`."""
+    scores, labels, unreachable = [], [], []
+    for doc, pairs in zip(docs, gold):
+        probabilities = doc.pair_probabilities()
+        gold_set = set(pairs)
+        rows, cols = np.nonzero(doc.candidate_mask)
+        scores.append(probabilities[rows, cols].tolist())
+        labels.append([int((int(i), int(j)) in gold_set) for i, j in zip(rows, cols)])
+        unreachable.append(sum(1 for i, j in gold_set if not doc.candidate_mask[i, j]))
+    return scores, labels, unreachable
+
 
 def _as_tuple(value: Any, expected: int | tuple[int, ...], what: str) -> tuple:
     expected = (expected,) if isinstance(expected, int) else expected

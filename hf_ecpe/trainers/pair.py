@@ -19,7 +19,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from transformers import EarlyStoppingCallback
 
@@ -341,7 +340,7 @@ class PairTrainer(EcpeTrainerBase):
             return None
         output = self.predict(dataset, metric_key_prefix="threshold")
         docs, gold = unpack(output.predictions, output.label_ids)
-        probabilities = [np.exp(-np.logaddexp(0.0, -doc.pair_logits.astype(np.float64))) for doc in docs]
+        probabilities = [doc.pair_probabilities() for doc in docs]
         threshold, f1 = select_pair_threshold(probabilities, [doc.candidate_mask for doc in docs], gold)
         config.decode_threshold = threshold
         config.decode_threshold_selected_on = {"split_size": len(docs), "pair_f1": f1}
