@@ -17,7 +17,6 @@ whose files exist and reports the others. A user error (bad argument, missing or
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from .schema import SchemaError, validate_rows
 from .stats import corpus_statistics, format_statistics
 
 #: Exit status of a user error (bad arguments, missing or malformed corpus files), as argparse uses.
-USAGE_ERROR = 2
 _USER_ERRORS = (CorpusFormatError, SchemaError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError)
 
 
@@ -214,29 +212,12 @@ def run(corpus_name: str, argv: list[str]) -> None:
     )
 
 
-def _wants_debug(argv: list[str]) -> bool:
-    """``--debug`` (or ``--debug true``) on the command line, read without parsing it (parsing may be what failed)."""
-    for k, arg in enumerate(argv):
-        if arg == "--debug":
-            value = argv[k + 1] if k + 1 < len(argv) else ""
-            return value.lower() not in ("false", "no", "0", "f", "n")
-        if arg.startswith("--debug="):
-            return arg.split("=", 1)[1].lower() in ("true", "yes", "1", "t", "y")
-    return False
-
-
 def main(corpus_name: str, argv: list[str] | None = None) -> None:
     """Entry point of ``dataset_scripts/build_<corpus_name>.py``.
 
     A user error (bad arguments, a missing or malformed corpus file, an invalid row) prints one line to stderr and
     exits with status 2; ``--debug`` re-raises it with its traceback.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        run(corpus_name, argv)
-    except _USER_ERRORS as err:
-        if _wants_debug(argv):
-            raise
-        message = "; ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
-        print(f"build_{corpus_name}: error: {message}", file=sys.stderr)
-        raise SystemExit(USAGE_ERROR) from None
+    from hf_ecpe.cli import run_cli
+
+    run_cli(lambda args: run(corpus_name, args), argv, program=f"build_{corpus_name}", errors=_USER_ERRORS)
