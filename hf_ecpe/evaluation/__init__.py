@@ -22,6 +22,8 @@ from .pairs import (
     aggregate_folds,
     consistency_scores,
     ecpe_scores,
+    offset_bucket,
+    pair_scores_by_offset,
     prf,
 )
 from .ranking import average_precision, pair_auprc_scores
@@ -53,7 +55,9 @@ __all__ = [
     "load",
     "locate_gold_cause_span",
     "module_path",
+    "offset_bucket",
     "pair_auprc_scores",
+    "pair_scores_by_offset",
     "prf",
     "reccon_span_scores",
     "semeval_span_scores",

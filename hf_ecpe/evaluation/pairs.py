@@ -289,6 +289,61 @@ def consistency_module_columns(
     return module_pairs(predictions, what="predictions"), heads["emotion_predictions"], heads["cause_predictions"]
 
 
+def offset_bucket(emotion: int, cause: int, max_offset: int = 3) -> str:
+    """The relative-position bucket of a pair: ``cause - emotion`` as ``"-1"``, ``"0"``, ``"+2"``, ..., clipped to
+    ``"<=-K"`` / ``">=+K"`` beyond ``max_offset`` K (a negative offset: the cause comes before the emotion)."""
+    offset = cause - emotion
+    if offset <= -max_offset:
+        return f"<=-{max_offset}"
+    if offset >= max_offset:
+        return f">=+{max_offset}"
+    return f"{offset:+d}" if offset else "0"
+
+
+def pair_scores_by_offset(
+    predictions: Sequence[Sequence[Sequence[Any]]],
+    references: Sequence[Sequence[Sequence[Any]]],
+    *,
+    num_units: int | Sequence[int] | None = None,
+    max_offset: int = 3,
+    epsilon: float = REFERENCE_EPSILON,
+) -> dict[str, dict[str, float]]:
+    """Pair P/R/F1 per relative position of the cause (``cause - emotion``, see :func:`offset_bucket`).
+
+    Inputs as :func:`ecpe_scores` (categories ignored). Returns, per bucket from ``"<=-K"`` to ``">=+K"``,
+    ``{"gold", "predicted", "correct", "precision", "recall", "f1"}``: a predicted pair counts in the bucket of its
+    own offset, so the buckets' counts add up to the corpus totals and their micro scores to :func:`ecpe_scores`'
+    pair scores. Shows where a model's recall goes, e.g. that causes *after* their emotion ("I was happy, because
+    I passed") are missed.
+    """
+    epsilon = check_epsilon(epsilon)
+    if isinstance(max_offset, bool) or not isinstance(max_offset, int) or max_offset < 1:
+        raise MetricInputError(f"max_offset: expected an integer >= 1, got {max_offset!r}")
+    preds, golds, _ = _parse_corpus(predictions, references, num_units, None)
+    buckets = [offset_bucket(0, offset, max_offset) for offset in range(-max_offset, max_offset + 1)]
+    counts = {bucket: [0, 0, 0] for bucket in buckets}  # correct, predicted, gold
+    for pred, gold in zip(preds, golds):
+        pred_pairs, gold_pairs = {p[:2] for p in pred}, {p[:2] for p in gold}
+        for emotion, cause in pred_pairs:
+            counts[offset_bucket(emotion, cause, max_offset)][1] += 1
+        for emotion, cause in gold_pairs:
+            bucket = counts[offset_bucket(emotion, cause, max_offset)]
+            bucket[2] += 1
+            bucket[0] += (emotion, cause) in pred_pairs
+    result = {}
+    for bucket, (correct, predicted, gold) in counts.items():
+        precision, recall, f1 = prf(correct, predicted, gold, epsilon)
+        result[bucket] = {
+            "gold": gold,
+            "predicted": predicted,
+            "correct": correct,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    return result
+
+
 def ecpe_module_columns(predictions: Any, references: Any) -> tuple[Any, Any]:
     """What the ``ecpe`` module stores for one batch: pairs checked as :func:`ecpe_scores` checks them (the category
     vocabulary and ``num_units`` are checked at compute time), with string elements."""
