@@ -83,11 +83,11 @@ def by_position(extractor: Any, data_root: Path) -> dict[str, Any]:
         except FileNotFoundError as error:
             print(f"{corpus}: skipped ({error})")
             continue
-        outputs = extractor(rows)
-        num_units = [len(units) for units in rows["units"]]
+        outputs, gold = extractor(rows), list(rows)
+        num_units = [len(row["units"]) for row in gold]
         results[f"{corpus}/{split}"] = {
-            "pair_f1": ecpe_scores(outputs, list(rows), num_units=num_units)["pair_f1"],
-            "by_offset": pair_scores_by_offset(outputs, list(rows), num_units=num_units),
+            "pair_f1": ecpe_scores(outputs, gold, num_units=num_units)["pair_f1"],
+            "by_offset": pair_scores_by_offset(outputs, gold, num_units=num_units),
         }
     return results
 

@@ -354,25 +354,20 @@ class PairPipeline(EmotionCausePipeline):
                 results[i] = self._empty(document, postprocess.get("return_pair_scores", False))
         # One encoder pass per piece: the whole document, or overlapping pieces of max_units units.
         pieces = [
-            (i, first, end)
+            (i, first, end, document.piece(first, end))
             for i, document in enumerate(prepared)
             if document.units
             for first, end in unit_pieces(len(document.units), preprocess.get("max_units"))
         ]
-        pieces.sort(key=lambda piece: prepared[piece[0]].piece(piece[1], piece[2]).size)
-        piece_outputs: dict[tuple[int, int, int], dict[str, Any]] = {}
+        pieces.sort(key=lambda piece: piece[3].size)
+        piece_outputs: dict[int, dict[tuple[int, int], dict[str, Any]]] = {}  # document -> {(first, end): outputs}
         for start in range(0, len(pieces), size):
             chunk = pieces[start : start + size]
-            model_inputs = self.collate(
-                [prepared[i].piece(first, end) for i, first, end in chunk], preprocess.get("max_unit_tokens")
-            )
-            outputs = self.run_model(model_inputs)
-            for row, piece in enumerate(chunk):
-                piece_outputs[piece] = rows_of(outputs, row, piece[2] - piece[1])
-        for i, document in enumerate(prepared):
-            if document.units:
-                own = {(first, end): piece_outputs[(j, first, end)] for j, first, end in pieces if j == i}
-                results[i] = self.decode(stitch_pieces(own, len(document.units)), 0, document, **postprocess)
+            outputs = self.run_model(self.collate([piece[3] for piece in chunk], preprocess.get("max_unit_tokens")))
+            for row, (i, first, end, _) in enumerate(chunk):
+                piece_outputs.setdefault(i, {})[(first, end)] = rows_of(outputs, row, end - first)
+        for i, own in piece_outputs.items():
+            results[i] = self.decode(stitch_pieces(own, len(prepared[i].units)), 0, prepared[i], **postprocess)
         return results[0] if single else results
 
     def prepare(
