@@ -1,7 +1,9 @@
 """Build the English ECPE corpus (Singh et al., WASSA 2021) into the canonical hf_ecpe schema.
 
-Usage: python dataset_scripts/build_ecpe_en.py --data_dir ../shared/data/ecpe-en --output_dir out/ecpe_en
+Usage: python dataset_scripts/build_ecpe_en.py --data_dir ../shared/data --output_dir out/ecpe_en
        [--config fold1 | --all_configs] [--splits train validation test] [--strict] [--push_to_hub REPO]
+(``--data_dir`` is the data root holding ``ecpe-en/``, as for scripts.train/evaluate; default $HF_ECPE_DATA;
+``--corpus_dir ../shared/data/ecpe-en`` names the corpus folder itself.)
 
 2,843 English documents (from the NTCIR-13 ECA English data) with clause-level emotion-cause pairs; reads
 Aaditya-Singh/E2E-ECPE ``e2e-ecpe/data_combine_eng/fold{1..10}_{train,val,test}.txt``. Two emotion keywords do not

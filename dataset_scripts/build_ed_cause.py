@@ -1,7 +1,9 @@
 """Build ED-cause (EmpatheticDialogues with emotion-cause utterances) into the canonical hf_ecpe schema.
 
-Usage: python dataset_scripts/build_ed_cause.py --data_dir ../shared/data/empdialogue-recec --output_dir out/ed_cause
+Usage: python dataset_scripts/build_ed_cause.py --data_dir ../shared/data --output_dir out/ed_cause
        [--strict] [--push_to_hub REPO]
+(``--data_dir`` is the data root holding ``empdialogue-recec/``, as for scripts.train/evaluate; default $HF_ECPE_DATA;
+``--corpus_dir ../shared/data/empdialogue-recec`` names the corpus folder itself.)
 
 EmpatheticDialogues (Rashkin et al., 2019) conversations, lower-cased and tokenised, with the 32-way conversation
 emotion and the cause utterances predicted by a RECCON-trained detector (silver labels) released by Gao et al.

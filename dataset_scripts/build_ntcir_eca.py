@@ -1,7 +1,9 @@
 """Build the NTCIR-13 ECA / Gui et al. (2016) span-level emotion-cause corpus into the canonical hf_ecpe schema.
 
-Usage: python dataset_scripts/build_ntcir_eca.py --data_dir PATH/ntcir-eca --output_dir out/ntcir_eca
+Usage: python dataset_scripts/build_ntcir_eca.py --data_dir PATH --output_dir out/ntcir_eca
        [--config zh|en] [--push_to_hub REPO] [--strict]
+(``--data_dir`` is the data root holding ``ntcir-eca/``, as for scripts.train/evaluate; default $HF_ECPE_DATA;
+``--corpus_dir PATH/ntcir-eca`` names the corpus folder itself.)
 
 EmotionML-style XML, one <emotion> (keyword span, category, cause spans) per document; looks for
 ECA_training_{Chinese,English}.xml / cause_emotion_{chi,eng}_test.xml (or emotion_cause_{chinese,english}_

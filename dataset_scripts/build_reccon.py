@@ -1,7 +1,9 @@
 """Build RECCON (emotion cause in conversations) into the canonical hf_ecpe schema.
 
-Usage: python dataset_scripts/build_reccon.py --data_dir ../shared/data/reccon --output_dir out/reccon
+Usage: python dataset_scripts/build_reccon.py --data_dir ../shared/data --output_dir out/reccon
        [--config dailydialog|iemocap | --all_configs] [--strict] [--push_to_hub REPO]
+(``--data_dir`` is the data root holding ``reccon/``, as for scripts.train/evaluate; default $HF_ECPE_DATA;
+``--corpus_dir ../shared/data/reccon`` names the corpus folder itself.)
 
 RECCON (Poria et al., 2021) annotates DailyDialog and IEMOCAP dialogues with the utterances and text spans that
 cause each emotion (``data/original_annotation/*.json`` of declare-lab/RECCON). The default build repairs the

@@ -21,6 +21,8 @@ def pipeline(task: str | None = None, model=None, **kwargs):
 
     - without ``model``, the task's embedded default is named explicitly (no "No model was supplied" warning) and
       loaded without progress bars (it is a local folder: there is nothing to wait for);
+    - a folder written by ``hf_ecpe.scripts.export`` (ONNX) is served through onnxruntime
+      (:class:`hf_ecpe.pipelines.onnx_backend.OnnxPairModel`; docs/serving.md);
     - for a triplet-LLM adapter folder trained by ``hf_ecpe.scripts.sft``, the emotion categories it recorded
       (``metrics.json``) are used when ``labels`` is not given (``transformers.pipeline`` resolves an adapter to its
       base model before the pipeline sees it, so only this entry point can read the adapter folder).
@@ -33,6 +35,12 @@ def pipeline(task: str | None = None, model=None, **kwargs):
     quiet = False
     if model is None and task in PIPELINE_TASKS and PIPELINE_TASKS[task].default_model:
         model, quiet = str(resolve(PIPELINE_TASKS[task].default_model)()), True
+    if task == "emotion-cause" and isinstance(model, (str, os.PathLike)):
+        from .pipelines.onnx_backend import is_onnx_folder, load_onnx_model
+
+        if is_onnx_folder(model):  # an ONNX export (hf_ecpe.scripts.export): served through onnxruntime
+            model, tokenizer = load_onnx_model(model)
+            kwargs.setdefault("tokenizer", tokenizer)
     if task == "emotion-cause" and isinstance(model, (str, os.PathLike)) and "labels" not in kwargs:
         from .pipelines.emotion_cause import recorded_labels
 

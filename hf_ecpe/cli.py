@@ -20,6 +20,29 @@ class UsageError(ValueError):
     """A command-line usage error (unknown flag, missing value)."""
 
 
+def one_line_errors(parser: Any) -> Any:
+    """``parser`` (an ``argparse.ArgumentParser``) raising :class:`UsageError` instead of printing its usage block
+    and exiting: a bad flag is then one line like every other user error (``--help`` still prints and exits 0)."""
+
+    def error(message: str) -> None:
+        raise UsageError(f"{message} (see --help)")
+
+    parser.error = error
+    return parser
+
+
+def positive_int(value: int | None, flag: str) -> None:
+    """``ValueError`` unless ``value`` (an integer flag, ``None`` when unset) is at least 1."""
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise UsageError(f"{flag} must be a positive integer (1 or more), got {value}")
+
+
+def probability(value: float | None, flag: str) -> None:
+    """``ValueError`` unless ``value`` (``None`` when unset) is a probability in [0, 1] (a decision threshold)."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise UsageError(f"{flag} is a probability in [0, 1] (the pair decision threshold), got {value}")
+
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -71,9 +94,17 @@ def run_cli(
     errors: tuple[type[BaseException], ...] = USER_ERRORS,
 ) -> Any:
     """Run ``main(argv)``; a user error (one of ``errors``) prints one line, ``<program>: error: <message>``, and
-    exits 2; with ``--debug`` it is re-raised with its traceback."""
+    exits 2; with ``--debug`` it is re-raised with its traceback.
+
+    transformers' own progress bars ("Loading weights", "Writing model shards": instant for hf_ecpe's local
+    checkpoints, one per load or save) are off while ``main`` runs; the Trainer's training bar (``disable_tqdm``) and
+    the datasets bars are not transformers' and stay."""
+    from transformers.utils import logging as hf_logging
+
     debug = debug_requested(argv)
     args = strip_debug(argv)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
     try:
         return main(args)
     except errors as err:
@@ -82,6 +113,20 @@ def run_cli(
         message = "; ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
         print(f"{program}: error: {message} (--debug shows the traceback)", file=sys.stderr)
         raise SystemExit(2) from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
-__all__ = ["LOG_FORMAT", "USER_ERRORS", "setup_logging", "UsageError", "debug_requested", "run_cli", "strip_debug"]
+__all__ = [
+    "LOG_FORMAT",
+    "USER_ERRORS",
+    "UsageError",
+    "debug_requested",
+    "one_line_errors",
+    "positive_int",
+    "probability",
+    "run_cli",
+    "setup_logging",
+    "strip_debug",
+]

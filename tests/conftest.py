@@ -1,6 +1,8 @@
 """Shared test fixtures: offline, deterministic, tiny.
 
-- ``tiny_encoder_dir``: a randomly initialised 1-layer BERT and a word-level tokenizer saved to a temp dir.
+- ``tiny_encoder_dir``: a randomly initialised 1-layer BERT and a word-level tokenizer saved to a temp dir
+  (``tiny_mpnet_dir``: the same for a 2-layer MPNet, an encoder without segment embeddings);
+  ``tiny_pair_model_dir``: a tiny random A2Net checkpoint on it.
 - ``data_root``: the real corpora (``HF_ECPE_DATA``, default ``../shared/data`` beside the checkout);
   tests that need them skip with a reason when they are absent.
 """
@@ -71,3 +73,60 @@ def build_tiny_encoder(path: Path, hidden_size: int = 16, max_position_embedding
 @pytest.fixture(scope="session")
 def tiny_encoder_dir(tmp_path_factory) -> Path:
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny_bert"))
+
+
+def build_tiny_mpnet(path: Path, hidden_size: int = 16) -> Path:
+    """Save a tiny random 2-layer MPNetModel + MPNetTokenizer (word vocabulary, RoBERTa-style specials ``<s>`` /
+    ``<pad>`` / ``</s>`` = 0 / 1 / 2, ``<mask>`` last, as all-mpnet-base-v2) to ``path``: an encoder without
+    segment embeddings and without MLM head weights. Returns ``path``."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizer
+
+    torch.manual_seed(0)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "[UNK]"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([*specials, *TINY_WORDS, "<mask>"]))}
+    tokenizer = MPNetTokenizer(vocab=vocab, do_lower_case=True)
+    config = MPNetConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=130,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    model = MPNetModel(config)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet_dir(tmp_path_factory) -> Path:
+    return build_tiny_mpnet(tmp_path_factory.mktemp("tiny_mpnet"))
+
+
+def build_tiny_a2net(path: Path, encoder_dir: Path, **config: object) -> Path:
+    """Save a tiny random A2Net checkpoint (model + tokenizer; ``config`` entries set on its config) to ``path``."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from hf_ecpe.models import A2NetModel
+
+    torch.manual_seed(0)
+    model = A2NetModel.from_encoder(str(encoder_dir), pfn_hidden_size=16, position_embedding_size=8)
+    for key, value in config.items():
+        setattr(model.config, key, value)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(encoder_dir).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_pair_model_dir(tiny_encoder_dir, tmp_path_factory) -> Path:
+    """A tiny random A2Net checkpoint folder (a pair model served by the emotion-cause pipeline)."""
+    return build_tiny_a2net(tmp_path_factory.mktemp("tiny_a2net"), tiny_encoder_dir)

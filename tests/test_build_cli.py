@@ -58,7 +58,7 @@ def test_statistics_counts():
 
 def test_build_cli_saves_validated_dataset(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
-    build_cli.main("toy", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out"), "--config", "other"])
+    build_cli.main("toy", ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "out"), "--config", "other"])
     loaded = load_from_disk(str(tmp_path / "out" / "other"))
     assert loaded["train"].num_rows == 2
     out = capsys.readouterr().out
@@ -92,22 +92,50 @@ def exit_status(corpus: str, argv: list[str]) -> int:
 )
 def test_user_errors_print_one_line_and_exit_2(tmp_path, monkeypatch, capsys, extra, message):
     monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
-    argv = ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), *extra]
+    argv = ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), *extra]
     assert exit_status("toy", argv) == 2
     assert message in one_line_error(capsys)
 
 
 def test_missing_arguments_and_directories_are_one_line_errors(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
-    assert exit_status("toy", ["--data_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "o")]) == 2
+    assert exit_status("toy", ["--corpus_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "o")]) == 2
     assert "missing is not a directory (expected the 'toy' corpus folder)" in one_line_error(capsys)
+    assert exit_status("toy", ["--data_dir", str(tmp_path / "missing"), "--output_dir", str(tmp_path / "o")]) == 2
+    assert "missing is not a directory: --data_dir is the data root that contains" in one_line_error(capsys)
+    monkeypatch.setenv("HF_ECPE_DATA", str(tmp_path))
     assert exit_status("toy", ["--output_dir", str(tmp_path / "o")]) == 2
-    assert "the following arguments are required: --data_dir" in one_line_error(capsys)
+    assert f"the data root {tmp_path} ($HF_ECPE_DATA; no --data_dir) has no toy/ folder" in one_line_error(capsys)
+    assert exit_status("toy", ["--output_dir", "o", "--data_dir", str(tmp_path), "--corpus_dir", str(tmp_path)]) == 2
+    assert "not both" in one_line_error(capsys)
+
+
+def test_data_dir_is_the_data_root_as_for_train_and_evaluate(tmp_path, monkeypatch, capsys):
+    """``--data_dir`` is the folder holding ``toy/`` (one meaning across the CLIs); the corpus folder itself given as
+    ``--data_dir`` is a one-line error naming ``--corpus_dir``."""
+    monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
+    (tmp_path / "toy").mkdir()
+    build_cli.main("toy", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")])
+    assert load_from_disk(str(tmp_path / "out" / "default"))["train"].num_rows == 2
+    assert exit_status("toy", ["--data_dir", str(tmp_path / "toy"), "--output_dir", str(tmp_path / "o")]) == 2
+    line = one_line_error(capsys)
+    assert f"looks like the corpus folder itself: pass --corpus_dir {tmp_path / 'toy'}" in line
+
+
+def test_push_to_hub_offline_is_refused_before_building(tmp_path, monkeypatch, capsys):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    argv = ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), "--push_to_hub", "me/toy"]
+    assert exit_status("toy", argv) == 2
+    assert "--push_to_hub me/toy: the Hub is switched off (HF_HUB_OFFLINE=1" in one_line_error(capsys)
+    assert not (tmp_path / "o").exists()  # nothing built
 
 
 def test_debug_shows_the_traceback(tmp_path, monkeypatch):
     monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
-    argv = ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), "--config", "nope", "--debug"]
+    argv = ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "o"), "--config", "nope", "--debug"]
     with pytest.raises(ValueError, match="unknown config 'nope'"):
         build_cli.main("toy", argv)
 
@@ -117,7 +145,7 @@ def test_saving_prints_no_progress_bars(tmp_path, monkeypatch, capfd):
 
     datasets.enable_progress_bars()
     monkeypatch.setattr(build_cli, "get_corpus", lambda name: SPEC)
-    build_cli.main("toy", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")])
+    build_cli.main("toy", ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")])
     captured = capfd.readouterr()
     assert "Saving the dataset" not in captured.err + captured.out
     assert "saved to" in captured.out
@@ -170,10 +198,11 @@ def test_push_keeps_the_configs_yaml_written_by_datasets(tmp_path, monkeypatch):
     monkeypatch.setattr(DatasetDict, "push_to_hub", lambda self, repo, **kw: pushed.append((repo, kw)))
     monkeypatch.setattr(DatasetCard, "load", classmethod(lambda cls, repo, **kw: cls(remote_readme)))
     monkeypatch.setattr(DatasetCard, "push_to_hub", lambda self, repo, **kw: cards.append((repo, str(self))))
+    monkeypatch.setattr(build_cli, "check_hub_access", lambda repo: None)  # no Hub here
     build_cli.main(
         "toy",
         [
-            "--data_dir",
+            "--corpus_dir",
             str(tmp_path),
             "--output_dir",
             str(tmp_path / "o"),
@@ -206,10 +235,11 @@ OFFICIAL = [
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "folder"), OFFICIAL, ids=[name for name, _ in OFFICIAL])
 def test_default_command_builds_every_official_corpus(data_root, tmp_path, capsys, name, folder):
-    """``build_<name>.py --data_dir ../shared/data/<folder> --output_dir out`` succeeds and reports its repairs."""
+    """``build_<name>.py --data_dir ../shared/data --output_dir out`` succeeds and reports its repairs."""
     from conftest import corpus_dir
 
-    build_cli.main(name, ["--data_dir", str(corpus_dir(data_root, folder)), "--output_dir", str(tmp_path)])
+    corpus_dir(data_root, folder)  # skips when absent
+    build_cli.main(name, ["--data_dir", str(data_root), "--output_dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "repairs/normalisations (known noise repaired; --strict refuses it)" in out
     config = get_corpus(name).default_config
@@ -221,7 +251,7 @@ def test_default_ecpe_en_build_repairs_the_misspelt_keywords_and_reports_them(da
     from conftest import corpus_dir
 
     folder = str(corpus_dir(data_root, "ecpe-en"))
-    build_cli.main("ecpe_en", ["--data_dir", folder, "--output_dir", str(tmp_path)])
+    build_cli.main("ecpe_en", ["--corpus_dir", folder, "--output_dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "emotion keyword matched approximately (lenient): 1" in out and "'joyfull' -> 'joyful'" in out
     assert "emotion keyword matched ignoring case/spacing (lenient): 1" in out and "'Wonderful' -> 'wonderful'" in out
@@ -230,12 +260,12 @@ def test_default_ecpe_en_build_repairs_the_misspelt_keywords_and_reports_them(da
     assert {split: ds.num_rows for split, ds in loaded.items()} == {"train": 2275, "validation": 284, "test": 284}
 
     # --strict: any repair is an error, on one line, and nothing is saved
-    assert exit_status("ecpe_en", ["--data_dir", folder, "--output_dir", str(tmp_path / "strict"), "--strict"]) == 2
+    assert exit_status("ecpe_en", ["--corpus_dir", folder, "--output_dir", str(tmp_path / "strict"), "--strict"]) == 2
     line = one_line_error(capsys, "ecpe_en")
     assert "fold1_train.txt: line 13374" in line and "'joyfull' does not occur" in line
     assert not (tmp_path / "strict").exists()
     with pytest.raises(CorpusFormatError, match="joyfull"):
-        build_cli.main("ecpe_en", ["--data_dir", folder, "--output_dir", str(tmp_path / "s"), "--strict", "--debug"])
+        build_cli.main("ecpe_en", ["--corpus_dir", folder, "--output_dir", str(tmp_path / "s"), "--strict", "--debug"])
 
 
 def test_strict_refuses_unknown_corruption_and_default_too(tmp_path, capsys):
@@ -245,7 +275,7 @@ def test_strict_refuses_unknown_corruption_and_default_too(tmp_path, capsys):
     doc = "{} 2\n (2, 1),\n1,null,null,the dog ran away\n{},sadness,sad,so we were sad\n"
     for k, suffix in enumerate(("train", "val", "test")):
         (base / f"fold1_{suffix}.txt").write_text(doc.format(k + 1, 2 if suffix != "test" else 3), encoding="utf-8")
-    assert exit_status("ecpe_en", ["--data_dir", str(tmp_path), "--output_dir", str(tmp_path / "o")]) == 2
+    assert exit_status("ecpe_en", ["--corpus_dir", str(tmp_path), "--output_dir", str(tmp_path / "o")]) == 2
     assert "fold1_test.txt: line 4: document 3: clause id '3' where clause 2 was expected" in one_line_error(
         capsys, "ecpe_en"
     )
@@ -276,7 +306,7 @@ def write_reccon_dailydialog(root: Path, splits=("train", "valid")) -> Path:
 
 def test_all_configs_builds_the_configs_whose_files_exist_and_reports_the_rest(tmp_path, capsys):
     root = write_reccon_dailydialog(tmp_path / "reccon")
-    build_cli.main("reccon", ["--data_dir", str(root), "--output_dir", str(tmp_path / "out"), "--all_configs"])
+    build_cli.main("reccon", ["--corpus_dir", str(root), "--output_dir", str(tmp_path / "out"), "--all_configs"])
     captured = capsys.readouterr()
     assert captured.err == ""
     assert "not built: reccon/iemocap: no split file found (expected test: " in captured.out
@@ -290,12 +320,12 @@ def test_all_configs_without_any_file_and_missing_expected_split_are_errors(tmp_
     root = write_reccon_dailydialog(tmp_path / "reccon", splits=("train",))
     out = str(tmp_path / "out")
     # dailydialog has train but not valid: an error naming the file and the split, not a skip
-    assert exit_status("reccon", ["--data_dir", str(root), "--output_dir", out, "--all_configs"]) == 2
+    assert exit_status("reccon", ["--corpus_dir", str(root), "--output_dir", out, "--all_configs"]) == 2
     line = one_line_error(capsys, "reccon")
     assert "the validation split's file" in line and "dailydialog_valid.json" in line
     # an explicit choice builds without it
-    build_cli.main("reccon", ["--data_dir", str(root), "--output_dir", out, "--splits", "train"])
+    build_cli.main("reccon", ["--corpus_dir", str(root), "--output_dir", out, "--splits", "train"])
     assert list(load_from_disk(str(tmp_path / "out" / "dailydialog"))) == ["train"]
     (tmp_path / "empty").mkdir()
-    assert exit_status("reccon", ["--data_dir", str(tmp_path / "empty"), "--output_dir", out, "--all_configs"]) == 2
+    assert exit_status("reccon", ["--corpus_dir", str(tmp_path / "empty"), "--output_dir", out, "--all_configs"]) == 2
     assert "--all_configs: no config of reccon has its files" in one_line_error(capsys, "reccon")

@@ -10,7 +10,7 @@ from conftest import corpus_dir
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hf_ecpe.data.clauses import detect_language, split_clauses
+from hf_ecpe.data.clauses import clause_spans, detect_language, split_clauses
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,8 @@ from hf_ecpe.data.clauses import detect_language, split_clauses
         ("He was happy; she was sad.", ["He was happy;", "she was sad."]),
         # English keeps colons inside the clause, as the English corpus does
         ('He said: "I am happy." Then he left.', ['He said: "I am happy."', "Then he left."]),
-        ("  lots   of\n space ,  here .  ", ["lots of space ,", "here ."]),
+        ("  lots   of\t space ,  here .  ", ["lots of space ,", "here ."]),
+        ("  lots   of\n space ,  here .  ", ["lots of", "space ,", "here ."]),  # a line break is a boundary
         (
             "Heading without punctuation\n\nBody, with a comma.",
             ["Heading without punctuation", "Body,", "with a comma."],
@@ -81,6 +82,30 @@ def test_split_clauses_chinese(text, expected):
 def test_colon_depends_on_language():
     assert split_clauses("Note: it rained.", "en") == ["Note: it rained."]
     assert split_clauses("Note: it rained.", "zh") == ["Note:", "it rained."]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a chat log: one sentence per line, no final punctuation (was one clause)
+        (
+            "hey how are you\nim fine thanks\r\nglad to hear it",
+            ["hey how are you", "im fine thanks", "glad to hear it"],
+        ),
+        ("I lost my job\nso I am sad.\u2028Really sad", ["I lost my job", "so I am sad.", "Really sad"]),
+        ("我很难过\n因为我丢了工作", ["我很难过", "因为我丢了工作"]),
+        ("first line\n...\nlast line", ["first line", "...", "last line"]),
+    ],
+)
+def test_a_line_break_ends_a_clause(text, expected):
+    assert split_clauses(text) == expected
+
+
+def test_spans_locate_each_clause_after_repeated_whitespace():
+    """Issue #27 item 7: with a double space the second of two equal clauses was located at the third."""
+    text = "I was happy,  I  was sad, I was sad, and left."
+    assert clause_spans(text) == [(0, 12), (14, 25), (26, 36), (37, 46)]
+    assert [" ".join(text[start:end].split()) for start, end in clause_spans(text)] == split_clauses(text)
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\t  \n", "\u3000"])
@@ -126,6 +151,9 @@ _ALPHABET = (
 )
 
 
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
 def _no_whitespace(text: str) -> str:
     return "".join(text.split())
 
@@ -144,6 +172,10 @@ def test_split_is_lossless_up_to_whitespace(text, language):
     assert _no_whitespace("".join(clauses)) == _no_whitespace(text)
     if not text.strip():
         assert clauses == []
+    # each clause is where its span says: in order, not overlapping, the slice collapsed is the clause
+    spans = clause_spans(text, language)
+    assert [_WHITESPACE_RUN.sub(" ", text[start:end]) for start, end in spans] == clauses
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
 
 
 @settings(max_examples=100, deadline=None)

@@ -126,3 +126,24 @@ def test_bad_settings_raise(tokenizer):
 
     with pytest.raises(ValueError, match="needs a tokenizer with CLS and SEP"):
         ClauseCollator(NoClsTokenizer())
+
+
+def test_an_encoder_without_segment_embeddings_gets_no_segment_ids_and_its_own_special_tokens(
+    tiny_mpnet_dir, tiny_encoder_dir
+):
+    """MPNet (like RoBERTa) has no token-type embeddings and uses <s> / </s> / <pad> = 0 / 2 / 1."""
+    from hf_ecpe.data.multimodal import MultimodalCollator
+
+    mpnet = AutoTokenizer.from_pretrained(tiny_mpnet_dir)
+    assert (mpnet.cls_token_id, mpnet.sep_token_id, mpnet.pad_token_id) == (0, 2, 1)
+    rows = [{"units": ["i was so happy", "because i passed the exam"]}, {"units": ["she felt sad"]}]
+    for batch in (ClauseCollator(mpnet)(rows), MultimodalCollator(mpnet)(rows)):
+        assert "token_type_ids" not in batch
+        ids = batch["input_ids"][0].tolist()
+        assert ids[0] == 0 and ids[len(mpnet("i was so happy", add_special_tokens=False)["input_ids"]) + 1] == 2
+        assert batch["input_ids"][0, batch["unit_token_index"][0]].tolist() == [0, 0]  # each unit starts with <s>
+        assert batch["input_ids"][1, batch["attention_mask"][1] == 0].eq(1).all()  # padded with <pad>
+    bert = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    assert ClauseCollator(bert)(rows)["token_type_ids"][0].tolist().count(1) > 0  # BERT keeps alternating segments
+    assert "token_type_ids" not in ClauseCollator(bert, segment_ids=False)(rows)
+    assert "token_type_ids" in ClauseCollator(mpnet, segment_ids=True)(rows)

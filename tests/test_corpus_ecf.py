@@ -68,14 +68,14 @@ def test_parse_ecf_crlf_and_label_normalisation():
 )
 def test_parse_ecf_malformed(text, line, message):
     with pytest.raises(CorpusFormatError, match=message) as info:
-        parse_ecf(text, "dev.txt")
+        parse_ecf(text, "dev.txt", lenient=False)
     assert str(info.value).startswith(f"dev.txt: {line}: ")
 
 
 def test_neutral_emotion_utterance_strict_and_lenient():
     text = "5 2\n(2,1)\n1 | A | joy | x | t\n2 | B | neutral | y | t\n"
     with pytest.raises(CorpusFormatError, match="line 2: pair \\(2,1\\): the emotion utterance is neutral.*lenient"):
-        parse_ecf(text, "train.txt")
+        parse_ecf(text, "train.txt", lenient=False)
     report = RepairReport()
     (row,) = parse_ecf(text, "train.txt", lenient=True, report=report)
     assert row["pairs"][0]["category"] == "neutral"
@@ -92,10 +92,10 @@ def test_build_ecf_splits_and_errors(tmp_path):
     assert dataset["train"]["id"] == ["7", "8"] and dataset["validation"][0]["pairs"][0]["category"] == "anger"
     assert report.counts["duplicate_pair_removed"] == 1
     with pytest.raises(ValueError, match="unknown config"):
-        get_corpus("ecf").build(tmp_path, "nope")
+        get_corpus("ecf").build(tmp_path, "nope", lenient=False)
     (tmp_path / "data" / "test.txt").write_bytes(b"1 1\n(1,1)\n1 | A | joy | caf\xe9 | t\n")
     with pytest.raises(CorpusFormatError, match=r"test\.txt: line 3: undecodable"):
-        get_corpus("ecf").build(tmp_path, "default")
+        get_corpus("ecf").build(tmp_path, "default", lenient=False)
     with pytest.raises(FileNotFoundError, match="train.txt"):
         get_corpus("ecf").build(tmp_path / "nowhere", "default")
 

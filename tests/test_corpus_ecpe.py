@@ -109,7 +109,7 @@ def test_plain_duplicate_pair_is_removed_and_counted():
 def test_multi_emotion_listing_count_mismatch_strict_and_lenient():
     text = "9 2\n (2,1)\n1,null,null,他 输 了\n2,anger&sadness,气愤&伤心,既 气愤 又 伤心\n"
     with pytest.raises(CorpusFormatError, match=r"line 2: .*listed 1 times .*2 annotations.*lenient=True"):
-        parse_nustm(text, "m.txt", language="zh")
+        parse_nustm(text, "m.txt", language="zh", lenient=False)
     report = RepairReport()
     (row,) = parse_nustm(text, "m.txt", language="zh", lenient=True, report=report)
     assert [(p["category"], spanned(row, p, "emotion_span")) for p in row["pairs"]] == [("anger", "气愤")]
@@ -134,7 +134,7 @@ def test_keyword_noise_strict_raises_lenient_repairs_and_reports():
         "4 2\n (2, 1),\n1,null,null,they lost\n2,sadness,miserable,and were sad .\n"
     )
     with pytest.raises(CorpusFormatError, match=r"k\.txt: line 4: document 3, clause 2: emotion keyword 'Thrilled'"):
-        parse_nustm(text, "k.txt", language="en")
+        parse_nustm(text, "k.txt", language="en", lenient=False)
     report = RepairReport()
     rows = parse_nustm(text, "k.txt", language="en", lenient=True, report=report)
     validate_rows(rows)
@@ -174,14 +174,14 @@ def test_keyword_noise_strict_raises_lenient_repairs_and_reports():
 )
 def test_malformed_input_raises_with_file_and_line(text, message):
     with pytest.raises(CorpusFormatError, match=r"bad\.txt: " + message):
-        parse_nustm(text, "bad.txt", language="en")
+        parse_nustm(text, "bad.txt", language="en", lenient=False)
 
 
 def test_undecodable_file_names_the_line(tmp_path):
     path = tmp_path / "all_data_pair.txt"
     path.write_bytes(b"1 1\n (1,1)\n1,sadness,sad,\xff\xfe sad\n")
     with pytest.raises(CorpusFormatError, match=r"all_data_pair\.txt: line 3: undecodable bytes"):
-        read_nustm_file(path, "zh")
+        read_nustm_file(path, "zh", lenient=False)
 
 
 # ---- fold assembly on synthetic folders --------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_zh_missing_validation_fold_is_an_error_not_a_bigger_train_split(tmp_pat
     with pytest.raises(MissingSplitError, match=r"the validation split was asked for, but its file .*fold2_test"):
         SPECS["ecpe_zh"].build(root, "fold1", splits=["validation", "test"])
     with pytest.raises(ValueError, match=r"unknown split 'dev'; this config has the splits"):
-        SPECS["ecpe_zh"].build(root, "fold1", splits=["dev"])
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["dev"], lenient=False)
 
 
 def test_zh_known_duplicate_1807_is_dropped_and_reported(tmp_path):
@@ -250,24 +250,24 @@ def test_zh_known_duplicate_1807_is_dropped_and_reported(tmp_path):
 def test_zh_test_document_missing_from_all_data_raises(tmp_path):
     root = write_zh_corpus(tmp_path, ["1", "2"], {1: ["1"]}, extra=zh_doc("99", "x"))
     with pytest.raises(CorpusFormatError, match=r"fold1_test\.txt: document 99: this test document is missing"):
-        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"])
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"], lenient=False)
     # 1807 is only excused when it really duplicates document 1070
     root2 = write_zh_corpus(tmp_path / "b", ["1070", "2"], {1: ["2"]}, extra=zh_doc("1807", "other"))
     with pytest.raises(CorpusFormatError, match=r"document 1807: this test document is missing"):
-        SPECS["ecpe_zh"].build(root2, "fold1", splits=["train", "test"])
+        SPECS["ecpe_zh"].build(root2, "fold1", splits=["train", "test"], lenient=False)
 
 
 def test_zh_fold_document_differing_from_all_data_raises(tmp_path):
     root = write_zh_corpus(tmp_path, ["1", "2"], {1: []}, extra=zh_doc("2", "changed"))
     with pytest.raises(CorpusFormatError, match=r"fold1_test\.txt: document 2: differs from document 2"):
-        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"])
+        SPECS["ecpe_zh"].build(root, "fold1", splits=["train", "test"], lenient=False)
 
 
 def test_zh_missing_files_and_unknown_config(tmp_path):
     with pytest.raises(FileNotFoundError, match="all_data_pair.txt not found"):
         SPECS["ecpe_zh"].build(tmp_path, "fold1")
     with pytest.raises(ValueError, match="unknown config 'fold11'"):
-        SPECS["ecpe_zh"].build(tmp_path, "fold11")
+        SPECS["ecpe_zh"].build(tmp_path, "fold11", lenient=False)
 
 
 def test_en_fold_files_become_splits(tmp_path):
@@ -285,7 +285,7 @@ def test_en_fold_files_become_splits(tmp_path):
     }
     (base / "fold3_val.txt").write_text(doc.format(2))
     with pytest.raises(CorpusFormatError, match=r"fold3_val\.txt: document 2: also in the train split"):
-        SPECS["ecpe_en"].build(tmp_path, "fold3")
+        SPECS["ecpe_en"].build(tmp_path, "fold3", lenient=False)
     with pytest.raises(FileNotFoundError, match="fold4_train.txt"):
         SPECS["ecpe_en"].build(tmp_path, "fold4")
 
@@ -325,7 +325,7 @@ def test_real_ecpe_en_counts(data_root):
     folder = corpus_dir(data_root, "ecpe-en")
     all_path = folder / EN_SUBDIR / "all_data_pair.txt"
     with pytest.raises(CorpusFormatError, match=r"document 1663, clause 3: emotion keyword 'joyfull'"):
-        read_nustm_file(all_path, "en")
+        read_nustm_file(all_path, "en", lenient=False)
     report = RepairReport()
     rows = read_nustm_file(all_path, "en", lenient=True, report=report)
     validate_rows(rows)

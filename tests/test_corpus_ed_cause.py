@@ -100,7 +100,7 @@ def test_malformed_line_raises_with_location(tmp_path, name):
     path = tmp_path / "valid_with_cause.json"
     path.write_text(lines(PUPPY, record), encoding="utf-8")
     with pytest.raises(CorpusFormatError) as err:
-        rows_from_ed_cause_lines(path.read_text(encoding="utf-8"), path=path)
+        rows_from_ed_cause_lines(path.read_text(encoding="utf-8"), path=path, lenient=False)
     message = str(err.value)
     assert f"{path}: line 2" in message and problem in message
 
@@ -108,11 +108,11 @@ def test_malformed_line_raises_with_location(tmp_path, name):
 def test_truncated_and_non_object_lines():
     text = lines(PUPPY, DOG)
     with pytest.raises(CorpusFormatError, match=r"ed\.json: line 2 column \d+: invalid JSON"):
-        rows_from_ed_cause_lines(text[:-20], path="ed.json")
+        rows_from_ed_cause_lines(text[:-20], path="ed.json", lenient=False)
     with pytest.raises(CorpusFormatError, match="ed.json: line 1: expected a JSON object, got list"):
-        rows_from_ed_cause_lines("[1, 2]\n", path="ed.json")
+        rows_from_ed_cause_lines("[1, 2]\n", path="ed.json", lenient=False)
     with pytest.raises(CorpusFormatError, match="'conv_id' must be a string"):
-        rows_from_ed_cause_lines(json.dumps({**DOG, "conv_id": 7}), path="ed.json")
+        rows_from_ed_cause_lines(json.dumps({**DOG, "conv_id": 7}), path="ed.json", lenient=False)
 
 
 def write(folder: Path, relative: str, text: str) -> None:
@@ -132,13 +132,13 @@ def test_build_layout_and_label_file(tmp_path):
     # a label file, when present, is the label set: "sad" is not in this one
     write(folder, LABEL_FILE, "joyful\nproud\n")
     with pytest.raises(CorpusFormatError, match="valid_with_cause.json: line 2 .*'sad' is not one of the 2 ED labels"):
-        SPECS["ed_cause"].build(folder, "default")
+        SPECS["ed_cause"].build(folder, "default", lenient=False)
     write(folder, LABEL_FILE, "joyful\nsad\njoyful\n")
     with pytest.raises(CorpusFormatError, match="emotion_set.txt: label 3: label 'joyful' is listed twice"):
-        SPECS["ed_cause"].build(folder, "default")
+        SPECS["ed_cause"].build(folder, "default", lenient=False)
     assert get_corpus("ed_cause") is SPECS["ed_cause"]
     with pytest.raises(ValueError, match="unknown config"):
-        SPECS["ed_cause"].build(folder, "dailydialog")
+        SPECS["ed_cause"].build(folder, "dailydialog", lenient=False)
     with pytest.raises(FileNotFoundError, match="valid_with_cause.json"):
         SPECS["ed_cause"].build(tmp_path, "default")
 

@@ -88,7 +88,7 @@ def test_build_split_from_filename(tmp_path):
     assert list(SPECS["mecad"].build(folder, "default")) == ["train", "validation", "test"]
     assert get_corpus("mecad") is SPECS["mecad"]
     with pytest.raises(ValueError, match="unknown config"):
-        SPECS["mecad"].build(folder, "dailydialog")
+        SPECS["mecad"].build(folder, "dailydialog", lenient=False)
     with pytest.raises(FileNotFoundError, match="valid_data_pair.json"):
         SPECS["mecad"].build(tmp_path / "elsewhere", "default")
 
@@ -110,7 +110,7 @@ def test_malformed_raises_with_location(tmp_path, change, where, problem):
     change(data["show_1"][0])
     path = write_json(tmp_path / "valid_data_pair.json", data)
     with pytest.raises(CorpusFormatError) as err:
-        rows_from_annotation(load_annotation_json(path), "mecad/default", path=path)
+        rows_from_annotation(load_annotation_json(path), "mecad/default", path=path, lenient=False)
     assert str(path) in str(err.value) and f"'show_1', {where}" in str(err.value) and problem in str(err.value)
 
 

@@ -126,7 +126,7 @@ def test_off_by_a_few_offsets_strict_raises_lenient_relocates(shift):
     with pytest.raises(
         CorpusFormatError, match=r"x\.xml: emotion 5, clause 1, cause: span text 'broke the windows'.*lenient"
     ):
-        parse_ntcir_xml(xml, "x.xml", language="en")
+        parse_ntcir_xml(xml, "x.xml", language="en", lenient=False)
     report = RepairReport()
     (row,) = parse_ntcir_xml(xml, "x.xml", language="en", lenient=True, report=report)
     assert span_text(row, row["pairs"][0], "cause_span") == "broke the windows"
@@ -169,7 +169,7 @@ def test_mangled_closing_tag():
     )
     mangled = xml.replace("we won</text>", "we won?/text>")
     with pytest.raises(CorpusFormatError, match=r"m\.xml: line 3: mangled closing tag '\?/text>'.*lenient=True"):
-        parse_ntcir_xml(mangled, "m.xml", language="en")
+        parse_ntcir_xml(mangled, "m.xml", language="en", lenient=False)
     report = RepairReport()
     assert parse_ntcir_xml(mangled, "m.xml", language="en", lenient=True, report=report) == parse_ntcir_xml(
         xml, language="en"
@@ -190,7 +190,7 @@ def test_noise_dropped_in_lenient_mode():
         emotion("3", "fear"),
     )
     with pytest.raises(CorpusFormatError, match=r"emotion 1, clause 1: the clause has no text"):
-        parse_ntcir_xml(xml, language="en")
+        parse_ntcir_xml(xml, language="en", lenient=False)
     report = RepairReport()
     rows = parse_ntcir_xml(xml, language="en", lenient=True, report=report)
     assert [row["id"] for row in rows] == ["1"] and rows[0]["units"][0] == "a dog barked"
@@ -210,7 +210,7 @@ def test_flag_mismatch_and_repeated_id():
         emotion("1", "fear", clause(1, "she was afraid", keyword="afraid")),
     )
     with pytest.raises(CorpusFormatError, match=r"emotion 1, clause 1: cause=\"N\" with 1 <cause> elements"):
-        parse_ntcir_xml(xml, language="en")
+        parse_ntcir_xml(xml, language="en", lenient=False)
     report = RepairReport()
     rows = parse_ntcir_xml(xml, language="en", lenient=True, report=report)
     assert [row["id"] for row in rows] == ["1", "1#2"] and len(rows[0]["pairs"]) == 1

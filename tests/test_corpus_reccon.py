@@ -66,7 +66,7 @@ def write_json(path: Path, data) -> Path:
 
 def test_pairs_spans_background_and_report():
     report = RepairReport()
-    rows = rows_from_annotation(fixture(), "reccon/dailydialog", report=report)
+    rows = rows_from_annotation(fixture(), "reccon/dailydialog", lenient=False, report=report)
     validate_rows(rows)
     first, second = rows
     assert first["id"] == "tr_1" and first["kind"] == "conversation" and first["language"] == "en"
@@ -147,7 +147,7 @@ def test_build_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="dailydialog_train.json"):
         SPECS["reccon"].build(tmp_path, "dailydialog")
     with pytest.raises(ValueError, match="unknown config"):
-        SPECS["reccon"].build(tmp_path, "meld")
+        SPECS["reccon"].build(tmp_path, "meld", lenient=False)
 
 
 def mutate(change):
@@ -228,7 +228,7 @@ def test_duplicate_dialogue_id_is_not_overwritten(tmp_path):
 def test_span_not_found_strict_and_lenient():
     data = mutate(lambda d: utt(d, "tr_1", 2).update({"expanded emotion cause span": ["lost my car", "x", "x", "b"]}))
     with pytest.raises(CorpusFormatError, match="'lost my car' is not a substring of its cause utterance"):
-        rows_from_annotation(data, "reccon/dailydialog", path="dd.json")
+        rows_from_annotation(data, "reccon/dailydialog", path="dd.json", lenient=False)
     report = RepairReport()
     data = mutate(
         lambda d: utt(d, "tr_1", 2).update(
@@ -248,7 +248,7 @@ def test_evidence_on_neutral_turn():
         )
     )
     with pytest.raises(CorpusFormatError, match="'tr_1', turn 1: a neutral turn carries cause evidence"):
-        rows_from_annotation(data, "reccon/dailydialog")
+        rows_from_annotation(data, "reccon/dailydialog", lenient=False)
     report = RepairReport()
     rows = rows_from_annotation(data, "reccon/dailydialog", lenient=True, report=report)
     assert all(p["emotion"] != 0 for p in rows[0]["pairs"])
@@ -284,7 +284,7 @@ def stats(split) -> tuple[int, int, int, int, int]:
 def test_real_dailydialog_counts(data_root):
     folder = corpus_dir(data_root, "reccon")
     report = RepairReport()
-    dataset = SPECS["reccon"].build(folder, "dailydialog", report=report)
+    dataset = SPECS["reccon"].build(folder, "dailydialog", lenient=False, report=report)
     assert {"train", "validation"} <= set(dataset)
     for split in dataset.values():
         validate_rows(split)

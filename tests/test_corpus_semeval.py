@@ -85,7 +85,7 @@ def test_subtask1_unlocatable_span_strict_and_lenient():
         }
     ]
     with pytest.raises(CorpusFormatError, match=r"x\.json: conversation_ID 4, emotion-cause_pairs\[0\]: .*lenient"):
-        parse_semeval(copy.deepcopy(data), "x.json", 1)
+        parse_semeval(copy.deepcopy(data), "x.json", 1, lenient=False)
     report = RepairReport()
     (row,) = parse_semeval(copy.deepcopy(data), "x.json", 1, lenient=True, report=report)
     assert [(p["emotion"], p["cause"], p["cause_span"]) for p in row["pairs"]] == [(0, 0, [2, 9]), (1, 1, [0, 3])]
@@ -100,7 +100,7 @@ def test_category_mismatch_strict_and_lenient():
     data = [{"conversation_ID": 5, "conversation": [utterance(1, "Go away .", "anger")], "emotion-cause_pairs": []}]
     data[0]["emotion-cause_pairs"] = [["1_disgust", "1_Go away"]]
     with pytest.raises(CorpusFormatError, match="differs from utterance 1's emotion 'anger'"):
-        parse_semeval(copy.deepcopy(data), "x.json", 1)
+        parse_semeval(copy.deepcopy(data), "x.json", 1, lenient=False)
     report = RepairReport()
     (row,) = parse_semeval(copy.deepcopy(data), "x.json", 1, lenient=True, report=report)
     assert row["pairs"][0]["category"] == "disgust"
@@ -146,7 +146,7 @@ _DELETE = object()
 )
 def test_subtask1_malformed(data, where, message):
     with pytest.raises(CorpusFormatError, match=message) as info:
-        parse_semeval(data, "Subtask_1_train.json", 1)
+        parse_semeval(data, "Subtask_1_train.json", 1, lenient=False)
     assert str(info.value).startswith("Subtask_1_train.json: ") and where in str(info.value)
 
 
@@ -158,7 +158,7 @@ def test_subtask2_file_and_derivation():
     assert [(p["emotion"], p["cause"], p["cause_span"]) for p in row["pairs"]] == [(0, 0, [-1, -1]), (1, 0, [-1, -1])]
     assert report.counts == {"duplicate_pair_removed": 1}
     with pytest.raises(CorpusFormatError, match="subtask-1 file"):
-        parse_semeval(copy.deepcopy(SUBTASK1), "Subtask_2_train.json", 2)
+        parse_semeval(copy.deepcopy(SUBTASK1), "Subtask_2_train.json", 2, lenient=False)
 
     report = RepairReport()
     rows = parse_semeval(copy.deepcopy(SUBTASK1), "Subtask_1_train.json", 2, derive_subtask2=True, report=report)
@@ -197,7 +197,7 @@ def test_build_semeval_files(tmp_path):
 
     (data / "Subtask_1_test.json").write_text(json.dumps(SUBTASK1)[:-40], encoding="utf-8")
     with pytest.raises(CorpusFormatError, match=r"Subtask_1_test\.json: line 1 column \d+: invalid JSON"):
-        spec.build(tmp_path, "subtask1")
+        spec.build(tmp_path, "subtask1", lenient=False)
     with pytest.raises(FileNotFoundError, match="Subtask_1_"):
         spec.build(tmp_path / "missing", "subtask1")
 
@@ -248,7 +248,7 @@ def test_real_subtask1_counts_and_scorer_token_positions(data_root):
     assert validate_rows(train) == 1374
     assert report.counts["duplicate_pair_removed"] == 72
     assert report.counts["cause_span_punctuation_stripped"] == 8392
-    assert set(report.counts) == {"duplicate_pair_removed", "cause_span_punctuation_stripped"}  # no span left unfound
+    assert set(report.counts) == {"duplicate pair removed", "cause span punctuation stripped"}  # no span left unfound
 
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert sum(len(c["emotion-cause_pairs"]) for c in raw) == 9364

@@ -166,3 +166,19 @@ def test_the_previous_a2net_default_still_scores_its_published_number(data_root,
     )
     assert record["metrics"]["pair_f1"] == pytest.approx(0.4372, abs=5e-5)
     assert record["metrics"]["pair_precision"] == pytest.approx(0.4558, abs=5e-5)
+
+
+def test_text_in_another_script_than_the_models_language_is_warned_about_once(extractor):
+    """Issue #27 item 13: Chinese or Arabic text into the English default gave [] without a word."""
+    import warnings
+
+    documents = ["我的狗死了，我很难过。", "ماتت قطتي، أنا حزين جدا.", "I was happy because I passed.", "我很开心。"]
+    with pytest.warns(UserWarning) as caught:
+        extractor(documents, batch_size=4)
+    messages = [str(w.message) for w in caught if "model's language" in str(w.message)]
+    assert len(messages) == 1, messages  # once per call, not once per document
+    assert "model's language is en (Latin script)" in messages[0]
+    assert "Arabic script (1 of 4 documents)" in messages[0] and "Han script (2 of 4 documents)" in messages[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # English text: nothing to say
+        extractor("I was happy because I passed. The word 开心 means happy.")

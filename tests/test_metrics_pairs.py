@@ -24,6 +24,7 @@ from hf_ecpe.evaluation import (
     ecpe_scores,
     emotion_accuracy,
     pair_auprc_scores,
+    pair_scores_by_offset,
     prf,
 )
 from hf_ecpe.evaluation._validation import (
@@ -579,3 +580,49 @@ def test_scores_by_offset_reject_bad_input_naming_it():
         pair_scores_by_offset([[]], [[]], max_offset=0)
     with pytest.raises(MetricInputError, match="references"):
         pair_scores_by_offset([[(0, 0)]], [[(0, 9)]], num_units=3)
+
+
+# ----- pipeline results against canonical rows: the same documents (issue #27 item 11) ---------------------------
+
+
+def _row(doc_id, units, pairs):
+    return {"id": doc_id, "units": units, "pairs": [{"emotion": e, "cause": c} for e, c in pairs]}
+
+
+def _result(units, pairs, doc_id=None):
+    result = {"units": units, "pairs": [{"emotion_index": e, "cause_index": c} for e, c in pairs]}
+    return result if doc_id is None else {**result, "id": doc_id}
+
+
+_ROWS = [
+    _row("d1", ["i was happy", "i passed"], [(0, 1)]),
+    _row("d2", ["she cried", "her dog died", "we left"], [(0, 1)]),
+    _row("d3", ["snow in july", "we were surprised"], [(1, 0)]),
+]
+
+
+def test_reordered_pipeline_results_are_refused_naming_the_first_mismatch():
+    results = [_result(row["units"], [(p["emotion"], p["cause"]) for p in row["pairs"]], row["id"]) for row in _ROWS]
+    assert ecpe_scores(results, _ROWS)["pair_f1"] == pytest.approx(1.0)
+    # was scored silently (pair F1 0.33 here)
+    with pytest.raises(
+        MetricInputError, match=r"predictions\[0\]: is document id 'd3' but references\[0\] is id 'd1'"
+    ):
+        ecpe_scores(results[::-1], _ROWS)
+    without_ids = [{key: value for key, value in result.items() if key != "id"} for result in results]
+    with pytest.raises(
+        MetricInputError,
+        match=r"predictions\[0\]: has other units than references\[0\] \(id 'd1'\): unit 0 is 'snow in july' vs "
+        r"'i was happy' \(2 vs 2 units\)",
+    ):
+        ecpe_scores(without_ids[::-1], _ROWS)
+    with pytest.raises(MetricInputError, match=r"predictions\[1\]: has other units .* unit 2 is missing vs 'we left'"):
+        ecpe_scores([without_ids[0], _result(["she cried", "her dog died"], []), without_ids[2]], _ROWS)
+    with pytest.raises(MetricInputError, match=r"predictions\[2\]: is document id 'd9'"):
+        pair_scores_by_offset([*results[:2], {**results[2], "id": "d9"}], _ROWS)
+
+
+def test_plain_pair_lists_and_dicts_without_ids_or_units_are_not_compared():
+    plain = [[(p["emotion"], p["cause"]) for p in row["pairs"]] for row in _ROWS]
+    assert ecpe_scores(plain[::-1], _ROWS)["pair_f1"] < 1.0  # nothing to compare with: scored as given
+    assert ecpe_scores([{"pairs": row["pairs"]} for row in _ROWS], _ROWS)["pair_f1"] == pytest.approx(1.0)

@@ -6,6 +6,8 @@ import json
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from transformers import AutoTokenizer, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
@@ -384,3 +386,80 @@ def test_max_units_scores_each_unit_and_pair_in_one_piece(tiny_encoder_dir, tmp_
 def test_bad_max_units_is_an_error_saying_what_it_is(extractor, bad):
     with pytest.raises(ValueError, match="max_units is the number of units encoded in one pass"):
         extractor("I was happy because I passed.", max_units=bad)
+
+
+# ----- offsets: every unit maps to its own characters (issue #27 items 7 and 8) ---------------------------------------
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_offsets_after_repeated_whitespace_point_at_each_units_own_text(extractor):
+    text = "I was happy,  I  was sad, I was sad, and left."
+    result = extractor(text)
+    # was [[0, 12], [26, 36], None, [37, 46]]: unit 1 pointed at unit 2's text and unit 2 had none
+    assert result["offsets"] == [[0, 12], [14, 25], [26, 36], [37, 46]]
+    assert [_collapsed(text[start:end]) for start, end in result["offsets"]] == result["units"]
+
+
+def test_a_chat_log_with_one_sentence_per_line_gives_one_unit_per_line(extractor):
+    text = "my dog died yesterday\ni am so sad\r\nsorry to hear that"
+    result = extractor({"text": text})
+    assert result["units"] == ["my dog died yesterday", "i am so sad", "sorry to hear that"]  # was one unit
+    assert [text[start:end] for start, end in result["offsets"]] == result["units"]
+
+
+_PIECES = st.sampled_from(
+    ["I was sad", "I  was   sad", "and left", "ok", "我很开心", "Mr. Smith", "3.14", "e.g. this", '"no."', "…"]
+)
+_SEPARATORS = st.sampled_from([", ", ",  ", ". ", "! ", "\n", "\n\n", " \r\n ", "\t", "; ", " ", "...", "  "])
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.tuples(_PIECES, _SEPARATORS), max_size=10), padding=_SEPARATORS)
+def test_every_offset_slice_is_its_unit(extractor, parts, padding):
+    """Random texts with repeated clauses, whitespace runs, line breaks and punctuation: each unit's offset slice,
+    whitespace-collapsed, is the unit, and the slices are in order without overlapping."""
+    text = padding + "".join(piece + separator for piece, separator in parts)
+    result = extractor(text)
+    offsets = result["offsets"]
+    assert len(offsets) == len(result["units"])
+    assert [_collapsed(text[start:end]) for start, end in offsets] == result["units"]
+    assert all(end <= start for (_, end), (start, _) in zip(offsets, offsets[1:]))
+
+
+# ----- the model's language against the input's script (issue #27 item 13) ---------------------------------------
+
+
+def test_language_mismatch_rules():
+    from hf_ecpe.pipelines.emotion_cause import language_mismatch
+
+    assert language_mismatch(["en"], ["I was happy.", "我用iPhone拍了照片，很开心"]) == (
+        "the model's language is en (Latin script), but the input is written in Han script (1 of 2 documents); the "
+        "model cannot read those, so their results are empty or meaningless: use a model trained on their language"
+    )
+    assert language_mismatch(["zh"], ["我很开心。", "我用iPhone拍了照片，很开心"]) is None  # a brand name in Chinese
+    assert "Latin script (1 of 1" in language_mismatch(["zh"], ["I was happy."])
+    assert "Cyrillic" in language_mismatch(["en", "zh"], ["Привет, как дела?"])
+    assert language_mismatch(["en", "zh"], ["我很开心。", "I was happy."]) is None
+    assert language_mismatch([], ["我很开心。"]) is None  # the model's language is unknown: not judged
+    assert language_mismatch(["xx"], ["我很开心。"]) is None  # a language of unknown script: not judged
+    assert language_mismatch(["en"], ["12345 !!! :)"]) is None  # too few letters to tell
+
+
+def test_the_model_language_comes_from_the_config_or_the_model_card(model_dir, tmp_path):
+    import shutil
+
+    from hf_ecpe.pipelines.emotion_cause import model_languages
+
+    folder = tmp_path / "with_card"
+    shutil.copytree(model_dir, folder)
+    assert model_languages(pipeline("emotion-cause", model=str(folder)).model) == []
+    (folder / "README.md").write_text("---\nlanguage:\n- zh\nlibrary_name: hf-ecpe\n---\n# A card\n")
+    extractor = pipeline("emotion-cause", model=str(folder))
+    assert model_languages(extractor.model) == ["zh"]
+    with pytest.warns(UserWarning, match=r"model's language is zh \(Han script\).*Latin script \(1 of 1 documents\)"):
+        extractor("I was happy because I passed the exam.")
+    extractor.model.config.language = "en"  # the config wins over the card
+    assert model_languages(extractor.model) == ["en"]

@@ -170,3 +170,38 @@ def test_scripts_evaluate_scores_the_adapter_with_its_recorded_settings(trained_
     assert constrained["method"] == "triplet_llm" and constrained["metrics"]["constrained"] is True
     assert constrained["metrics"]["malformed_rate"] == 0.0 and free["metrics"]["constrained"] is False
     assert constrained["metrics"]["instruction"] == "workflow"
+
+
+def _sft(argv: list[str]) -> dict:
+    from hf_ecpe.scripts.sft import main, make_parser
+
+    return main(*make_parser().parse_args_and_config(["--config", str(REPO / "recipes" / "sft_tiny.yaml"), *argv]))
+
+
+def test_sft_refuses_a_non_empty_output_dir(tmp_path):
+    """Issue 27 item 6: SFT overwrote an existing adapter, exit 0; now it refuses as hf_ecpe.scripts.train does."""
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"a trained adapter")
+    with pytest.raises(ValueError, match=r"is not empty.*--resume_from_checkpoint true.*--overwrite_output_dir true"):
+        _sft(["--output_dir", str(adapter)])
+    assert sorted(p.name for p in adapter.iterdir()) == ["adapter_model.safetensors"]
+    assert (adapter / "adapter_model.safetensors").read_bytes() == b"a trained adapter"
+
+
+def test_sft_resume_records_the_checkpoint_hyperparameters(tmp_path, caplog, recwarn):
+    """A resume continues with the checkpoint's optimiser (learning rate) and RNG (seed): metrics.json and the card
+    record those, the ignored flags are named once; peft's `is_gradient_checkpointing` FutureWarning is not shown."""
+    out = tmp_path / "adapter"
+    fast = ["--output_dir", str(out), "--generate_eval", "false", "--save_strategy", "steps", "--save_steps", "2"]
+    _sft([*fast, "--max_steps", "2"])
+    assert (out / "checkpoint-2" / "hf_ecpe_training_args.json").is_file()
+    with caplog.at_level("WARNING"):
+        _sft([*fast, "--max_steps", "4", "--resume_from_checkpoint", "true", "--learning_rate", "0.5"])
+    assert [r for r in caplog.records if "fix learning_rate=0.005" in r.getMessage()], caplog.text
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["learning_rate"] == 5.0e-3 and record["ignored_on_resume"] == {"learning_rate": 0.5}
+    assert record["resumed_from"] == str(out / "checkpoint-2")
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "- learning_rate: 0.005" in card
+    assert not [w for w in recwarn.list if "is_gradient_checkpointing" in str(w.message)]

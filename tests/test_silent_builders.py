@@ -269,7 +269,7 @@ def test_empty_unit_is_refused_strictly_and_drops_its_document_leniently(case, t
     root = write_corpus(tmp_path, case.files(text))
     spec = get_corpus(case.corpus)
     with pytest.raises(CorpusFormatError, match=r"(no text|is empty|no tokens)") as err:
-        spec.build(root, case.config)
+        spec.build(root, case.config, lenient=False)
     assert "lenient" in str(err.value)
     report = RepairReport()
     dataset = spec.build(root, case.config, lenient=True, report=report)
@@ -292,3 +292,46 @@ def test_schema_validator_refuses_an_empty_unit():
     }
     with pytest.raises(SchemaError, match=r"row \(id='d1'\): unit 1 is empty or whitespace only"):
         validate_row(row)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 27: one default (lenient) in Python and in the scripts, never silent; one spelling of the repair names
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", EMPTY_UNIT_CASES, ids=[c.corpus for c in EMPTY_UNIT_CASES])
+def test_python_builders_repair_by_default_and_say_so(case, tmp_path, caplog):
+    """``get_corpus(name).build(folder, config)`` (the README's example) repairs known noise as the dataset scripts
+    do; without a report passed, each kind of repair is logged once."""
+    root = write_corpus(tmp_path, case.files(""))
+    with caplog.at_level("WARNING", logger="hf_ecpe.data"):
+        dataset = get_corpus(case.corpus).build(root, case.config)
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("corpus repair: ")]
+    assert len(warnings) == 1 and "empty" in warnings[0] and "lenient=False to refuse" in warnings[0], warnings
+    for split in dataset.values():
+        validate_rows(split)
+
+
+def test_readme_corpus_example_builds_the_real_data(data_root):
+    from tests.conftest import corpus_dir
+
+    dataset = get_corpus("ecpe_en").build(corpus_dir(data_root, "ecpe-en"), "fold1")  # used to raise (strict)
+    assert {"train", "validation", "test"} <= set(dataset)
+
+
+def test_repair_names_have_one_spelling():
+    import re
+
+    from hf_ecpe.data.corpora import base
+
+    sources = Path(base.__file__).parent.glob("*.py")
+    literal = re.compile(r"""(?:report\.add|_dedupe)\([^"']*?f?["']([^"']+)["']""")
+    names = {name for path in sources for name in literal.findall(path.read_text(encoding="utf-8"))}
+    assert names and not [name for name in names if "_" in name.replace("{", "").split("}")[-1]], names
+    report = RepairReport()
+    report.add("duplicate_pair_removed", "d1")  # the former ECF spelling is the same repair
+    report.add("duplicate pair removed", "d2")
+    assert dict(report.counts) == {"duplicate pair removed": 2}
+    assert report.counts["duplicate_pair_removed"] == 2 and "duplicate_pair_removed" in report.counts
+    assert report.counts == {"duplicate_pair_removed": 2} and report.counts.get("duplicate_pair_removed") == 2
+    assert report.summary() == "duplicate pair removed: 2 (e.g. d1; d2)"

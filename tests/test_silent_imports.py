@@ -45,3 +45,26 @@ def test_unknown_attributes_still_raise_attribute_error():
         "module 'hf_ecpe' has no attribute '_private'",
         "module 'hf_ecpe' has no attribute 'dataa'",
     ]
+
+
+def test_import_registers_the_auto_classes_without_the_heavy_parts():
+    """Issue 27: ``import hf_ecpe`` took 6.7 s. It needs the config/model classes (Auto registration) and the pipeline
+    classes (task registration); trainers, datasets, TRL/PEFT, evaluation and LLM code load on first use."""
+    code = (
+        "import sys, hf_ecpe\n"
+        "heavy = ('datasets', 'trl', 'peft', 'pandas', 'sklearn', 'hf_ecpe.trainers', 'hf_ecpe.evaluation', "
+        "'hf_ecpe.llm', 'hf_ecpe.data.schema', 'hf_ecpe.data.corpora')\n"
+        "print('eager:' + ','.join(m for m in heavy if m in sys.modules))\n"
+        "from transformers import AutoConfig, AutoModel\n"
+        "config = AutoConfig.for_model('hf-ecpe-a2net')\n"
+        "assert type(config).__name__ == 'A2NetConfig', type(config)\n"
+        "from transformers.pipelines import PIPELINE_REGISTRY\n"
+        "assert 'emotion-cause' in PIPELINE_REGISTRY.get_supported_tasks()\n"
+        "from hf_ecpe.trainers import PairTrainer, EcpeTrainingArguments\n"
+        "from hf_ecpe.data import FEATURES, NEUTRAL, CorpusFormatError\n"
+        "assert callable(hf_ecpe.pipeline) and hf_ecpe.EcpeTrainer is PairTrainer and NEUTRAL == 'neutral'\n"
+        "print('ok')\n"
+    )
+    loaded_at_import, ok = _run(code).splitlines()
+    assert loaded_at_import == "eager:", f"`import hf_ecpe` imported {loaded_at_import} eagerly"
+    assert ok == "ok"

@@ -165,3 +165,91 @@ def test_evaluate_and_sft_cli_errors_are_one_line(tmp_path):
         )
         assert done.returncode == 2, (module, done.stderr[-2000:])
         assert "Traceback" not in done.stderr and f"{module}: error:" in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 27: arguments checked before training, resumes record what they used, no noise
+# ---------------------------------------------------------------------------------------------------------------
+
+PAIR_SCORER = str(REPO_ROOT / "recipes" / "pair_scorer_tiny.yaml")
+
+
+def test_unknown_metric_for_best_model_is_refused_before_training(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=r"metric_for_best_model='bogus' is not a metric of the a2net method"):
+        train.main(["--config", TINY, *FAST, "--output_dir", str(out), "--metric_for_best_model", "bogus"])
+    assert not out.exists()  # nothing trained, nothing written (it used to train an epoch, then KeyError)
+    # the trainer checks it too, for Python users (the model's method declares its metrics)
+    from hf_ecpe.trainers import EcpeTrainer, EcpeTrainingArguments
+
+    model, tokenizer, _ = train.build_model(train.ModelArguments(), train.synthetic_corpus(4)["train"]["units"])
+
+    def trainer(metric: str) -> EcpeTrainer:
+        args = EcpeTrainingArguments(output_dir=str(out), report_to="none", metric_for_best_model=metric)
+        return EcpeTrainer(model=model, args=args, processing_class=tokenizer)
+
+    for name in ("pair_f1", "eval_emotion_head_f1", "loss", "eval_loss_pair"):
+        trainer(name)
+    with pytest.raises(ValueError, match="'category_pair_f1' is not a metric"):
+        trainer("category_pair_f1")  # an A2Net has no category head
+
+
+def test_declared_metrics_cover_what_evaluation_reports_and_the_run_is_quiet(tmp_path, capfd, caplog):
+    """Every metric a real pair-scorer evaluation reports is declared (so the up-front check cannot refuse a real
+    one); with ``disable_tqdm`` no "Writing model shards" bar, and early stopping does not warn about the final test
+    evaluation."""
+    from hf_ecpe.methods import get_method
+    from hf_ecpe.trainers import PairTrainer
+
+    out = tmp_path / "run"
+    with caplog.at_level("WARNING"):
+        metrics = train.main(
+            ["--config", PAIR_SCORER, "--synthetic_documents", "8", "--num_train_epochs", "2"]
+            + ["--early_stopping_patience", "1", "--output_dir", str(out)]
+        )
+    captured = capfd.readouterr()
+    assert "Writing model shards" not in captured.err + captured.out
+    assert "did not find" not in caplog.text + captured.err
+    declared = PairTrainer.metric_names(get_method("pair_scorer"))
+    reported = {
+        key[len("eval_") :]
+        for key in metrics["validation"]
+        if not key.endswith(("_runtime", "_per_second")) and key not in ("epoch",)
+    }
+    reported = {name for name in reported if name != "loss" and not name.startswith("loss_")}
+    assert reported and reported <= declared, reported - declared
+
+
+def test_resume_with_other_hyperparameters_records_what_was_used(tmp_path, caplog):
+    out = tmp_path / "run"
+    args = ["--config", TINY, "--synthetic_documents", "8", "--per_device_train_batch_size", "4"]
+    args += ["--output_dir", str(out)]
+    train.main([*args, "--num_train_epochs", "2"])
+    recorded = json.loads(next(out.glob("checkpoint-*/hf_ecpe_training_args.json")).read_text())
+    assert recorded["learning_rate"] == 3.0e-3 and recorded["seed"] == 42
+    with caplog.at_level("WARNING"):
+        metrics = train.main(
+            [*args, "--num_train_epochs", "3", "--resume_from_checkpoint", "true", "--learning_rate", "0.5"]
+            + ["--seed", "7"]
+        )
+    warnings = [record.getMessage() for record in caplog.records if "fix learning_rate" in record.getMessage()]
+    assert len(warnings) == 1 and "learning_rate=0.5" in warnings[0] and "seed=7" in warnings[0]
+    assert metrics["run"]["seed"] == 42  # the checkpoint's RNG states, not 7
+    assert metrics["run"]["ignored_on_resume"] == {"learning_rate": 0.5, "seed": 7}
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "- learning_rate: 0.003" in card and "- seed: 42" in card
+    assert "0.5" not in [line.split(": ")[-1] for line in card.splitlines() if line.startswith("- learning_rate")]
+
+
+def test_cli_runs_show_no_weight_loading_bars(tiny_pair_model_dir, capfd):
+    from transformers import AutoModel
+
+    from hf_ecpe.cli import run_cli
+
+    capfd.readouterr()
+    run_cli(lambda argv: AutoModel.from_pretrained(tiny_pair_model_dir), [], program="test")
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()  # the library's setting is restored after the command

@@ -435,3 +435,19 @@ def test_pair_scorer_with_emotion_categories_through_the_script(tmp_path):
             ["--config", recipe, "--emotion_categories", "neutral", "joy", *FAST]
             + ["--output_dir", str(tmp_path / "x")]
         )
+
+
+def test_every_shipped_recipe_passes_the_up_front_checks(tmp_path):
+    """The checks made before any data is loaded (metric_for_best_model against the method's metrics, training
+    numbers, sample limits) accept every shipped recipe, e.g. KD-ECS recipes whose selection metric defaults to the
+    method's primary one."""
+    from hf_ecpe.methods import get_method
+
+    for recipe in sorted((REPO_ROOT / "recipes").glob("*.yaml")):
+        if recipe.stem.startswith("sft_"):
+            continue
+        model_args, data_args, training_args = train.parse_args(
+            ["--config", str(recipe), "--output_dir", str(tmp_path / recipe.stem)]
+        )
+        model_args.model_name_or_path = train.TINY_RANDOM  # the encoders and teachers need not be here
+        train.check_arguments(get_method(model_args.method), model_args, data_args, training_args)

@@ -1,7 +1,11 @@
 """The command line shared by every ``dataset_scripts/build_<name>.py``.
 
-``python dataset_scripts/build_<name>.py --data_dir DIR --output_dir OUT [--config C | --all_configs]
-[--splits S ...] [--strict] [--push_to_hub REPO] [--debug]``
+``python dataset_scripts/build_<name>.py [--data_dir ROOT | --corpus_dir FOLDER] --output_dir OUT
+[--config C | --all_configs] [--splits S ...] [--strict] [--push_to_hub REPO] [--debug]``
+
+``--data_dir`` means what it means for ``scripts.train`` and ``scripts.evaluate``: the data root, the folder that
+holds one folder per corpus (``ecpe-en/``, ``ecf/``, ...; default ``$HF_ECPE_DATA``, else ``../shared/data``).
+``--corpus_dir`` names one corpus folder itself instead (e.g. a copy under another name).
 
 Builds the canonical ``DatasetDict`` of one corpus config, validates every row, writes it with ``save_to_disk`` to
 ``OUT/<config>`` and, with ``--push_to_hub``, uploads Parquet shards (``datasets`` writes the README ``configs`` YAML, one
@@ -41,8 +45,18 @@ class BuildUsageError(ValueError):
 
 @dataclass
 class BuildArguments:
-    data_dir: str = field(metadata={"help": "The corpus folder, e.g. ../shared/data/ecpe-en."})
     output_dir: str = field(metadata={"help": "Where the DatasetDict is saved (one sub-folder per config)."})
+    data_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "The data root: the folder that holds the corpus folder (e.g. ecf/), as for scripts.train and "
+            "scripts.evaluate. Default: $HF_ECPE_DATA, else ../shared/data."
+        },
+    )
+    corpus_dir: str | None = field(
+        default=None,
+        metadata={"help": "The corpus folder itself (e.g. ../shared/data/ecf), instead of --data_dir."},
+    )
     config: str | None = field(default=None, metadata={"help": "Corpus config (default: the corpus' first config)."})
     all_configs: bool = field(default=False, metadata={"help": "Build every config of the corpus."})
     push_to_hub: str | None = field(default=None, metadata={"help": "Hub dataset repo id to push Parquet shards to."})
@@ -133,7 +147,7 @@ def build(spec: CorpusSpec, args: BuildArguments, config: str) -> None:
     options = {"lenient": not args.strict, "report": report}
     if args.splits is not None:
         options["splits"] = args.splits
-    dataset = spec.build(Path(args.data_dir), config, **options)
+    dataset = spec.build(corpus_folder(spec, args), config, **options)
     for ds in dataset.values():
         validate_rows(ds)
     out = Path(args.output_dir) / config
@@ -181,11 +195,70 @@ def parse_arguments(spec: CorpusSpec, argv: list[str]) -> BuildArguments:
         raise BuildUsageError("--strict and --lenient contradict each other; pass one (repairing is the default)")
     if args.all_configs and args.config:
         raise BuildUsageError("pass --config or --all_configs, not both")
-    if not Path(args.data_dir).is_dir():
-        raise BuildUsageError(
-            f"--data_dir {args.data_dir} is not a directory (expected the {spec.folder!r} corpus folder)"
-        )
+    corpus_folder(spec, args)
+    if args.push_to_hub:
+        check_hub_access(args.push_to_hub)
     return args
+
+
+def corpus_folder(spec: CorpusSpec, args: BuildArguments) -> Path:
+    """The corpus folder to build from: ``--corpus_dir``, else ``<data root>/<spec.folder>`` (see the module
+    docstring); a missing one is a :class:`BuildUsageError` that says which folder is expected."""
+    import os
+
+    if args.corpus_dir is not None:
+        if args.data_dir is not None:
+            raise BuildUsageError("pass --data_dir (the data root) or --corpus_dir (the corpus folder), not both")
+        folder = Path(args.corpus_dir)
+        if not folder.is_dir():
+            raise BuildUsageError(
+                f"--corpus_dir {folder} is not a directory (expected the {spec.folder!r} corpus folder)"
+            )
+        return folder
+    if args.data_dir is not None:
+        root, given = Path(args.data_dir), f"--data_dir {args.data_dir}"
+    else:
+        root = Path(os.environ.get("HF_ECPE_DATA") or "../shared/data")
+        given = (
+            f"the data root {root} ({'$HF_ECPE_DATA' if os.environ.get('HF_ECPE_DATA') else 'default'}; no --data_dir)"
+        )
+    folder = spec.locate(root)
+    if folder.is_dir():
+        return folder
+    if not root.is_dir():
+        problem = f"{given} is not a directory"
+    else:
+        problem = f"{given} has no {spec.folder}/ folder"
+    hint = (
+        f"; {root} looks like the corpus folder itself: pass --corpus_dir {root}"
+        if root.is_dir() and root.resolve().name == spec.folder
+        else "; to build from a corpus folder itself, pass --corpus_dir FOLDER"
+    )
+    raise BuildUsageError(
+        f"{problem}: --data_dir is the data root that contains the {spec.name} corpus folder '{spec.folder}/' (as "
+        f"for scripts.train and scripts.evaluate){hint}"
+    )
+
+
+def check_hub_access(repo_id: str) -> None:
+    """Before building anything: ``--push_to_hub`` needs the Hub (not offline) and a login."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise BuildUsageError(
+            f"--push_to_hub {repo_id}: the Hub is switched off (HF_HUB_OFFLINE=1, offline mode); unset it to push, "
+            "or build without --push_to_hub and upload the saved folder later"
+        )
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().whoami()
+    except Exception as err:  # no token, an invalid token, no network: all say "cannot push", before the build
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise BuildUsageError(
+            f"--push_to_hub {repo_id}: cannot reach the Hub as a logged-in user ({message}); run `hf auth login` "
+            "(or set HF_TOKEN) and check the network, or build without --push_to_hub"
+        ) from None
 
 
 def run(corpus_name: str, argv: list[str]) -> None:
@@ -205,7 +278,9 @@ def run(corpus_name: str, argv: list[str]) -> None:
         else:
             built.append(config)
     if not built:
-        raise BuildUsageError(f"--all_configs: no config of {spec.name} has its files under {args.data_dir}")
+        raise BuildUsageError(
+            f"--all_configs: no config of {spec.name} has its files under {corpus_folder(spec, args)}"
+        )
     print(
         f"{spec.name}: built {', '.join(built)}"
         + (f"; not built (files absent): {', '.join(missing)}" if missing else "")

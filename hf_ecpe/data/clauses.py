@@ -28,13 +28,16 @@ Rules (full-width and ASCII marks are treated alike):
   dotted acronym (``U.S.``) never breaks; after a single capital initial (``J. K. Rowling``) it breaks only when
   no capitalised word follows; after ``No. p. pp.`` only when no number follows (``No. 5``); after ``etc. Inc.
   Jan.`` ... only when no lower-case word or number follows. Tokenised text (``Mr .``) is not an abbreviation.
-- A blank line (two or more line breaks) ends a clause even without punctuation (headings, list items).
+- A line break ends a clause even without punctuation: chat logs, subtitles and lists put one sentence per line,
+  headings have no final mark. (The corpora's documents are single lines, so this never changes them.) Line breaks
+  are those of :meth:`str.splitlines` (``\\n``, ``\\r\\n``, ``\\r``, ``\\u2028`` ...).
 - Material without any letter or digit (a stray ``"`` or ``...``) is glued to the clause before it (or after it,
-  at the start of a paragraph), so no clause is empty, and none is punctuation-only unless its paragraph is.
+  at the start of a line), so no clause is empty, and none is punctuation-only unless its line is.
 
 Output contract: clauses are stripped and every internal whitespace run is collapsed to one space. Joining them
 with single spaces (English) or with nothing (Chinese) gives back the input up to whitespace: no character other
-than whitespace is lost, added or reordered. Empty or whitespace-only text gives ``[]``.
+than whitespace is lost, added or reordered. Empty or whitespace-only text gives ``[]``. :func:`clause_spans` gives
+where each clause lies in the text: ``text[start:end]`` with its whitespace runs collapsed *is* the clause.
 """
 
 from __future__ import annotations
@@ -42,7 +45,14 @@ from __future__ import annotations
 import bisect
 import re
 
-__all__ = ["detect_language", "split_clauses"]
+__all__ = [
+    "LANGUAGE_SCRIPTS",
+    "clause_spans",
+    "collapse_whitespace",
+    "detect_language",
+    "dominant_script",
+    "split_clauses",
+]
 
 LANGUAGES = ("en", "zh")
 
@@ -55,7 +65,8 @@ _BREAK_RUN = re.compile("[" + re.escape("".join(sorted(_BREAK_MARKS))) + "]+")
 _HAN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\U00020000-\U0003134f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WHITESPACE = re.compile(r"\s+")
-_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+# The line boundaries of str.splitlines: a clause never spans two lines.
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # The word directly before a period: letters and inner periods ("Mr", "e.g", "U.S").
 _WORD_BEFORE_PERIOD = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
 _LONGEST_ABBREVIATION = 24
@@ -106,6 +117,48 @@ def detect_language(text: str) -> str:
         return "en"
     other = len(_LETTER.findall(text)) - han
     return "zh" if han / (han + other) >= 0.2 else "en"
+
+
+#: The letters of each writing system :func:`dominant_script` tells apart (Han includes the Japanese kana).
+_SCRIPT_LETTERS = {
+    "Latin": re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
+    "Han": re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"),
+    "Hangul": re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]"),
+    "Arabic": re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
+    "Cyrillic": re.compile("[\u0400-\u052f]"),
+    "Greek": re.compile("[\u0370-\u03ff\u1f00-\u1fff]"),
+    "Hebrew": re.compile("[\u0590-\u05ff]"),
+    "Devanagari": re.compile("[\u0900-\u097f]"),
+    "Thai": re.compile("[\u0e00-\u0e7f]"),
+}
+#: A Han or Hangul character carries about as much text as three Latin letters (see :func:`detect_language`).
+_SCRIPT_WEIGHTS = {"Han": 3, "Hangul": 3}
+#: The script each language code (ISO 639-1, as model cards give it) is written in; codes not listed are not checked.
+LANGUAGE_SCRIPTS: dict[str, str] = {
+    **dict.fromkeys(
+        "en fr de es it pt nl sv da no nb nn fi et lv lt pl cs sk sl hr bs sq ro hu tr az id ms vi tl sw af ga cy "
+        "eu ca gl is mt la".split(),
+        "Latin",
+    ),
+    **dict.fromkeys("zh ja".split(), "Han"),
+    "ko": "Hangul",
+    **dict.fromkeys("ar fa ur ps".split(), "Arabic"),
+    **dict.fromkeys("ru uk be bg sr mk kk ky mn".split(), "Cyrillic"),
+    "el": "Greek",
+    **dict.fromkeys("he yi".split(), "Hebrew"),
+    **dict.fromkeys("hi mr ne".split(), "Devanagari"),
+    "th": "Thai",
+}
+
+
+def dominant_script(text: str, min_letters: int = 4) -> str | None:
+    """The writing system most of the letters of ``text`` are in (a key of ``_SCRIPT_LETTERS``: ``"Latin"``,
+    ``"Han"``, ``"Arabic"``, ``"Cyrillic"`` ...), each Han or Hangul character counted as three letters; ``None`` when
+    ``text`` has fewer than ``min_letters`` such letters (digits, emoji, punctuation: nothing to tell)."""
+    counts = {script: len(letters.findall(text)) * _SCRIPT_WEIGHTS.get(script, 1) for script, letters in
+              _SCRIPT_LETTERS.items()}  # fmt: skip
+    script, count = max(counts.items(), key=lambda item: item[1])
+    return script if sum(counts.values()) >= min_letters and count > 0 else None
 
 
 def _period_is_abbreviation(text: str, period: int, after: int) -> bool:
@@ -166,7 +219,7 @@ def _closing_quotes_end(text: str, position: int, quotes: _QuoteIndex) -> int:
 
 
 class _QuoteIndex:
-    """Positions of straight quotes in one paragraph, for deciding whether a spaced quote opens or closes."""
+    """Positions of straight quotes in one line, for deciding whether a spaced quote opens or closes."""
 
     def __init__(self, text: str):
         apostrophes = {match.start() for match in _APOSTROPHE.finditer(text)}
@@ -205,25 +258,87 @@ def _is_break(text: str, start: int, end: int, language: str) -> bool:
     return True
 
 
-def _split_paragraph(text: str, language: str) -> list[str]:
-    """Cut one paragraph at its breaks; the pieces keep their whitespace (they tile ``text`` exactly)."""
+def _split_line(text: str, language: str) -> list[tuple[int, int]]:
+    """Cut one line at its breaks: ``(start, end)`` pieces that tile ``text`` exactly (whitespace included)."""
     quotes = _QuoteIndex(text)
-    pieces: list[str] = []
+    pieces: list[tuple[int, int]] = []
     start = 0
     for run in _BREAK_RUN.finditer(text):
         if run.start() < start:  # already taken as marks after the closing quote of the previous break
             continue
         if _is_break(text, run.start(), run.end(), language):
             end = _closing_quotes_end(text, run.end(), quotes)
-            pieces.append(text[start:end])
+            pieces.append((start, end))
             start = end
     if start < len(text):
-        pieces.append(text[start:])
+        pieces.append((start, len(text)))
     return pieces
 
 
+def _lines(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every line of ``text`` (line breaks excluded)."""
+    lines, start = [], 0
+    for line_break in _LINE_BREAK.finditer(text):
+        lines.append((start, line_break.start()))
+        start = line_break.end()
+    lines.append((start, len(text)))
+    return lines
+
+
+def collapse_whitespace(text: str) -> str:
+    """``text`` with every whitespace run replaced by one space (a clause is its span's text collapsed so)."""
+    return _WHITESPACE.sub(" ", text)
+
+
+def _has_word(text: str, start: int, end: int) -> bool:
+    return any(_is_word_char(char) for char in text[start:end])
+
+
+def _check_arguments(text: str, language: str | None, caller: str) -> str:
+    """The language to split ``text`` in (detected when ``None``); ``TypeError`` / ``ValueError`` for bad arguments."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{caller} expects the text as a str, got {type(text).__name__}; "
+            "for several documents call it once per document"
+        )
+    if language is None:
+        return detect_language(text)
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES} or None (detect it), got {language!r}")
+    return language
+
+
+def clause_spans(text: str, language: str | None = None) -> list[tuple[int, int]]:
+    """Where the clauses of :func:`split_clauses` lie in ``text``: one ``(start, end)`` per clause, in order.
+
+    ``text[start:end]`` starts and ends with a non-whitespace character, and collapsing its whitespace runs to one
+    space gives the clause exactly; spans do not overlap. Arguments and errors as :func:`split_clauses`.
+    """
+    language = _check_arguments(text, language, "clause_spans")
+    spans: list[tuple[int, int]] = []
+    for line_start, line_end in _lines(text):
+        line = text[line_start:line_end]
+        merged: list[list[int]] = []
+        for start, end in _split_line(line, language):
+            if not _has_word(line, start, end) and merged:
+                merged[-1][1] = end  # glue stray punctuation/quotes to the clause before
+            elif merged and not _has_word(line, *merged[-1]):
+                merged[-1][1] = end  # a line that opened with stray punctuation
+            else:
+                merged.append([start, end])
+        for start, end in merged:
+            piece = line[start:end]
+            stripped = piece.lstrip()
+            if not stripped:
+                continue
+            first = line_start + start + len(piece) - len(stripped)
+            spans.append((first, first + len(stripped.rstrip())))
+    return spans
+
+
 def split_clauses(text: str, language: str | None = None) -> list[str]:
-    """Split ``text`` into clauses at commas, semicolons, (Chinese) colons and sentence ends; see the module docstring.
+    """Split ``text`` into clauses at commas, semicolons, (Chinese) colons, sentence ends and line breaks; see the
+    module docstring.
 
     Args:
         text: raw text (a document, a post, an utterance).
@@ -233,30 +348,12 @@ def split_clauses(text: str, language: str | None = None) -> list[str]:
 
     Returns:
         The clauses, stripped, whitespace runs collapsed to one space, punctuation kept at the end of the clause
-        it closes; never an empty string. ``[]`` for empty or whitespace-only text.
+        it closes; never an empty string. ``[]`` for empty or whitespace-only text. :func:`clause_spans` gives
+        their positions in ``text``.
 
     Raises:
         TypeError: ``text`` is not a ``str``.
         ValueError: ``language`` is not ``None``, ``"en"`` or ``"zh"``.
     """
-    if not isinstance(text, str):
-        raise TypeError(
-            f"split_clauses expects the text as a str, got {type(text).__name__}; "
-            "for several documents call it once per document"
-        )
-    if language is None:
-        language = detect_language(text)
-    elif language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES} or None (detect it), got {language!r}")
-    clauses: list[str] = []
-    for paragraph in _PARAGRAPH_BREAK.split(text):
-        merged: list[str] = []
-        for piece in _split_paragraph(paragraph, language):
-            if not any(_is_word_char(char) for char in piece) and merged:
-                merged[-1] += piece  # glue stray punctuation/quotes to the clause before
-            elif merged and not any(_is_word_char(char) for char in merged[-1]):
-                merged[-1] += piece  # a paragraph that opened with stray punctuation
-            else:
-                merged.append(piece)
-        clauses.extend(_WHITESPACE.sub(" ", piece).strip() for piece in merged)
-    return [clause for clause in clauses if clause]
+    language = _check_arguments(text, language, "split_clauses")
+    return [collapse_whitespace(text[start:end]) for start, end in clause_spans(text, language)]

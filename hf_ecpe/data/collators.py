@@ -21,9 +21,10 @@ class ClauseCollator:
     """Batch documents for clause-level ECPE models (A2Net; RankCP-style input).
 
     Each document becomes ONE token sequence ``[CLS] u1 [SEP] [CLS] u2 [SEP] ...`` (the tokenizer's own
-    ``cls_token_id`` / ``sep_token_id``; units tokenised without special tokens) with segment ids alternating 0/1 per
-    unit, as the A2Net/RankCP reference. Documents are never truncated: sequences may be longer than the encoder's
-    window, which the model handles by windowing.
+    ``cls_token_id`` / ``sep_token_id``, e.g. ``<s> u1 </s> <s> u2 </s>`` for MPNet or RoBERTa; units tokenised
+    without special tokens) with segment ids alternating 0/1 per unit, as the A2Net/RankCP reference, for encoders
+    that have segment embeddings. Documents are never truncated: sequences may be longer than the encoder's window,
+    which the model handles by windowing.
 
     Args:
         tokenizer: the encoder's tokenizer (must define a CLS and a SEP token).
@@ -33,9 +34,12 @@ class ClauseCollator:
         emotion_categories: the category labels of a model with a category head (its
             ``config.emotion_categories``); rows with pairs must then also have ``emotions`` (one label per unit,
             normalised with :func:`hf_ecpe.data.schema.normalize_emotion`), and a label outside the list is an error.
+        segment_ids: whether to return ``token_type_ids``; default (``None``): when the tokenizer lists them among
+            its ``model_input_names`` (BERT-style tokenizers do; MPNet's and RoBERTa's, whose encoders have no
+            segment embeddings, do not).
 
     Returns (B documents, T tokens, N = most units in the batch):
-        ``input_ids``, ``attention_mask``, ``token_type_ids``: `(B, T)` long, right-padded;
+        ``input_ids``, ``attention_mask`` and (see ``segment_ids``) ``token_type_ids``: `(B, T)` long, right-padded;
         ``unit_token_index`` `(B, N)` long: position of each unit's ``[CLS]`` (0 for padding units);
         ``unit_mask`` `(B, N)` bool; and, when every row has ``pairs``: ``emotion_labels`` / ``cause_labels``
         `(B, N)` float (1 for units that are the emotion / the cause of some pair, as the reference derives them) and
@@ -50,8 +54,11 @@ class ClauseCollator:
     tokenizer: PreTrainedTokenizerBase
     max_unit_tokens: int | None = None
     emotion_categories: Sequence[str] | None = None
+    segment_ids: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.segment_ids is None:
+            self.segment_ids = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
         if self.tokenizer.cls_token_id is None or self.tokenizer.sep_token_id is None:
             raise ValueError(
                 f"ClauseCollator needs a tokenizer with CLS and SEP tokens; {type(self.tokenizer).__name__} has "
@@ -123,13 +130,10 @@ class ClauseCollator:
             token_type_ids[doc, : len(types)] = torch.tensor(types, dtype=torch.long)
             unit_token_index[doc, : len(starts)] = torch.tensor(starts, dtype=torch.long)
             unit_mask[doc, : len(starts)] = True
-        output = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "token_type_ids": token_type_ids,
-            "unit_token_index": unit_token_index,
-            "unit_mask": unit_mask,
-        }
+        output = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self.segment_ids:
+            output["token_type_ids"] = token_type_ids
+        output.update(unit_token_index=unit_token_index, unit_mask=unit_mask)
         if all(with_pairs):
             emotion_labels = torch.zeros((batch, units_max), dtype=torch.float)
             cause_labels = torch.zeros((batch, units_max), dtype=torch.float)

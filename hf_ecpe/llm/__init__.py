@@ -39,6 +39,7 @@ _EXPORTS = {
     "build_tiny_random_llama": "weights",
     "EmotionCauseLLM": "inference",
     "TokenVocabulary": "constrained",
+    "RepeatFreeGrammar": "constrained",
     "TripletGrammar": "constrained",
     "TripletLogitsProcessor": "constrained",
     "AugmentationReport": "augmentation",

@@ -21,6 +21,12 @@ How it works:
   written its state is the set of end positions, in the unit's escaped bytes, of the text written so far (every
   start at a character boundary), so a token may end in the middle of a character or escape, or carry the
   closing quote and the next separator (``",``, ``", U``): any tokenisation of a valid completion is accepted.
+- :class:`RepeatFreeGrammar` (``no_repeat_lines=True``, the default of :func:`make_logits_processor` and
+  :class:`~hf_ecpe.llm.inference.EmotionCauseLLM`): the same automaton with the lines written so far in its state;
+  a line whose (emotion span, cause span) pair was already written, under any category, is refused at the first
+  byte after which no unwritten line can follow (exactly: a prefix is allowed iff some grammatical, unwritten line
+  completes it), and once every line has been written only the end of output follows. ``False``: the paper's
+  constrained decoding, repeats allowed.
 - Allowed tokens of a state: the trie is walked together with the automaton (at each trie node only the bytes the
   state admits are looked up), once per state (cached); EOS is added in accepting states.
 - :class:`TripletLogitsProcessor`: the state of each row (sequence or beam) is recomputed from its generated ids
@@ -34,9 +40,11 @@ How it works:
 from __future__ import annotations
 
 import bisect
+import heapq
+import itertools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -148,7 +156,7 @@ class TokenVocabulary:
         self.max_token_bytes = max(map(len, self.tokens), default=0)
         self.single_bytes = frozenset(t[0] for t in self.tokens if len(t) == 1)
 
-    def walk(self, grammar: TripletGrammar, state: State) -> dict[int, State]:
+    def walk(self, grammar: Grammar, state: State) -> dict[int, State]:
         """Every non-EOS token the grammar allows in ``state`` → the state after it (trie walk with bisect)."""
         tokens, ids_of = self.tokens, self.ids_of
         out: dict[int, State] = {}
@@ -196,7 +204,9 @@ class _Unit:
                 pieces.append(quote_span(ch)[1:-1].encode("utf-8"))
             except UnicodeEncodeError:  # a lone surrogate: cannot be generated as valid UTF-8
                 pieces.append(bytes((_WALL,)))
+        self.shown = shown
         self.escaped = b"".join(pieces)
+        self.wall = [piece == bytes((_WALL,)) for piece in pieces]
         n, chars = len(self.escaped), len(pieces)
         self.char_of = [0] * (n + 1)  # byte position → index of the character that contains it (chars at the end)
         self.boundary = [False] * (n + 1)
@@ -397,12 +407,282 @@ class TripletGrammar:
         return b""
 
 
+#: A field of a line as the parser locates it: (0-based unit index, the span text without its surrounding
+#: whitespace). A bare ``U<n>`` is the whole unit's stripped text, the same key as its quoted copy.
+FieldKey = tuple[int, str]
+
+
+class RepeatFreeGrammar:
+    """:class:`TripletGrammar` without repeated lines: the same automaton interface (``initial``, ``accepting``,
+    ``transitions``, ``finish``, ``alphabet``, ``max_finish_bytes``), over states ``(grammar state, written,
+    emotion, cause, span_len)``.
+
+    A line's key is its (emotion field, cause field) as :func:`~hf_ecpe.llm.parsing.parse_completion` locates them
+    (:data:`FieldKey`; the category is left out), so a line that was written before is refused, and so is the same
+    span pair under another category (in SemEval-2024, where the emotion is a whole utterance, that is: a cause
+    span already used for the same emotion–cause utterance pair). ``U2``, ``U2: "whole text"`` and
+    ``U2: " whole text"`` are one field. No gold triplet set of the SemEval-2024 (subtask 1) or ECPE-en training
+    data repeats a key.
+
+    Exact: a byte is allowed iff the output after it can still be completed into a grammatical completion whose
+    lines all have different keys. ``written`` (frozenset of ``(emotion key, cause key)``) holds the finished
+    lines, ``emotion`` / ``cause`` the keys of the fields closed in the current line, ``span_len`` the escaped bytes
+    of the span being written (its start is ``end - span_len`` for every end of the grammar state). A field in
+    progress is alive iff some key it can still become is not blocked: an emotion key is blocked when it has been
+    written with every cause key of the input, a cause key when it has been written with the line's emotion. When
+    every line has been written, the only continuation after a line is the end of output. ``finish`` is the shortest
+    (then smallest) completion without a repeat, so the budget rule of :class:`TripletLogitsProcessor` holds.
+    """
+
+    def __init__(self, grammar: TripletGrammar) -> None:
+        self.grammar = grammar
+        self.alphabet = grammar.alphabet
+        widest = max((len(u.escaped) for u in grammar.units), default=0)
+        digits = max((len(n) for n in grammar.numbers), default=1)
+        # a finish is at most: rest of the emotion field, ", U", a whole cause field, ", ", a label, ")"
+        self.max_finish_bytes = 2 * (widest + digits) + max(len(label) for label in grammar.labels) + 24
+        self._transitions: dict[State, dict[int, State]] = {}
+        self._finish: dict[State, bytes] = {}
+        self._blocked: dict[tuple, frozenset[FieldKey]] = {}
+        self._keys: set[FieldKey] = set()  # distinct field keys of the input, enumerated as far as needed
+        self._key_source = (key for unit in range(len(grammar.units)) for key in self._unit_keys(unit))
+        self._causes: list[tuple[bytes, FieldKey]] = []  # every cause field, shortest (then smallest) first
+        self._cause_source = self._completions((_NUM, 1, b""), 0)
+        self._tail = grammar.finish(grammar._after_field(1, b", "))  # ", " + smallest label + ")"
+
+    def initial(self) -> State:
+        return (self.grammar.initial(), frozenset(), None, None, 0)
+
+    @staticmethod
+    def accepting(state: State) -> bool:
+        return isinstance(state[0], tuple) and state[0][0] == _END
+
+    # -- keys ------------------------------------------------------------------------------------------------------
+
+    def _unit_keys(self, index: int) -> Iterator[FieldKey]:
+        """Every key a field of unit ``index`` can have (the whole unit first; repeats possible)."""
+        unit = self.grammar.units[index]
+        if not unit.nonblank_text:
+            return
+        yield (index, unit.shown.strip())
+        for i, blank in enumerate(unit.blank):
+            if blank or unit.wall[i]:
+                continue
+            for j in range(i + 1, len(unit.blank) + 1):
+                if unit.wall[j - 1]:
+                    break
+                if not unit.blank[j - 1]:
+                    yield (index, unit.shown[i:j])
+
+    def _count_keys(self, limit: int) -> int:
+        """The number of distinct field keys of the input, or ``limit`` when there are at least that many."""
+        while len(self._keys) < limit:
+            key = next(self._key_source, None)
+            if key is None:
+                break
+            self._keys.add(key)
+        return min(len(self._keys), limit)
+
+    def _closed_key(self, state: State, span_len: int) -> FieldKey:
+        """The key of the field that ``state`` closes (a complete unit number, or a span at a closable point)."""
+        if state[0] == _NUM:
+            index = self.grammar.numbers[state[2]]
+            return (index, self.grammar.units[index].shown.strip())
+        _, _, index, ends, _ = state
+        unit, end = self.grammar.units[index], next(iter(ends))
+        return (index, unit.shown[unit.char_of[end - span_len] : unit.char_of[end]].strip())
+
+    def _reachable(self, state: State, span_len: int) -> Iterator[FieldKey]:
+        """The keys the field in progress in ``state`` (a ``_NUM`` or ``_SPAN`` state) can still get."""
+        if state[0] == _NUM:
+            for number, index in self.grammar.numbers.items():
+                if number.startswith(state[2]):
+                    yield from self._unit_keys(index)
+            return
+        _, _, index, ends, nonblank = state
+        unit = self.grammar.units[index]
+        for end in sorted(ends):
+            first, current = unit.char_of[end - span_len], unit.char_of[end]
+            if nonblank and unit.boundary[end]:
+                yield (index, unit.shown[first:current].strip())
+            has_text = nonblank
+            for k in range(current + 1, len(unit.blank) + 1):  # character k - 1 completed
+                if unit.wall[k - 1]:
+                    break
+                has_text = has_text or not unit.blank[k - 1]
+                if has_text:
+                    yield (index, unit.shown[first:k].strip())
+
+    def _exhausted(self, written: frozenset) -> frozenset[FieldKey]:
+        """Emotion keys already written with every cause key (no line can start with them any more)."""
+        found = self._blocked.get((written,))
+        if found is None:
+            counts: dict[FieldKey, int] = {}
+            for emotion, _ in written:
+                counts[emotion] = counts.get(emotion, 0) + 1
+            total = self._count_keys(max(counts.values()) + 1) if counts else 1
+            found = frozenset(e for e, count in counts.items() if count >= total)
+            self._blocked[(written,)] = found
+        return found
+
+    def _taken(self, written: frozenset, emotion: FieldKey) -> frozenset[FieldKey]:
+        """Cause keys already written with ``emotion``."""
+        found = self._blocked.get((written, emotion))
+        if found is None:
+            found = frozenset(c for e, c in written if e == emotion)
+            if len(self._blocked) > _CACHE_LIMIT // 10:
+                self._blocked.clear()
+            self._blocked[(written, emotion)] = found
+        return found
+
+    # -- automaton -------------------------------------------------------------------------------------------------
+
+    def transitions(self, state: State) -> dict[int, State]:
+        """Next byte → next state for every byte allowed after ``state`` (cached)."""
+        found = self._transitions.get(state)
+        if found is None:
+            found = {}
+            for byte, after in self.grammar.transitions(state[0]).items():
+                moved = self._move(state, byte, after)
+                if moved is not None:
+                    found[byte] = moved
+            if len(self._transitions) > _CACHE_LIMIT:
+                self._transitions.clear()
+            self._transitions[state] = found
+        return found
+
+    def _move(self, state: State, byte: int, after: State) -> State | None:
+        """The state after ``byte`` (the grammar's next state ``after``), or ``None`` when it is not alive."""
+        base, written, emotion, cause, span_len = state
+        kind = base[0]
+        if (kind == _SPAN and after[0] != _SPAN) or (kind == _NUM and byte == _COMMA[0]):  # a field is closed
+            key = self._closed_key(base, span_len)
+            if base[1] == 0:
+                return None if key in self._exhausted(written) else (after, written, key, None, 0)
+            return None if (emotion, key) in written else (after, written, emotion, key, 0)
+        if kind == _LABEL and after[0] == _END:  # the line is complete
+            return (after, written | {(emotion, cause)}, None, None, 0)
+        moved = (after, written, emotion, cause, span_len + 1 if kind == _SPAN else 0)
+        return moved if self._alive(moved) else None
+
+    def _field(self, state: State) -> State:
+        """The state a literal leads to (the state itself when it is not a literal)."""
+        while state[0] == _LIT:
+            state = state[3]
+        return state
+
+    def _alive(self, state: State) -> bool:
+        """True when the field in progress (if any) can still get a key that completes an unwritten line."""
+        base, written, emotion, _, span_len = state
+        target = self._field(base)
+        if target[0] not in (_NUM, _SPAN):
+            return True
+        blocked = self._exhausted(written) if target[1] == 0 else self._taken(written, emotion)
+        return not blocked or any(key not in blocked for key in self._reachable(target, span_len))
+
+    # -- shortest completion ---------------------------------------------------------------------------------------
+
+    def _completions(self, state: State, span_len: int) -> Iterator[tuple[bytes, FieldKey]]:
+        """``(rest of the field, its key)`` for every way to finish the field in progress in ``state`` (a literal
+        before it, a unit number or a span), shortest (then smallest) first; the rest ends after the unit number
+        or the closing quote."""
+        if state[0] == _LIT:
+            prefix = state[1][state[2] :]
+            return ((prefix + rest, key) for rest, key in self._completions(state[3], 0))
+        if state[0] == _NUM:
+            streams = [
+                self._unit_completions(state[1], index, number[len(state[2]) :])
+                for number, index in self.grammar.numbers.items()
+                if number.startswith(state[2])
+            ]
+            return heapq.merge(*streams, key=lambda item: (len(item[0]), item[0]))
+        return self._span_completions(state, span_len)
+
+    def _unit_completions(self, role: int, index: int, digits: bytes) -> Iterator[tuple[bytes, FieldKey]]:
+        """The fields of unit ``index`` after its remaining unit-number ``digits``: bare, then quoted spans."""
+        yield digits, (index, self.grammar.units[index].shown.strip())
+        for text, key in self._span_completions(self.grammar._span(role, index), 0):
+            yield digits + b': "' + text, key
+
+    def _span_completions(self, state: State, span_len: int) -> Iterator[tuple[bytes, FieldKey]]:
+        _, _, index, ends, _ = state
+        unit = self.grammar.units[index]
+        escaped, ends = unit.escaped, sorted(ends)
+        for length in range(len(escaped) - ends[0] + 1):
+            found: dict[bytes, FieldKey] = {}
+            for end in ends:
+                stop = end + length
+                if stop > len(escaped):
+                    break
+                piece = escaped[end:stop]
+                if not unit.boundary[stop] or _WALL in piece or piece in found:
+                    continue
+                text = unit.shown[unit.char_of[end - span_len] : unit.char_of[stop]].strip()
+                if text:
+                    found[piece] = (index, text)
+            for piece in sorted(found):
+                yield piece + _QUOTE, found[piece]
+
+    def _first_cause(self, taken: frozenset[FieldKey]) -> bytes:
+        """The shortest (then smallest) cause field whose key is not in ``taken``."""
+        for k in itertools.count():
+            if k == len(self._causes):
+                self._causes.append(next(self._cause_source))
+            text, key = self._causes[k]
+            if key not in taken:
+                return text
+        raise AssertionError("unreachable")
+
+    def finish(self, state: State) -> bytes:
+        """The shortest (then smallest) text that completes the output from ``state`` without a repeated line."""
+        found = self._finish.get(state)
+        if found is None:
+            found = self._compute_finish(state)
+            if len(self._finish) > _CACHE_LIMIT:
+                self._finish.clear()
+            self._finish[state] = found
+        return found
+
+    def _compute_finish(self, state: State) -> bytes:
+        base, written, emotion, _, span_len = state
+        target = self._field(base)
+        if not written or target[0] not in (_NUM, _SPAN):
+            return self.grammar.finish(base)  # nothing can be blocked
+        if target[1] == 1:
+            taken = self._taken(written, emotion)
+            for rest, key in self._completions(base, span_len):
+                if key not in taken:
+                    return rest + self._tail
+            raise AssertionError(f"no completion from a live state {state}")
+        # emotion field in progress: the best (emotion rest, first free cause) pair; ", U" + cause + tail follow
+        exhausted, shortest_cause = self._exhausted(written), len(self._first_cause(frozenset()))
+        best: bytes | None = None
+        best_rest = 0
+        for rest, key in self._completions(base, span_len):
+            if best is not None:
+                least = len(rest) + 3 + shortest_cause  # no later candidate is shorter
+                if least > len(best) or (least == len(best) and len(rest) == best_rest):  # same length: bytes lose
+                    break
+            if key in exhausted:
+                continue
+            candidate = rest + b", U" + self._first_cause(self._taken(written, key))
+            if best is None or (len(candidate), candidate) < (len(best), best):
+                best, best_rest = candidate, len(rest)
+        if best is None:
+            raise AssertionError(f"no completion from a live state {state}")
+        return best + self._tail
+
+
+#: Either automaton (the processor and the helpers below use only their shared interface).
+Grammar = TripletGrammar | RepeatFreeGrammar
+
+
 class TripletLogitsProcessor(LogitsProcessor):
     """Masks the tokens that would leave the completion grammar, per row (see the module docstring).
 
     Args:
         vocabulary: the tokenizer's :class:`TokenVocabulary`.
-        grammars: one :class:`TripletGrammar` per prompt of the batch (rows ``b * num_beams ... + num_beams - 1``
+        grammars: one :class:`TripletGrammar` (or :class:`RepeatFreeGrammar`) per prompt of the batch (rows ``b * num_beams ... + num_beams - 1``
             of ``input_ids`` belong to prompt ``b``).
         prompt_length: the (left-padded) prompt length of the batch; ids after it are the generated ones.
         max_new_tokens: the generation budget; when given, a completion always finishes within it.
@@ -414,7 +694,7 @@ class TripletLogitsProcessor(LogitsProcessor):
     def __init__(
         self,
         vocabulary: TokenVocabulary,
-        grammars: Sequence[TripletGrammar],
+        grammars: Sequence[Grammar],
         prompt_length: int,
         max_new_tokens: int | None = None,
     ) -> None:
@@ -537,15 +817,21 @@ def make_logits_processor(
     labels: Sequence[str],
     prompt_length: int,
     max_new_tokens: int | None = None,
+    no_repeat_lines: bool = True,
 ):
-    """A ``LogitsProcessorList`` with one :class:`TripletLogitsProcessor` for a batch of prompts' units."""
+    """A ``LogitsProcessorList`` with one :class:`TripletLogitsProcessor` for a batch of prompts' units.
+
+    ``no_repeat_lines``: refuse a line whose span pair was already written (:class:`RepeatFreeGrammar`); ``False``
+    allows repeats (the grammar alone, the paper's constrained decoding)."""
     from transformers import LogitsProcessorList
 
-    grammars = [TripletGrammar(u, labels) for u in units]
+    grammars: list[Grammar] = [TripletGrammar(u, labels) for u in units]
+    if no_repeat_lines:
+        grammars = [RepeatFreeGrammar(g) for g in grammars]
     return LogitsProcessorList([TripletLogitsProcessor(vocabulary, grammars, prompt_length, max_new_tokens)])
 
 
-def state_after(grammar: TripletGrammar, text: str) -> State | None:
+def state_after(grammar: Grammar, text: str) -> State | None:
     """The automaton state after ``text`` (``None`` when ``text`` leaves the grammar); for tests and debugging."""
     state = grammar.initial()
     for byte in text.encode("utf-8"):
@@ -555,13 +841,15 @@ def state_after(grammar: TripletGrammar, text: str) -> State | None:
     return state
 
 
-def is_complete(grammar: TripletGrammar, text: str) -> bool:
+def is_complete(grammar: Grammar, text: str) -> bool:
     """True when ``text`` is a whole completion of the grammar."""
     state = state_after(grammar, text)
     return state is not None and grammar.accepting(state)
 
 
 __all__ = [
+    "FieldKey",
+    "RepeatFreeGrammar",
     "TokenVocabulary",
     "TripletGrammar",
     "TripletLogitsProcessor",

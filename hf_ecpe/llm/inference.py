@@ -10,7 +10,9 @@
 Generation is greedy (or beam search, ``num_beams``), batched, with left padding, and **grammar-constrained** by
 default (``constrained=True``, :mod:`hf_ecpe.llm.constrained`): the model can only write completions of the triplet
 grammar whose spans occur verbatim in the unit they name, so nothing is malformed or dropped by the parser.
-``constrained=False`` restores free generation. Every pair of one document carries the same ``score``: the
+``constrained=False`` restores free generation. Constrained decoding also refuses a line whose span pair was
+already written (``no_repeat_lines=True``, the default; :class:`~hf_ecpe.llm.constrained.RepeatFreeGrammar`);
+``no_repeat_lines=False`` is the paper's constrained decoding, which lets a small model loop on one line. Every pair of one document carries the same ``score``: the
 geometric mean of the model's probabilities (before the constraint's masking) of the generated tokens of that
 completion (an LLM gives no per-pair score).
 """
@@ -80,6 +82,8 @@ class EmotionCauseLLM:
         batch_size: documents per ``generate`` call.
         language: passed to the pipeline's input normalisation.
         constrained: grammar-constrained decoding (:mod:`hf_ecpe.llm.constrained`); ``False``: free generation.
+        no_repeat_lines: with ``constrained``, refuse a line whose (emotion span, cause span) pair was already written
+            (under any category); ``False``: repeats allowed, as in the paper.
         num_beams: 1 = greedy; more = beam search.
         instruction: the prompt variant (``"task"``, ``"rules"``, ``"workflow"``; see :func:`build_prompt`), the
             one the adapter was trained with.
@@ -96,6 +100,7 @@ class EmotionCauseLLM:
         batch_size: int = 8,
         language: str | None = None,
         constrained: bool = True,
+        no_repeat_lines: bool = True,
         num_beams: int = 1,
         instruction: str = DEFAULT_INSTRUCTION,
     ) -> None:
@@ -115,6 +120,7 @@ class EmotionCauseLLM:
         self.batch_size = batch_size
         self.language = language
         self.constrained = constrained
+        self.no_repeat_lines = no_repeat_lines
         self.num_beams = num_beams
         self.instruction = instruction
         self.generated_tokens = 0
@@ -181,6 +187,7 @@ class EmotionCauseLLM:
                     self.labels,
                     prompt_length=batch["input_ids"].shape[1],
                     max_new_tokens=self.max_new_tokens,
+                    no_repeat_lines=self.no_repeat_lines,
                 )
             began = time.perf_counter()
             result = self.model.generate(
@@ -298,9 +305,12 @@ class EmotionCauseLLM:
         Returns strict and proportional triplet P/R/F1 (:func:`hf_ecpe.evaluation.triplets.triplet_scores`), the
         unit-level scores of the same predictions with spans ignored (``unit_pair_*``: emotion and cause unit;
         ``unit_category_pair_*``: and category; ``unit_emotion_f1``/``unit_cause_f1``; see :func:`score_triplets`),
-        ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per completion
-        and generation speed (``tokens_per_second``; constrained: ``constraint_ms_per_token``, the time spent in the
-        constraint per generated token), plus the decoding settings (``constrained``, ``num_beams``, ``instruction``).
+        ``malformed_rate`` (share of completions that are not well formed), dropped-content rates per completion,
+        ``repeated_line_rate`` (share of the non-blank lines that repeat an earlier triplet of their completion, the
+        parser's ``duplicates``) and generation speed (``tokens_per_second``; constrained:
+        ``constraint_ms_per_token``, the time spent in the constraint per generated token), plus the decoding
+        settings (``constrained``, ``no_repeat_lines`` (in effect: constrained and on), ``num_beams``,
+        ``instruction``).
         ``constrained`` overrides the instance setting for this call.
         ``keep_generations=N`` adds ``generations``: the first N rows' ids, generated texts and gold completions."""
         from .prompts import render_completion
@@ -328,9 +338,11 @@ class EmotionCauseLLM:
                 "malformed_lines_per_example": sum(p.malformed_lines for p in parsed) / n,
                 "dropped_spans_per_example": sum(p.dropped_spans for p in parsed) / n,
                 "dropped_categories_per_example": sum(p.dropped_categories for p in parsed) / n,
+                "repeated_line_rate": sum(p.duplicates for p in parsed) / max(sum(p.lines for p in parsed), 1),
                 "tokens_per_second": tokens / seconds if seconds else 0.0,
                 "num_examples": n,
                 "constrained": bool(constrained),
+                "no_repeat_lines": bool(constrained and self.no_repeat_lines),
                 "num_beams": self.num_beams,
                 "instruction": self.instruction,
             }

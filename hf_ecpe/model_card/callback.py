@@ -13,7 +13,15 @@ if TYPE_CHECKING:
     from hf_ecpe.trainers.base import EcpeTrainerMixin as EcpeTrainer
 
 # Training-argument fields of EcpeTrainingArguments worth recording beside the transformers defaults.
-_EXTRA_ARGS = ("weight_decay", "max_grad_norm", "max_unit_tokens", "lr_restart_period", "lr_restart_mult")
+# cache_frozen_encoder: recorded when on (the frozen encoder layers then trained without dropout)
+_EXTRA_ARGS = (
+    "weight_decay",
+    "max_grad_norm",
+    "max_unit_tokens",
+    "lr_restart_period",
+    "lr_restart_mult",
+    "cache_frozen_encoder",
+)
 
 
 def training_log_rows(log_history: list[dict[str, Any]], primary_metric: str = "pair_f1") -> list[dict[str, Any]]:

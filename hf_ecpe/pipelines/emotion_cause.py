@@ -36,7 +36,9 @@ pair probabilities (row = emotion, column = cause; ``None`` outside the candidat
 :func:`hf_ecpe.plotting.plot_pair_scores`. Long documents are not truncated: the model windows them.
 ``max_units=N`` encodes a document longer than N units in overlapping pieces of N units instead (each starting N // 2
 units before the previous one ends) and takes each unit's and pair's scores from the piece where it has the most
-context; pairs more than N // 2 units apart may share no piece and are then not candidates. Models trained on short
+context; pairs more than N // 2 units apart may share no piece and are then not candidates. Without ``max_units``,
+documents longer than ``AUTO_MAX_UNITS`` (256) units are encoded in pieces of 256 units, so that memory and time grow
+linearly with the length (a quadratic pair matrix is never built for them). Models trained on short
 documents lose recall on long ones: the default's pair F1 is 0.425 on validation documents, 0.143 on three of them
 joined into one input, 0.309 on the same joined inputs with ``max_units=8`` (0.411 on single documents;
 `benchmarks/default_probes.py`).
@@ -57,8 +59,8 @@ result adds ``generated_text`` and ``parse`` (counts of what the parser dropped)
 
 from __future__ import annotations
 
-import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,17 +69,23 @@ from typing import Any
 import torch
 from transformers import Pipeline
 
-from hf_ecpe.data.inputs import ACCEPTED_KEYS, normalise_input
+from hf_ecpe.data.inputs import ACCEPTED_KEYS, normalise_input_with_offsets
+from hf_ecpe.data.inputs import normalise_input as normalise_input  # re-exported (hf_ecpe.pipelines)
 from hf_ecpe.losses.rpcl import pair_margins
 from hf_ecpe.models.a2net.modeling_a2net import plan_unit_windows
 
 #: The logit given to a pair no piece of a split document scores (P(pair) = 0 in float32).
 NOT_A_CANDIDATE_LOGIT = -1e4
+#: A document of more units is encoded in overlapping pieces of this many units when ``max_units`` is not given: the
+#: models score (N, N) pair matrices, whose memory and time grow with the square of the length (5,000 clauses
+#: needed 25.6 GB), while pieces keep both linear. 256 units is 40 times the median training document, so no
+#: ordinary input is split.
+AUTO_MAX_UNITS = 256
 
 DECODING_STRATEGIES = ("reference", "threshold")
 _ACCEPTED_KEYS = ACCEPTED_KEYS
 #: Construction settings of the triplet-LLM pipeline.
-TRIPLET_SETTINGS = ("labels", "max_new_tokens", "constrained", "instruction")
+TRIPLET_SETTINGS = ("labels", "max_new_tokens", "constrained", "no_repeat_lines", "instruction")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -169,6 +177,53 @@ def recorded_labels(model_or_folder: Any) -> list[str] | None:
     return None
 
 
+def model_languages(model: Any) -> list[str]:
+    """The language codes ``model`` was trained on: ``config.language`` when set, else the ``language`` of the model
+    card (``README.md`` metadata) in the folder it was loaded from; ``[]`` when neither says."""
+    from huggingface_hub.repocard import metadata_load
+
+    declared = getattr(getattr(model, "config", None), "language", None)
+    if not declared:
+        for folder in _model_folders(model):
+            card = folder / "README.md"
+            if card.is_file():
+                try:
+                    declared = (metadata_load(card) or {}).get("language")
+                except (ValueError, OSError):  # a card without valid YAML metadata says nothing
+                    declared = None
+                if declared:
+                    break
+    if not declared:
+        return []
+    return [str(code) for code in ([declared] if isinstance(declared, str) else declared)]
+
+
+def language_mismatch(languages: Sequence[str], texts: Iterable[str]) -> str | None:
+    """A warning when the ``texts`` (one per document) are written in a script none of the model's ``languages``
+    is written in (e.g. Chinese or Arabic text into an English model), else ``None``. Languages without a known
+    script (:data:`hf_ecpe.data.clauses.LANGUAGE_SCRIPTS`) and texts with too few letters are not judged."""
+    from hf_ecpe.data.clauses import LANGUAGE_SCRIPTS, dominant_script
+
+    expected = {LANGUAGE_SCRIPTS.get(code.split("-")[0].lower()) for code in languages}
+    if not languages or None in expected:
+        return None
+    found: dict[str, int] = {}
+    total = 0
+    for text in texts:
+        total += 1
+        script = dominant_script(text)
+        if script is not None and script not in expected:
+            found[script] = found.get(script, 0) + 1
+    if not found:
+        return None
+    written = ", ".join(f"{script} script ({count} of {total} documents)" for script, count in sorted(found.items()))
+    return (
+        f"the model's language is {'/'.join(languages)} ({'/'.join(sorted(expected))} script), but the input is "
+        f"written in {written}; the model cannot read those, so their results are empty or meaningless: use a model "
+        "trained on their language"
+    )
+
+
 class EmotionCausePipeline(Pipeline):
     """``pipeline("emotion-cause")``: builds the pipeline class of the model's output kind (see the module doc).
 
@@ -182,6 +237,9 @@ class EmotionCausePipeline(Pipeline):
     _load_feature_extractor = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EmotionCausePipeline:
+        from hf_ecpe.devices import check_device
+
+        check_device(kwargs.get("device"))  # device=0 without an accelerator: an error, not a silent CPU run
         if cls is EmotionCausePipeline:
             model = kwargs.get("model", args[0] if args else None)
             kind = output_kind_of(model, labels=kwargs.get("labels"), tokenizer=kwargs.get("tokenizer"))
@@ -209,7 +267,7 @@ class PreparedDocument:
     units: list[str]
     model_units: list[str]
     speakers: list[str] | None
-    offsets: list[list[int] | None] | None
+    offsets: list[list[int]] | None
     doc_id: Any
     lexicon_flags: list[bool] | None
 
@@ -258,56 +316,53 @@ def stitch_pieces(piece_outputs: dict[tuple[int, int], dict[str, Any]], n: int) 
 
     A unit's emotion / cause / category logits come from the piece where it has the most context on both sides
     (:func:`plan_unit_windows`' rule); a pair's logit from the piece containing both units where the nearer of the
-    two is farthest from that piece's edges. Pairs that share no piece are not candidates."""
+    two is farthest from that piece's edges (ties: the earlier piece). Pairs that share no piece are not candidates.
+
+    A single piece is returned as it is (``(1, n, n)`` pair tensors). Several pieces give the pair tensors as a
+    *band* instead, so that memory and time grow linearly with ``n``: ``pair_logits`` / ``candidate_mask``
+    `(1, n, W)` with ``[0, i, c]`` the pair (emotion i, cause ``i + c + cause_offset``), where ``cause_offset`` (an
+    int, also returned) and W span the cause offsets of every candidate of every piece.
+    """
     if len(piece_outputs) == 1:
         return next(iter(piece_outputs.values()))
     ranges = sorted(piece_outputs)
-
-    def context(unit: int, first: int, end: int) -> float:
-        left = math.inf if first == 0 else unit - first
-        right = math.inf if end == n else end - 1 - unit
-        return min(left, right)
-
     template = piece_outputs[ranges[0]]
-    stitched = {
-        "pair_logits": torch.full((1, n, n), NOT_A_CANDIDATE_LOGIT),
-        "candidate_mask": torch.zeros((1, n, n), dtype=template["candidate_mask"].dtype),
+    lowest, highest = 0, 0
+    for piece in piece_outputs.values():
+        emotion, cause = piece["candidate_mask"][0].nonzero(as_tuple=True)
+        if len(emotion):
+            lowest, highest = min(lowest, int((cause - emotion).min())), max(highest, int((cause - emotion).max()))
+    width = highest - lowest + 1
+    stitched: dict[str, Any] = {
+        "pair_logits": torch.full((1, n, width), NOT_A_CANDIDATE_LOGIT),
+        "candidate_mask": torch.zeros((1, n, width), dtype=template["candidate_mask"].dtype),
         "unit_mask": torch.ones((1, n), dtype=template["unit_mask"].dtype),
+        "cause_offset": lowest,
     }
-    for key in ("emotion_logits", "cause_logits", "category_logits"):
-        if key in template:
-            stitched[key] = torch.zeros((1, n, *template[key].shape[2:]), dtype=template[key].dtype)
-    for unit in range(n):
-        first, end = max((r for r in ranges if r[0] <= unit < r[1]), key=lambda r: context(unit, *r))
-        for key in ("emotion_logits", "cause_logits", "category_logits"):
-            if key in stitched:
-                stitched[key][0, unit] = piece_outputs[(first, end)][key][0, unit - first]
-    best = torch.full((n, n), -1.0)
+    unit_keys = [key for key in ("emotion_logits", "cause_logits", "category_logits") if key in template]
+    for key in unit_keys:
+        stitched[key] = torch.zeros((1, n, *template[key].shape[2:]), dtype=template[key].dtype)
+    unit_context = torch.full((n,), -1.0)  # per unit: the context of the piece its scores come from so far
+    pair_context = torch.full((n, width), -1.0)
     for first, end in ranges:
-        piece = piece_outputs[(first, end)]
-        units = torch.arange(first, end)
-        unit_context = torch.tensor([context(int(u), first, end) for u in units]).clamp(max=float(n))
-        pair_context = torch.minimum(unit_context[:, None], unit_context[None, :])
-        block = best[first:end, first:end]
-        better = pair_context > block
-        block[better] = pair_context[better]
-        stitched["pair_logits"][0, first:end, first:end][better] = piece["pair_logits"][0][better]
-        stitched["candidate_mask"][0, first:end, first:end][better] = piece["candidate_mask"][0][better]
+        piece, size = piece_outputs[(first, end)], end - first
+        local = torch.arange(size)
+        left = torch.full((size,), float(n)) if first == 0 else local.float()
+        right = torch.full((size,), float(n)) if end == n else (size - 1 - local).float()
+        context = torch.minimum(left, right)  # units to the nearer piece edge; a document edge counts as n
+        better = context > unit_context[first:end]
+        unit_context[first:end][better] = context[better]
+        for key in unit_keys:
+            stitched[key][0, first:end][better] = piece[key][0, :size][better]
+        cause = local[:, None] + lowest + torch.arange(width)[None, :]  # (size, W): the local cause of each cell
+        inside = (cause >= 0) & (cause < size)
+        cause = cause.clamp(0, size - 1)
+        cell_context = torch.minimum(context[:, None], context[cause]).masked_fill(~inside, -2.0)
+        better = cell_context > pair_context[first:end]
+        pair_context[first:end][better] = cell_context[better]
+        stitched["pair_logits"][0, first:end][better] = piece["pair_logits"][0].gather(1, cause)[better]
+        stitched["candidate_mask"][0, first:end][better] = piece["candidate_mask"][0].gather(1, cause)[better]
     return stitched
-
-
-def unit_offsets(text: str, units: Sequence[str]) -> list[list[int] | None]:
-    """``[start, end)`` of each unit in ``text``, searched left to right (``None`` for a unit the splitter changed)."""
-    offsets: list[list[int] | None] = []
-    cursor = 0
-    for unit in units:
-        start = text.find(unit, cursor)
-        if start < 0:
-            offsets.append(None)
-            continue
-        offsets.append([start, start + len(unit)])
-        cursor = start + len(unit)
-    return offsets
 
 
 class PairPipeline(EmotionCausePipeline):
@@ -348,16 +403,19 @@ class PairPipeline(EmotionCausePipeline):
             raise ValueError(f"batch_size must be a positive integer, got {size!r}")
         prepare = {key: value for key, value in preprocess.items() if key != "max_units"}
         prepared = [self.prepare(document, **prepare) for document in documents]
+        self._warn_on_language_mismatch(prepared)
         results: list[dict[str, Any] | None] = [None] * len(prepared)
         for i, document in enumerate(prepared):
             if not document.units:
                 results[i] = self._empty(document, postprocess.get("return_pair_scores", False))
-        # One encoder pass per piece: the whole document, or overlapping pieces of max_units units.
+        # One encoder pass per piece: the whole document, or overlapping pieces of max_units units (AUTO_MAX_UNITS
+        # for a very long document when max_units is not given, so that memory and time stay linear in its length).
+        max_units = preprocess.get("max_units", AUTO_MAX_UNITS)
         pieces = [
             (i, first, end, document.piece(first, end))
             for i, document in enumerate(prepared)
             if document.units
-            for first, end in unit_pieces(len(document.units), preprocess.get("max_units"))
+            for first, end in unit_pieces(len(document.units), max_units)
         ]
         pieces.sort(key=lambda piece: piece[3].size)
         piece_outputs: dict[int, dict[tuple[int, int], dict[str, Any]]] = {}  # document -> {(first, end): outputs}
@@ -370,6 +428,15 @@ class PairPipeline(EmotionCausePipeline):
             results[i] = self.decode(stitch_pieces(own, len(prepared[i].units)), 0, prepared[i], **postprocess)
         return results[0] if single else results
 
+    def _warn_on_language_mismatch(self, documents: Sequence[PreparedDocument]) -> None:
+        """One warning per call (not per document) when the documents are written in another script than the
+        model's language (:func:`language_mismatch`)."""
+        if not hasattr(self, "_model_languages"):
+            self._model_languages = model_languages(self.model)
+        message = language_mismatch(self._model_languages, (" ".join(d.units) for d in documents if d.units))
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=3)
+
     def prepare(
         self,
         inputs: Any,
@@ -377,9 +444,9 @@ class PairPipeline(EmotionCausePipeline):
         lexicon: frozenset[str] | None = None,
         max_unit_tokens: int | None = None,
     ) -> PreparedDocument:
-        """Normalise one input (:func:`hf_ecpe.data.inputs.normalise_input`); raw text also gets unit offsets."""
-        units, speakers = normalise_input(inputs, language)
-        text = inputs if isinstance(inputs, str) else inputs.get("text") if isinstance(inputs, Mapping) else None
+        """Normalise one input (:func:`hf_ecpe.data.inputs.normalise_input_with_offsets`); raw text also gets the
+        units' character offsets (from the splitter: each unit's own characters)."""
+        units, speakers, offsets = normalise_input_with_offsets(inputs, language)
         model_units = list(units)
         if speakers is not None and getattr(self.model.config, "prepend_speaker", False):
             model_units = [f"{speaker}: {unit}" for speaker, unit in zip(speakers, units)]
@@ -387,7 +454,7 @@ class PairPipeline(EmotionCausePipeline):
             units=units,
             model_units=model_units,
             speakers=speakers,
-            offsets=unit_offsets(text, units) if isinstance(text, str) else None,
+            offsets=offsets,
             doc_id=inputs.get("id") if isinstance(inputs, Mapping) else None,
             lexicon_flags=lexicon_mask_for(model_units, lexicon) if lexicon else None,
         )
@@ -445,8 +512,10 @@ class PairPipeline(EmotionCausePipeline):
     ) -> dict[str, Any]:
         """The result of batch row ``row`` (see the module docstring for the schema and the consistency rule)."""
         units, n = document.units, len(document.units)
-        pair_logits = outputs["pair_logits"][row : row + 1, :n, :n]
-        candidate_mask = outputs["candidate_mask"][row : row + 1, :n, :n].bool()
+        cause_offset = outputs.get("cause_offset")  # None: (B, N, N) pair tensors; else a band (stitch_pieces)
+        columns = n if cause_offset is None else outputs["pair_logits"].shape[2]
+        pair_logits = outputs["pair_logits"][row : row + 1, :n, :columns]
+        candidate_mask = outputs["candidate_mask"][row : row + 1, :n, :columns].bool()
         unit_mask = outputs["unit_mask"][row : row + 1, :n].bool()
         lexicon_mask = (
             torch.tensor([document.lexicon_flags], dtype=torch.bool) if document.lexicon_flags is not None else None
@@ -454,6 +523,8 @@ class PairPipeline(EmotionCausePipeline):
         decoded = self.model.decode_pairs(
             pair_logits, candidate_mask, strategy=decoding, threshold=threshold, top_k=top_k, lexicon_mask=lexicon_mask
         )[0]
+        if cause_offset is not None:  # band column -> cause index
+            decoded = [(emotion, emotion + column + cause_offset, p) for emotion, column, p in decoded]
         emotion_probabilities = torch.sigmoid(outputs["emotion_logits"][row, :n]).tolist()
         cause_probabilities = torch.sigmoid(outputs["cause_logits"][row, :n]).tolist()
         categories = None
@@ -480,13 +551,18 @@ class PairPipeline(EmotionCausePipeline):
             )[0]
         }
         emotion_units = sorted(head_emotions | {pair["emotion_index"] for pair in pairs})
+        causes_of: dict[int, list[int]] = {}
+        emotions_of: dict[int, list[int]] = {}
+        for pair in pairs:  # grouped once (a long document has thousands of units and pairs), in pair order
+            causes_of.setdefault(pair["emotion_index"], []).append(pair["cause_index"])
+            emotions_of.setdefault(pair["cause_index"], []).append(pair["emotion_index"])
         emotions = []
         for index in emotion_units:
             entry = {
                 "index": index,
                 "text": units[index],
                 "score": float(emotion_probabilities[index]),
-                "causes": [pair["cause_index"] for pair in pairs if pair["emotion_index"] == index],
+                "causes": causes_of.get(index, []),
             }
             if categories is not None:
                 entry["category"], entry["category_score"] = categories[index]
@@ -498,7 +574,7 @@ class PairPipeline(EmotionCausePipeline):
                     "index": index,
                     "text": units[index],
                     "score": float(cause_probabilities[index]),
-                    "emotions": [pair["emotion_index"] for pair in pairs if pair["cause_index"] == index],
+                    "emotions": emotions_of[index],
                 }
             )
         result: dict[str, Any] = {"units": units, "pairs": pairs, "emotions": emotions, "causes": causes}
@@ -508,10 +584,16 @@ class PairPipeline(EmotionCausePipeline):
             result["id"] = document.doc_id
         if return_pair_scores:
             probabilities = torch.sigmoid(pair_logits[0])
-            result["pair_scores"] = [
-                [float(probabilities[i, j]) if bool(candidate_mask[0, i, j]) else None for j in range(n)]
-                for i in range(n)
-            ]
+            if cause_offset is None:
+                result["pair_scores"] = [
+                    [float(probabilities[i, j]) if bool(candidate_mask[0, i, j]) else None for j in range(n)]
+                    for i in range(n)
+                ]
+            else:
+                scores: list[list[float | None]] = [[None] * n for _ in range(n)]
+                for i, column in candidate_mask[0].nonzero().tolist():
+                    scores[i][i + column + cause_offset] = float(probabilities[i, column])
+                result["pair_scores"] = scores
         return result
 
     @staticmethod

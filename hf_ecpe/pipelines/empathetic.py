@@ -50,6 +50,9 @@ class EmpatheticResponsePipeline(Pipeline):
     _load_feature_extractor = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from hf_ecpe.devices import check_device
+
+        check_device(kwargs.get("device"))  # device=0 without an accelerator: an error, not a silent CPU run
         super().__init__(*args, **kwargs)
         from hf_ecpe.methods import method_for
 

@@ -23,8 +23,13 @@ switches it off. What is computed depends on the method (:class:`hf_ecpe.methods
   the same ``Trainer`` evaluation as training, plus ``pair_auprc`` (AUPRC and best-threshold F1 over all candidates);
 - the triplet LLM (a LoRA adapter): the ``triplet`` scorer (strict / proportional span F1) and unit-level scores.
 
-Writes the metrics as JSON (``--output``, default ``<model>/eval_<corpus>_<config>_<split>.json``) and prints a short
-table. Errors in the arguments print one line (``--debug`` for the traceback).
+Writes the metrics as JSON and prints a short table. ``--output`` names the file (replaced atomically if it exists);
+without it the file goes to the current directory as ``eval_<model>_<corpus>_<config>_<split>[_first<N>].json``
+(never into the model folder or the installed package), and an existing file of that name — an earlier run's result —
+is refused unless ``--overwrite``. The destination is checked before any work; a file that cannot be written is an
+error, never written elsewhere. A decoding flag given on the command line is recorded as an override
+(``overrides`` in the JSON; ``threshold_selected_on`` is then ``null``). Errors in the arguments print one line
+(``--debug`` for the traceback). docs/reliability.md says what is promised.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +65,8 @@ TABLE_KEYS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hf_ecpe.cli import one_line_errors
+
     parser = argparse.ArgumentParser(
         prog="python -m hf_ecpe.scripts.evaluate",
         description="Score a trained hf_ecpe model on a corpus split with its method's metrics.",
@@ -73,7 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict", action="store_true", help="Refuse the known corpus noise instead of repairing it (the default)."
     )
-    parser.add_argument("--output", default=None, help="JSON file to write (default: in the model folder).")
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="JSON file to write (default: ./eval_<model>_<corpus>_<config>_<split>[_first<N>].json).",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="Replace an existing file of the default name (an earlier run's)."
+    )
     parser.add_argument("--batch_size", type=int, default=8, help="Documents per forward pass.")
     parser.add_argument("--max_samples", type=int, default=None, help="Score only the first N documents.")
     parser.add_argument("--decoding", default=None, help="Override the config's decoding ('reference'/'threshold').")
@@ -92,7 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Triplet LLM: decode without the grammar constraint (default: constrained, as EmotionCauseLLM).",
     )
-    return parser
+    return one_line_errors(parser)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The ranges of the numeric flags, alike in ``evaluate`` and ``annotate`` (one line each)."""
+    from hf_ecpe.cli import positive_int, probability
+
+    positive_int(args.batch_size, "--batch_size")
+    positive_int(args.max_samples, "--max_samples")
+    positive_int(args.top_k, "--top_k")
+    positive_int(args.max_new_tokens, "--max_new_tokens")
+    probability(args.threshold, "--threshold")
+    if args.decoding is not None and args.decoding not in ("reference", "threshold"):
+        raise ValueError(f"--decoding must be 'reference' or 'threshold', got {args.decoding!r}")
+    if not args.corpus and not args.dataset_path:
+        raise ValueError("give --corpus NAME (with --data_dir) or --dataset_path")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -134,6 +165,29 @@ def method_of_folder(path: Path) -> Any:
         known = sorted(spec.model_type for spec in methods().values() if spec.model_type)
         raise ValueError(f"{path} holds a {model_type!r} model, which is not an hf_ecpe method (model types {known})")
     return spec
+
+
+def check_weight_files(path: Path, model: str | None = None) -> None:
+    """``ValueError`` naming a ``*.safetensors`` file of ``path`` that is cut short or damaged (its header does not
+    cover the file: an interrupted copy or download), before anything is loaded."""
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(path.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as err:
+            raise ValueError(
+                f"--model {model or path}: {weights.name} is damaged or truncated ({err}); copy or download the "
+                "checkpoint again"
+            ) from None
+
+
+def default_output_name(path: Path, info: dict[str, Any]) -> str:
+    """``eval_<model>_<corpus>_<config>_<split>[_first<N>].json``: every setting that changes the data scored."""
+    subset = f"_first{info['max_samples']}" if info.get("max_samples") else ""
+    config = f"_{info['config']}" if info.get("config") else ""
+    return f"eval_{path.name}_{info['corpus']}{config}_{info['split']}{subset}.json"
 
 
 def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -250,7 +304,10 @@ def evaluate_pair_model(
         "top_k": decode_kwargs["top_k"]
         if decode_kwargs["top_k"] is not None
         else getattr(config, "decode_top_k", None),
-        "threshold_selected_on": getattr(config, "decode_threshold_selected_on", None),
+        # where the threshold comes from: the split training chose it on, or None when --threshold overrode it
+        "threshold_selected_on": (
+            None if decode_kwargs["threshold"] is not None else getattr(config, "decode_threshold_selected_on", None)
+        ),
         "lexicon": str(lexicon) if lexicon is not None else None,
     }
     return {key: value for key, value in metrics.items() if not key.endswith(("_runtime", "_per_second"))}
@@ -288,13 +345,43 @@ def evaluate_triplet_llm(
     return metrics
 
 
+@contextmanager
+def load_warnings_held() -> Iterator[None]:
+    """Hold what ``transformers`` logs while a checkpoint loads (e.g. its load report of missing and unexpected
+    weights): shown when loading succeeds, dropped when it fails — the error then says what is wrong, and a table of
+    fifty weights before it would bury that one line."""
+    from transformers.utils import logging as hf_logging
+
+    library = hf_logging.get_logger()  # the "transformers" logger every module's logger propagates to
+    held: list[logging.LogRecord] = []
+
+    class Hold(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            held.append(record)
+
+    handlers, propagate = library.handlers[:], library.propagate
+    library.handlers, library.propagate = [Hold()], False
+    try:
+        yield
+    finally:
+        library.handlers, library.propagate = handlers, propagate
+    for record in held:  # reached only when loading succeeded
+        library.handle(record)
+
+
 def load_pair_model(path: Path) -> tuple[Any, Any]:
+    """The model and tokenizer of a pair-model folder; a checkpoint that cannot be loaded (weights of another shape
+    or method, a gap) is a one-line ``ValueError``."""
     from transformers import AutoModel, AutoTokenizer
 
     from hf_ecpe._registration import register_all
 
     register_all()
-    model = AutoModel.from_pretrained(str(path)).eval()
+    with load_warnings_held():
+        try:
+            model = AutoModel.from_pretrained(str(path)).eval()
+        except RuntimeError as err:  # e.g. "Error(s) in loading state_dict": weights of another shape
+            raise ValueError(f"{path}: the checkpoint cannot be loaded: {err}") from err
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     return model, tokenizer
 
@@ -315,45 +402,61 @@ def format_table(metrics: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the evaluation; returns the record written to the JSON file."""
     from hf_ecpe.methods import resolve
+    from hf_ecpe.outputs import OutputError, OutputLock, atomic_write_text, check_output_file
 
     args = build_parser().parse_args(argv)
+    check_arguments(args)
     path = resolve_model_path(args.model)
     spec = method_of_folder(path)
-    dataset, info = load_split(args)
-    runner = resolve(spec.evaluator)
-    if spec.kind == "triplets":
-        metrics = runner(
-            path,
-            dataset,
-            labels=args.labels,
-            max_new_tokens=args.max_new_tokens,
-            batch_size=args.batch_size,
-            constrained=not args.free_generation,
-        )
-    else:
-        model, tokenizer = load_pair_model(path)
-        settings = {"lexicon": args.lexicon} if args.lexicon is not None else {}
-        metrics = runner(
-            model,
-            tokenizer,
-            dataset,
-            batch_size=args.batch_size,
-            decoding=args.decoding,
-            threshold=args.threshold,
-            top_k=args.top_k,
-            **settings,
-        )
-    record = {"model": str(path), "method": spec.name, "data": info, "metrics": metrics}
-    output = (
-        Path(args.output) if args.output else path / f"eval_{info['corpus']}_{info['config']}_{info['split']}.json"
-    )
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    except OSError as err:  # e.g. the embedded default inside a read-only install
-        output = Path(tempfile.gettempdir()) / output.name
-        output.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-        logger.warning("could not write into %s (%s); wrote %s", path, err, output)
+    check_weight_files(path, args.model)
+    if args.output:
+        output = check_output_file(args.output)
+    else:  # the current directory, a name that says what was scored; an earlier run's file is not replaced silently
+        planned = {"corpus": args.corpus, "config": None, "split": args.split, "max_samples": args.max_samples}
+        if args.corpus:
+            from hf_ecpe.data.corpora import get_corpus
+
+            planned["config"] = get_corpus(args.corpus).check_config(args.config)
+        elif args.dataset_path:
+            planned["corpus"] = Path(args.dataset_path).resolve().name
+        output = check_output_file(default_output_name(path, planned))
+        if output.exists() and not args.overwrite:
+            raise OutputError(
+                f"{output} exists (an earlier evaluation's result); pass --overwrite to replace it, or --output FILE"
+            )
+    with OutputLock(output):
+        runner = resolve(spec.evaluator)
+        if spec.kind != "triplets":  # the model before the data: a checkpoint that cannot load fails fast
+            model, tokenizer = load_pair_model(path)
+        dataset, info = load_split(args)
+        if spec.kind == "triplets":
+            metrics = runner(
+                path,
+                dataset,
+                labels=args.labels,
+                max_new_tokens=args.max_new_tokens,
+                batch_size=args.batch_size,
+                constrained=not args.free_generation,
+            )
+        else:
+            settings = {"lexicon": args.lexicon} if args.lexicon is not None else {}
+            metrics = runner(
+                model,
+                tokenizer,
+                dataset,
+                batch_size=args.batch_size,
+                decoding=args.decoding,
+                threshold=args.threshold,
+                top_k=args.top_k,
+                **settings,
+            )
+        overrides = {
+            flag: value
+            for flag, value in (("decoding", args.decoding), ("threshold", args.threshold), ("top_k", args.top_k))
+            if value is not None
+        }  # decoding settings given on the command line instead of the ones saved with the model
+        record = {"model": str(path), "method": spec.name, "data": info, "overrides": overrides, "metrics": metrics}
+        atomic_write_text(output, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     subset = f" (first {info['examples']} of {info['subset_of']})" if "subset_of" in info else ""
     print(
         f"{spec.display_name} · {info['corpus']} {info['config'] or ''} {info['split']}: {info['examples']} examples{subset}"

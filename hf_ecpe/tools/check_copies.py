@@ -13,7 +13,9 @@ module-level assignment (the idea of transformers' ``utils/check_copies.py``)::
     def from_encoder(cls, ...):
 
 The target is ``hf_ecpe.models.<folder>.<module>.<Name>[.<method>]``: a module-level function, class or assignment,
-or an attribute (method, nested class, assignment) of a class. ``with Old->New[,Old2->New2]`` lists plain-text
+or an attribute (method, nested class, assignment) of a class. A few modules outside the model folders hold originals
+whose copied definitions import only the standard library (:data:`SHARED_MODULES`, e.g.
+``hf_ecpe.encoders.packaged_encoder_path``: the packaged-encoder registry that partial checkpoints need). ``with Old->New[,Old2->New2]`` lists plain-text
 replacements applied, in order, to the original before the comparison (so ``A2Net->MultimodalPairScorer`` also turns
 ``A2NetConfig`` into ``MultimodalPairScorerConfig``). The comparison is on source text: both sides are dedented, the
 marker comment is not part of the copy, and an original changed by replacements (or copied at another indentation)
@@ -43,6 +45,8 @@ from pathlib import Path
 
 PACKAGE = "hf_ecpe"
 MODELS = (PACKAGE, "models")
+#: Modules outside the model folders whose definitions may be copied into them (``hf_ecpe.<module>.<Name>``).
+SHARED_MODULES = ("encoders",)
 MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*Copied from\s+(?P<target>\S+)(?P<rest>.*)$")
 REPLACEMENTS = re.compile(r"^\s+with\s+(?P<pairs>\S.*?)\s*$")
 REPLACEMENT = re.compile(r"^\s*(?P<old>\S+?)->(?P<new>\S*)\s*$")
@@ -304,9 +308,13 @@ def _check_file(sources: _Sources, path: Path) -> list[Drift]:
 def _resolve(sources: _Sources, target: str) -> tuple[Path, list[str], ast.stmt] | str:
     """``(file, its lines, definition)`` for a qualified name, or an error message."""
     parts = target.split(".")
-    if tuple(parts[:2]) != MODELS or len(parts) < 5:
-        return f"unknown target {target!r}: a marker names hf_ecpe.models.<folder>.<module>.<Name>[.<attribute>]"
-    for cut in range(len(parts) - 1, 2, -1):
+    shared = len(parts) >= 3 and parts[0] == PACKAGE and parts[1] in SHARED_MODULES
+    if not shared and (tuple(parts[:2]) != MODELS or len(parts) < 5):
+        return (
+            f"unknown target {target!r}: a marker names hf_ecpe.models.<folder>.<module>.<Name>[.<attribute>] "
+            f"or hf_ecpe.<module>.<Name> for a module of {list(SHARED_MODULES)}"
+        )
+    for cut in range(len(parts) - 1, 1 if shared else 2, -1):
         module = sources.module_file(parts[:cut])
         if module is None:
             continue

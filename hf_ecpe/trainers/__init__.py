@@ -6,14 +6,40 @@
   validation-chosen decision threshold. ``EcpeTrainer`` is its former name.
 - :class:`DistillationTrainer` (:mod:`.distillation`): a student against a frozen ``teacher_model``.
 - :class:`GenerationTrainer` (:mod:`.generation`): ``Seq2SeqTrainer``-based, for generators.
+
+Imported on first use (module ``__getattr__``): ``import hf_ecpe.trainers.runs`` (the run checks the scripts make
+before training) does not import the ``Trainer``.
 """
 
-from .arguments import DistillationTrainingArguments, EcpeTrainingArguments, GenerationTrainingArguments
-from .base import EcpeTrainerBase, EcpeTrainerMixin, loss_components
-from .distillation import DistillationTrainer
-from .generation import GenerationTrainer
-from .metrics import EcpeComputeMetrics, build_compute_metrics, select_pair_threshold
-from .pair import EcpeTrainer, PairTrainer
+import importlib
+from typing import Any
+
+_LAZY = {
+    "DistillationTrainingArguments": ".arguments",
+    "EcpeTrainingArguments": ".arguments",
+    "GenerationTrainingArguments": ".arguments",
+    "EcpeTrainerBase": ".base",
+    "EcpeTrainerMixin": ".base",
+    "loss_components": ".base",
+    "DistillationTrainer": ".distillation",
+    "GenerationTrainer": ".generation",
+    "EcpeComputeMetrics": ".metrics",
+    "build_compute_metrics": ".metrics",
+    "select_pair_threshold": ".metrics",
+    "EcpeTrainer": ".pair",
+    "PairTrainer": ".pair",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "DistillationTrainer",

@@ -71,6 +71,13 @@ class EcpeTrainingArguments(TrainingArguments):
             clause lexicon such as ``ecpe-zh/derived/sentimental_clauses.json``, RankCP/A2Net's, keyed by document
             id, or a word list). A relative path is also looked up under ``$HF_ECPE_DATA``. Stored in the model
             config (``decode_lexicon``) so that ``scripts.evaluate`` decodes the same way.
+        cache_frozen_encoder: compute the frozen bottom of the encoder (its embeddings and the blocks that
+            ``trainable_encoder_layers`` freezes) once per input and reuse it in every later epoch and evaluation
+            (:mod:`hf_ecpe.trainers.frozen_cache`). The frozen part then runs in eval mode, without dropout, also
+            in training; the losses equal those of an uncached run whose frozen part is in eval mode. A2Net and the
+            pair scorer; single process or DDP. ``frozen_cache_dir`` (also on disk, reused by resumed runs),
+            ``frozen_cache_memory_mb`` (LRU bound in memory, default 2048) and ``frozen_cache_dtype`` (``float32``,
+            exact; ``float16`` / ``bfloat16`` halve the size) set where and how it is kept.
         audio_features / visual_features: per-utterance feature files (``.npz`` keyed by utterance, or ``.npy`` with
             ``feature_index``, e.g. ECF's ``video_id_mapping.json``) for a conversational pair model built with
             ``audio_dim`` / ``visual_dim`` (RPCL's T+A+V settings); the trainer gives them to its
@@ -157,6 +164,25 @@ class EcpeTrainingArguments(TrainingArguments):
             "relative paths also under $HF_ECPE_DATA), e.g. ecpe-zh/derived/sentimental_clauses.json."
         },
     )
+    cache_frozen_encoder: bool = field(
+        default=False,
+        metadata={
+            "help": "Compute the frozen bottom of the encoder (embeddings + frozen blocks, see "
+            "trainable_encoder_layers) once per input, in eval mode (no dropout there), and reuse it in later epochs "
+            "and evaluations; only the top blocks run again (hf_ecpe.trainers.frozen_cache)."
+        },
+    )
+    frozen_cache_dir: str | None = field(
+        default=None,
+        metadata={"help": "Also keep the frozen-layer cache on disk here (reused by resumed runs); default: memory."},
+    )
+    frozen_cache_memory_mb: float = field(
+        default=2048.0, metadata={"help": "Bound of the frozen-layer cache in memory (MiB, LRU)."}
+    )
+    frozen_cache_dtype: str = field(
+        default="float32",
+        metadata={"help": "Storage dtype of the frozen-layer cache: float32 (exact), float16 or bfloat16 (half)."},
+    )
 
     def __post_init__(self) -> None:
         if self.load_best_model_at_end and self.metric_for_best_model is None:
@@ -187,6 +213,14 @@ class EcpeTrainingArguments(TrainingArguments):
                 )
         if self.max_train_units is not None and self.max_train_units < 1:
             raise ValueError(f"max_train_units must be >= 1, got {self.max_train_units}")
+        from .frozen_cache import STORAGE_DTYPES
+
+        if self.frozen_cache_dtype not in STORAGE_DTYPES:
+            raise ValueError(
+                f"frozen_cache_dtype must be one of {list(STORAGE_DTYPES)}, got {self.frozen_cache_dtype!r}"
+            )
+        if self.frozen_cache_memory_mb < 0:
+            raise ValueError(f"frozen_cache_memory_mb must be >= 0, got {self.frozen_cache_memory_mb}")
 
 
 @dataclass

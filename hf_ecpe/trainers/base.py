@@ -106,6 +106,11 @@ class EcpeTrainerMixin:
 
         self.method = method if method is not None else (method_for(model) if model is not None else None)
         args = self._force_arguments(args if args is not None else self.default_arguments())
+        if self.method is not None:
+            from .runs import check_metric_name
+
+            names = self.metric_names(self.method, getattr(model, "config", None))
+            check_metric_name(args.metric_for_best_model, names, self.method.name)
         self._validate_dataset(train_dataset, "train_dataset")
         if isinstance(eval_dataset, Mapping) and not is_dataset_dict(eval_dataset):
             for name, dataset in eval_dataset.items():
@@ -141,8 +146,47 @@ class EcpeTrainerMixin:
                 train_dataset, kind=self.method.train_statistics if self.method else "pairs"
             )
         self.add_callback(ModelCardCallback(self))
+        from .frozen_cache import attach_frozen_cache
+
+        self.frozen_encoder_cache = attach_frozen_cache(self)  # None unless args.cache_frozen_encoder
+        from .runs import record_arguments_callback
+
+        self.add_callback(record_arguments_callback())  # what a resume of a checkpoint really uses
 
     # ------------------------------------------------------------------ set-up
+    @classmethod
+    def metric_names(cls, method: Any, config: Any = None) -> frozenset[str] | None:
+        """The metrics (without the ``eval_`` prefix, besides ``loss`` and the ``loss_*`` components) this trainer's
+        evaluation reports for ``method``'s models with ``config`` (``None``: every metric the method may report);
+        ``None`` when not known. The method's ``compute_metrics`` declares them (its ``metric_names(config)``)."""
+        from hf_ecpe.methods import resolve
+
+        factory = resolve(method.compute_metrics) if method is not None else None
+        names = getattr(factory, "metric_names", None)
+        return frozenset(names(config)) if callable(names) else None
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        """``Trainer.train`` after checking the arguments no ``Trainer`` checks (batch sizes >= 1, something to train,
+        :func:`hf_ecpe.trainers.runs.training_argument_problems`): they would fail mid-run or save an untrained model."""
+        from .runs import check_training_arguments
+
+        check_training_arguments(self.args)
+        return super().train(*args, **kwargs)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """``Trainer.save_model``; with ``disable_tqdm`` also without transformers' "Writing model shards" bar."""
+        if not self.args.disable_tqdm:
+            return super().save_model(output_dir, _internal_call)
+        from transformers.utils import logging as hf_logging
+
+        enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            return super().save_model(output_dir, _internal_call)
+        finally:
+            if enabled:
+                hf_logging.enable_progress_bar()
+
     @staticmethod
     def default_arguments() -> TrainingArguments:
         return EcpeTrainingArguments()
@@ -167,10 +211,20 @@ class EcpeTrainerMixin:
             changes["remove_unused_columns"] = False
         if args.label_names is None and self.method is not None and self.method.label_names:
             changes["label_names"] = list(self.method.label_names)
-        primary = self.method.primary_metric if self.method is not None else None
-        if args.load_best_model_at_end and primary and args.metric_for_best_model == "pair_f1" != primary:
-            changes["metric_for_best_model"] = primary
+        metric = self.selection_metric(args, self.method)
+        if metric != args.metric_for_best_model:
+            changes["metric_for_best_model"] = metric
         return dataclasses.replace(args, **changes) if changes else args
+
+    @staticmethod
+    def selection_metric(args: TrainingArguments, method: Any) -> str | None:
+        """The ``metric_for_best_model`` the trainer uses: the method's primary metric when ``load_best_model_at_end``
+        left it at the ``pair_f1`` default (:class:`EcpeTrainingArguments`) of a method without pair F1, else the
+        argument."""
+        primary = method.primary_metric if method is not None else None
+        if args.load_best_model_at_end and primary and args.metric_for_best_model == "pair_f1" != primary:
+            return primary
+        return args.metric_for_best_model
 
     def _unwrapped_model(self) -> Any:
         return self.accelerator.unwrap_model(self.model)

@@ -88,6 +88,11 @@ class EmpathyComputeMetrics:
         self.model_getter = model_getter
         self.tokenizer = tokenizer
 
+    @classmethod
+    def metric_names(cls, config: Any = None) -> frozenset[str]:
+        """The names :meth:`__call__` reports (``emotion_accuracy`` when the rows have gold emotions)."""
+        return frozenset({"bleu", "bleu_nltk", "dist_1", "dist_2", "emotion_accuracy"})
+
     def __call__(self, eval_prediction: Any) -> dict[str, float]:
         from hf_ecpe.evaluation.generation import corpus_bleu, distinct_n
 

@@ -146,6 +146,15 @@ class _KdEcsScoring:
 
     primary_metric = "span_macro_f1"
 
+    @classmethod
+    def metric_names(cls, method: Any, config: Any = None) -> frozenset[str]:
+        """Every name :func:`kd_ecs_scores` may report (checked against ``metric_for_best_model``)."""
+        spans = ("exact_match_pos", "f1_pos", "f1_neg", "f1_all", "span_macro_f1")
+        names = {"num_questions", "num_cause_questions", "emotion_accuracy", "num_emotion_utterances", *spans}
+        names |= {f"utterance_{key}" for key in ("pos_f1", "neg_f1", "macro_f1")}
+        names |= {f"e2e_{key}" for key in ("exact_match_pos", "f1_pos", "f1_neg", "span_macro_f1")}
+        return frozenset(names)
+
     def _score_batch_size(self) -> int:
         return int(getattr(self.args, "kd_eval_batch_size", 32) or 32)
 
@@ -409,7 +418,8 @@ def evaluate_kd_ecs(
     metrics: dict[str, Any] = kd_ecs_scores(examples, predictions, config, used)
     metrics.update(
         threshold=used,
-        threshold_selected_on=getattr(config, "decode_threshold_selected_on", None),
+        # None when the caller's threshold overrode the one chosen in training (scripts.evaluate --threshold)
+        threshold_selected_on=getattr(config, "decode_threshold_selected_on", None) if threshold is None else None,
         num_conversations=len(rows),
         num_prompts=len(examples),
         conversations_per_second=len(rows) / seconds if seconds else math.inf,

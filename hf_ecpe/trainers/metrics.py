@@ -182,6 +182,19 @@ class EcpeComputeMetrics:
     unit_threshold: float = 0.5
     decode_kwargs: dict[str, Any] | None = None
 
+    @classmethod
+    def metric_names(cls, config: Any = None) -> frozenset[str]:
+        """The names :meth:`__call__` reports for a model with ``config`` (``None``: any pair model, so the category
+        scores too); checked against ``metric_for_best_model`` before training."""
+        names = set(ecpe_scores([[]], [[]], num_units=[1]))
+        names |= {f"{task}_{m}" for task in ("emotion_head", "cause_head") for m in ("precision", "recall", "f1")}
+        names |= {"emotion_consistency", "cause_consistency", "predicted_pairs_per_document"}
+        if config is None or getattr(config, "emotion_categories", None):
+            scores = ecpe_scores([[]], [[]], num_units=[1], categories=["joy"], with_categories=True)
+            names |= {key for key in scores if key.startswith(("category_pair_", "weighted_"))}
+            names.add("category_accuracy")
+        return frozenset(names)
+
     def _model(self) -> Any:
         model = self.model() if callable(self.model) and not isinstance(self.model, torch.nn.Module) else self.model
         for name in ("decode_pairs", "decode_units"):

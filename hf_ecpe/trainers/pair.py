@@ -38,6 +38,14 @@ class StartEpochEarlyStopping(EarlyStoppingCallback):
         super().__init__(early_stopping_patience=patience, early_stopping_threshold=threshold)
         self.start_epoch = start_epoch
 
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **kwargs: Any):
+        """Count epoch-selection evaluations only: one under another prefix (the final ``test`` evaluation of
+        ``scripts.train``) has no ``eval_<metric>`` and is skipped without the callback's "did not find" warning
+        (``metric_for_best_model`` itself is checked against the method's metrics before training)."""
+        if metrics is not None and not any(key.startswith("eval_") for key in metrics):
+            return
+        super().on_evaluate(args, state, control, metrics, **kwargs)
+
     def check_metric_value(self, args: Any, state: Any, control: Any, metric_value: float) -> None:
         super().check_metric_value(args, state, control, metric_value)
         if state.epoch is not None and state.epoch <= self.start_epoch:

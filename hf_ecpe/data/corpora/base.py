@@ -17,19 +17,60 @@ logger = logging.getLogger("hf_ecpe.data")
 SPLIT_NAMES = ("train", "validation", "test")
 
 
+def repair_name(kind: str) -> str:
+    """The one spelling of a repair's name: words separated by spaces (``"duplicate pair removed"``); the
+    ``snake_case`` spelling some builders used (``"duplicate_pair_removed"``) maps to it."""
+    return kind.replace("_", " ")
+
+
+class RepairCounts(Counter):
+    """``Counter`` of repairs by :func:`repair_name`; looking a repair up (``[]``, ``in``, ``get``, ``==`` against a
+    mapping) also accepts its former ``snake_case`` spelling."""
+
+    def __missing__(self, key: Any) -> int:
+        name = repair_name(key) if isinstance(key, str) else key
+        return dict.get(self, name, 0)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, repair_name(key) if isinstance(key, str) else key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return dict.get(self, repair_name(key) if isinstance(key, str) else key, default)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            other = {repair_name(k) if isinstance(k, str) else k: v for k, v in other.items()}
+        return Counter.__eq__(self, Counter(other) if isinstance(other, dict) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class RepairReport:
     """Counts of repairs a builder made (lenient mode) or of known, documented normalisations.
+
+    Repairs are named in words (:func:`repair_name`: ``"duplicate pair removed"``, ``"... (lenient)"`` for repairs
+    only lenient mode makes); ``counts`` also answers to the former ``snake_case`` names.
 
     ``notes`` are facts about the build that are neither (e.g. an optional split whose file is absent); they do not
     make the report true and are printed apart from the repairs.
     """
 
-    counts: Counter = field(default_factory=Counter)
+    counts: RepairCounts = field(default_factory=RepairCounts)
     examples: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Log a warning the first time each kind of repair is made: the report a builder makes for itself when the caller
+    #: passed none, so that a lenient build (the default) never repairs silently.
+    announce: bool = False
 
     def add(self, kind: str, example: str = "") -> None:
+        kind = repair_name(kind)
+        if self.announce and kind not in self.counts:
+            logger.warning(
+                "corpus repair: %s%s (pass report=RepairReport() to count every repair, lenient=False to refuse them)",
+                kind,
+                f", e.g. {example}" if example else "",
+            )
         self.counts[kind] += 1
         if example and len(self.examples.setdefault(kind, [])) < 3:
             self.examples[kind].append(example)

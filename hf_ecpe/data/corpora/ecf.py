@@ -29,7 +29,7 @@ file of the practice phase, when a user has one; the public repository has none)
   (:func:`~hf_ecpe.data.spans.locate_token_span`: ``clean_span`` strips leading/trailing punctuation, then the first
   whitespace-token match); the ``cause_span`` is the character extent of those tokens, so converting it back with
   :func:`~hf_ecpe.data.spans.char_span_to_token_span` gives the scorer's gold token positions. Each span changed by
-  the punctuation stripping is counted in the report (``cause_span_punctuation_stripped``). A span with no token
+  the punctuation stripping is counted in the report (``cause span punctuation stripped``). A span with no token
   match is an error; ``lenient=True`` falls back to a plain substring match, else drops the pair (both reported).
 - The train file must exist; the trial and test files (absent from the public repository) are noted when absent.
   Utterances without text are handled as in ECF 1.0; a file without a conversation raises.
@@ -82,7 +82,8 @@ _HEADER = re.compile(r"^\s*(\d+)\s+(\d+)\s*$")
 _PAIR = r"\(\s*(\d+)\s*,\s*(\d+)\s*\)"
 _PAIRS_LINE = re.compile(rf"^\s*(?:{_PAIR}(?:\s*,\s*{_PAIR})*)?\s*$")
 _LENIENT_HINT = (
-    "pass lenient=True to repair it and record the repair in the report (the dataset script does unless --strict)"
+    "refused because this build is strict (--strict / lenient=False); the default, lenient=True, repairs it and "
+    "records the repair in the report"
 )
 
 
@@ -118,17 +119,17 @@ def _dedupe(pairs: list[dict[str, Any]], report: RepairReport, kind: str, exampl
 
 
 def parse_ecf(
-    text: str, path: str | Path = "<ecf>", *, lenient: bool = False, report: RepairReport | None = None
+    text: str, path: str | Path = "<ecf>", *, lenient: bool = True, report: RepairReport | None = None
 ) -> list[dict[str, Any]]:
     """ECF 1.0 text (``train.txt`` format) → canonical conversation rows, in file order.
 
     Raises :class:`CorpusFormatError` naming ``path`` and the line for a bad header, pairs line or utterance line,
     a truncated conversation, an index out of range or a repeated conversation id. A pair whose emotion utterance is
     neutral is an error unless ``lenient`` (then kept with category ``"neutral"`` and reported). Exact duplicate
-    pairs are removed and counted (``duplicate_pair_removed``).
+    pairs are removed and counted (``duplicate pair removed``).
     """
     path = Path(path)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     lines = text.replace("\r\n", "\n").split("\n")  # not splitlines(): it also breaks at \x0c, \u2028, ...
     while lines and not lines[-1].strip():  # trailing blank lines would hide a truncated last conversation
         lines.pop()
@@ -217,9 +218,9 @@ def parse_ecf(
                         f"pair ({emotion + 1},{cause + 1}): the emotion utterance is neutral",
                         _LENIENT_HINT,
                     )
-                report.add("pair_with_neutral_emotion_utterance_kept", example)
+                report.add("pair with neutral emotion utterance kept", example)
             pairs.append(make_pair(emotion, cause, category=category))
-        pairs = _dedupe(pairs, report, "duplicate_pair_removed", f"{path.name} conversation {conv_id}")
+        pairs = _dedupe(pairs, report, "duplicate pair removed", f"{path.name} conversation {conv_id}")
         rows.append(_conversation_row(conv_id, units, speakers, emotions, pairs))
         i += 2 + n_utts
     return rows
@@ -254,14 +255,14 @@ def _conversation_row(
 def build_ecf(
     data_dir: str | Path,
     config: str = "default",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
     """``DatasetDict`` of ECF 1.0 from ``data_dir/data/{train,dev,test}.txt`` (``test.txt`` optional, see above)."""
     config = SPECS["ecf"].check_config(config)
     data_dir = Path(data_dir)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     expected = {split: data_dir / "data" / name for split, name in ECF_SPLIT_FILES.items()}
     files = select_split_files(f"ecf/{config}", expected, optional=ECF_OPTIONAL_SPLITS, splits=splits, report=report)
     built = {}
@@ -328,7 +329,7 @@ def parse_semeval(
     subtask: int = 1,
     *,
     derive_subtask2: bool = False,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
 ) -> list[dict[str, Any]]:
     """Parsed SemEval-2024 Task 3 JSON (a list of conversations) → canonical rows.
@@ -340,7 +341,7 @@ def parse_semeval(
     if subtask not in (1, 2):
         raise ValueError(f"subtask must be 1 or 2, got {subtask!r}")
     path = Path(path)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     if not isinstance(data, list):
         raise CorpusFormatError(path, "top level", f"expected a list of conversations, got {type(data).__name__}")
     rows: list[dict[str, Any]] = []
@@ -380,7 +381,7 @@ def parse_semeval(
             )
             if pair is not None:
                 pairs.append(pair)
-        kind = "duplicate_utterance_pair_removed_deriving_subtask2" if derive_subtask2 else "duplicate_pair_removed"
+        kind = "duplicate utterance pair removed deriving subtask2" if derive_subtask2 else "duplicate pair removed"
         pairs = _dedupe(pairs, report, kind, f"{path.name} conversation {conv_id}")
         rows.append(_conversation_row(str(conv_id), units, speakers, emotions, pairs))
     return rows
@@ -446,7 +447,7 @@ def _semeval_pair(
         problem = f"pair category {category!r} differs from utterance {emotion_no}'s emotion {emotions[emotion]!r}"
         if not lenient:
             raise CorpusFormatError(path, where, problem, _LENIENT_HINT + " (the pair's category is kept)")
-        report.add("pair_category_differs_from_utterance_emotion", f"{path.name} {where}")
+        report.add("pair category differs from utterance emotion", f"{path.name} {where}")
     if subtask == 2:
         return make_pair(emotion, cause, category=category)
     span = _locate_cause_span(span_text, units[cause], path, where, lenient, report)
@@ -466,7 +467,7 @@ def _locate_cause_span(
             path, where, f"cause {span_text!r} looks like token positions", "this looks like a prediction file"
         )
     if cleaned != span_text.strip():
-        report.add("cause_span_punctuation_stripped", f"{path.name} {where}: {span_text!r} -> {cleaned!r}")
+        report.add("cause span punctuation stripped", f"{path.name} {where}: {span_text!r} -> {cleaned!r}")
     token_span = locate_token_span(utterance, span_text)
     if token_span is not None:
         return token_span_to_char_span(utterance, *token_span)
@@ -477,9 +478,9 @@ def _locate_cause_span(
         )
     span = find_char_span(utterance, cleaned)
     if span is not None:
-        report.add("cause_span_located_by_substring", f"{path.name} {where}")
+        report.add("cause span located by substring", f"{path.name} {where}")
         return span
-    report.add("cause_span_not_found_pair_dropped", f"{path.name} {where}")
+    report.add("cause span not found pair dropped", f"{path.name} {where}")
     return None
 
 
@@ -495,7 +496,7 @@ def _load_json(path: Path) -> Any:
 def build_semeval(
     data_dir: str | Path,
     config: str = "subtask1",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
@@ -504,7 +505,7 @@ def build_semeval(
     config = SPECS["semeval2024_ecac"].check_config(config)
     subtask = int(config[-1])
     data_dir = Path(data_dir)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     expected = {}
     for split, name in SEMEVAL_SPLIT_NAMES.items():
         path = data_dir / "data" / f"Subtask_{subtask}_{name}.json"
@@ -517,7 +518,7 @@ def build_semeval(
     for split, path in files.items():
         derive = subtask == 2 and path.name.startswith("Subtask_1_")
         if derive:
-            report.add("subtask2_split_derived_from_subtask1_file", path.name)
+            report.add("subtask2 split derived from subtask1 file", path.name)
         rows = parse_semeval(_load_json(path), path, subtask, derive_subtask2=derive, lenient=lenient, report=report)
         built[split] = _rows_to_dataset(require_rows(rows, path, "conversations"))
     return DatasetDict(built)

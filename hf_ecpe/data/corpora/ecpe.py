@@ -52,8 +52,8 @@ Conversion (0-based indices; character spans ``[start, end)``):
   ``... joyful ...``) is located ignoring case and spacing, else approximately (longest common substring covering at
   least 3/4 of the keyword), else the pair keeps ``emotion_span = [-1, -1]``; a pair repeated more or fewer times
   than its multi-emotion clause has annotations is kept with the last annotation; a document with an empty clause
-  is dropped (strict: an error, as the schema and the pipeline refuse empty units). The dataset scripts repair by
-  default (``--strict`` to refuse); the Python builders are strict unless ``lenient=True``.
+  is dropped (strict: an error, as the schema and the pipeline refuse empty units). Every builder repairs by
+  default, in Python as in the dataset scripts (``lenient=False`` / ``--strict`` to refuse).
 - Chinese fold files list document 1807 (in ``fold9_test.txt``), a duplicate of document 1070 that is absent from
   ``all_data_pair.txt``: it is dropped from the split and reported (keeping it would put one document in train and
   test of fold 9; the RankCP JSON folds drop it too). Any other test document missing from ``all_data_pair.txt``
@@ -102,8 +102,8 @@ _SPACES = re.compile(r"\s+")
 # A whole whitespace run (neither neighbour is whitespace) with a neighbour that is not an ASCII letter/digit.
 _SEGMENTATION_SPACE = re.compile(r"(?<![A-Za-z0-9\s])\s+(?!\s)|(?<!\s)\s+(?![A-Za-z0-9\s])")
 _LENIENT_HINT = (
-    "known noise of this corpus: the dataset script repairs and reports it unless --strict is given; in Python pass "
-    "lenient=True"
+    "known noise of this corpus, refused because this build is strict (--strict / lenient=False); the default, "
+    "lenient=True, repairs and reports it"
 )
 
 
@@ -334,7 +334,7 @@ def parse_nustm(
     path: str | Path = "<string>",
     *,
     language: str,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
 ) -> list[dict[str, Any]]:
     """Canonical rows (one per document, in file order) from the text of a NUSTM-format file.
@@ -342,12 +342,12 @@ def parse_nustm(
     ``path`` only names the file in errors. ``language`` (``"zh"`` / ``"en"``) selects the Chinese word joining.
     Raises :class:`CorpusFormatError` naming the file and line on malformed input or (strict mode) known noise.
     """
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     return _NustmParser(path, language, lenient, report).parse(text)
 
 
 def read_nustm_file(
-    path: str | Path, language: str, lenient: bool = False, report: RepairReport | None = None
+    path: str | Path, language: str, lenient: bool = True, report: RepairReport | None = None
 ) -> list[dict[str, Any]]:
     """:func:`parse_nustm` on a UTF-8 file (e.g. ``all_data_pair.txt`` or ``fold1_test.txt``)."""
     path = Path(path)
@@ -404,7 +404,7 @@ def _zh_fold_ids(path: Path, by_id: dict[str, dict[str, Any]], lenient: bool, re
 def build_ecpe_zh(
     data_dir: str | Path,
     config: str = "fold1",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
@@ -414,7 +414,7 @@ def build_ecpe_zh(
     The test fold's file is always read (it defines the fold).
     """
     fold = _fold_number(SPECS["ecpe_zh"].check_config(config))
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     base = Path(data_dir) / ZH_SUBDIR
     all_path, test_path = base / ALL_DATA_FILE, base / f"fold{fold}_test.txt"
     for path in (all_path, test_path):
@@ -451,7 +451,7 @@ def build_ecpe_zh(
 def build_ecpe_en(
     data_dir: str | Path,
     config: str = "fold1",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
@@ -459,7 +459,7 @@ def build_ecpe_en(
 
     All three files must exist unless ``splits`` names the splits to build."""
     fold = _fold_number(SPECS["ecpe_en"].check_config(config))
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     base = Path(data_dir) / EN_SUBDIR
     expected = {split: base / f"fold{fold}_{suffix}.txt" for split, suffix in EN_SPLIT_FILES}
     files = select_split_files(f"ecpe_en/{config}", expected, splits=splits, report=report)

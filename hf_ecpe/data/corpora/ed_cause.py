@@ -125,7 +125,7 @@ def rows_from_ed_cause_lines(
     labels: Sequence[str] = ED_EMOTIONS,
     emotion_utterance: str = "last_speaker",
     report: RepairReport | None = None,
-    lenient: bool = False,
+    lenient: bool = True,
 ) -> list[dict[str, Any]]:
     """Canonical rows from the text of one ``*_with_cause.json`` file (JSON lines), in file order.
 
@@ -133,7 +133,7 @@ def rows_from_ed_cause_lines(
     docstring) or ``"first"``. ``path`` only names the file in error messages.
     """
     path = Path(path)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     label_set = frozenset(labels)
     rows: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
@@ -200,7 +200,7 @@ def rows_from_ed_cause_lines(
 def build_ed_cause(
     data_dir: str | Path,
     config: str | None = None,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
@@ -210,7 +210,7 @@ def build_ed_cause(
     """
     config = SPECS["ed_cause"].check_config(config)
     data_dir = Path(data_dir)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     paths = select_split_files(
         f"ed_cause/{config}",
         {split: data_dir / rel for split, rel in SPLIT_FILES.items()},

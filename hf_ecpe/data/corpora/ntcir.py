@@ -73,8 +73,8 @@ _ROOT = "hf_ecpe_root"
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
 _MANGLED_CLOSING_TAG = re.compile(r"\?/(text|cause|keywords|clause|category|emotion|emotionml)>")
 _LENIENT_HINT = (
-    "known noise of this corpus: the dataset script repairs and reports it unless --strict is given; in Python pass "
-    "lenient=True"
+    "known noise of this corpus, refused because this build is strict (--strict / lenient=False); the default, "
+    "lenient=True, repairs and reports it"
 )
 
 
@@ -302,7 +302,7 @@ def parse_ntcir_xml(
     path: str | Path = "<string>",
     *,
     language: str,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
 ) -> list[dict[str, Any]]:
     """Canonical rows (one per ``emotion`` element, in file order) from the text of an NTCIR/Gui XML file.
@@ -310,7 +310,7 @@ def parse_ntcir_xml(
     ``path`` only names the file in errors; ``language`` is ``"zh"`` or ``"en"``. Raises :class:`CorpusFormatError`
     naming the file and the emotion/clause (or line) on malformed input or, in strict mode, known noise.
     """
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     return _NtcirConverter(path, language, lenient, report).parse(text)
 
 
@@ -367,13 +367,13 @@ def find_ntcir_files(data_dir: str | Path, config: str) -> dict[str, Path]:
 def build_ntcir_eca(
     data_dir: str | Path,
     config: str = "zh",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
     """The NTCIR-13 ECA / Gui et al. corpus in language ``config``: ``train`` (and ``test`` when present)."""
     config = SPECS["ntcir_eca"].check_config(config)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     found = find_ntcir_files(data_dir, config)
     expected = {split: found.get(split, Path(data_dir) / names[0]) for split, names in NTCIR_FILES[config].items()}
     built = {}

@@ -324,7 +324,7 @@ def rows_from_annotation(
     scheme: AnnotationScheme | str,
     *,
     path: str | Path = "<memory>",
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
 ) -> list[dict[str, Any]]:
     """Canonical rows from the parsed JSON of one RECCON-layout file, in file order.
@@ -333,7 +333,7 @@ def rows_from_annotation(
     ``"reccon/iemocap"``, ``"mecad/default"``); ``path`` only names the file in error messages.
     """
     scheme = SCHEMES[scheme] if isinstance(scheme, str) else scheme
-    converter = _Converter(scheme, path, lenient, report if report is not None else RepairReport())
+    converter = _Converter(scheme, path, lenient, report if report is not None else RepairReport(announce=True))
     rows = (converter.dialogue(dialogue_id, value) for dialogue_id, value in data.items())
     return [row for row in rows if row is not None]
 
@@ -350,7 +350,7 @@ def _build(
     config = SPECS[corpus].check_config(config)
     scheme = SCHEMES[f"{corpus}/{config}"]
     data_dir = Path(data_dir)
-    report = report if report is not None else RepairReport()
+    report = report if report is not None else RepairReport(announce=True)
     paths = select_split_files(
         f"{corpus}/{config}",
         {split: data_dir / rel for split, rel in split_files[config].items()},
@@ -369,7 +369,7 @@ def _build(
 def build_reccon(
     data_dir: str | Path,
     config: str | None = None,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:
@@ -380,7 +380,7 @@ def build_reccon(
 def build_mecad(
     data_dir: str | Path,
     config: str | None = None,
-    lenient: bool = False,
+    lenient: bool = True,
     report: RepairReport | None = None,
     splits: list[str] | None = None,
 ) -> DatasetDict:

