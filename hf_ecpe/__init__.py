@@ -19,6 +19,8 @@ def pipeline(task: str | None = None, model=None, **kwargs):
     """``transformers.pipeline`` (after ``import hf_ecpe`` the ``emotion-cause`` task is registered), quieter and
     with two conveniences:
 
+    - ``model="default"`` and the names of shipped models (``hf_ecpe/assets/<name>``) work as in the command-line
+      scripts; a task without an embedded default says so in one line when ``model`` is not given;
     - without ``model``, the task's embedded default is named explicitly (no "No model was supplied" warning) and
       loaded without progress bars (it is a local folder: there is nothing to wait for);
     - a folder written by ``hf_ecpe.scripts.export`` (ONNX) is served through onnxruntime
@@ -30,11 +32,20 @@ def pipeline(task: str | None = None, model=None, **kwargs):
     import transformers
     from transformers.utils import logging as hf_logging
 
+    from .defaults import resolve_model_name
     from .methods import PIPELINE_TASKS, resolve
 
     quiet = False
-    if model is None and task in PIPELINE_TASKS and PIPELINE_TASKS[task].default_model:
+    if model is None and task in PIPELINE_TASKS:
+        if not PIPELINE_TASKS[task].default_model:
+            raise ValueError(
+                f"the {task!r} task has no embedded default model in this version of hf_ecpe: pass model=<a folder "
+                "trained with hf_ecpe.scripts.train for it>"
+            )
         model, quiet = str(resolve(PIPELINE_TASKS[task].default_model)()), True
+    elif isinstance(model, (str, os.PathLike)):
+        quiet = str(model) == "default"
+        model = resolve_model_name(model)  # "default" and the names of shipped models, as in the CLIs
     if task == "emotion-cause" and isinstance(model, (str, os.PathLike)):
         from .pipelines.onnx_backend import is_onnx_folder, load_onnx_model
 

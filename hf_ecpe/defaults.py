@@ -10,6 +10,7 @@ neither the file nor that list. That keeps the default model small enough to shi
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +37,29 @@ def default_model_path() -> Path:
             f"No embedded default model at {path}. Pass a model explicitly: pipeline('emotion-cause', model=...)."
         )
     return path
+
+
+def shipped_models() -> dict[str, Path]:
+    """``{name: folder}`` of the models shipped inside the package (``hf_ecpe/assets/<name>``, a folder with a
+    ``config.json``), in name order; empty when this build ships none."""
+    assets = Path(str(resources.files("hf_ecpe") / "assets"))
+    if not assets.is_dir():
+        return {}
+    return {folder.name: folder for folder in sorted(assets.iterdir()) if (folder / "config.json").is_file()}
+
+
+def resolve_model_name(model: str | os.PathLike) -> str | os.PathLike:
+    """``"default"`` → the embedded default's folder; a shipped model's name (``"a2net-minilm-en"``) → its folder;
+    anything else (a folder, a Hub id) unchanged. The one place model names are resolved (pipelines and CLIs)."""
+    if not isinstance(model, (str, os.PathLike)):
+        return model
+    if str(model) == "default":
+        return str(default_model_path())
+    if not Path(model).exists():
+        shipped = shipped_models()
+        if str(model) in shipped:
+            return str(shipped[str(model)])
+    return model
 
 
 def has_default_model() -> bool:

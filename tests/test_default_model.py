@@ -182,3 +182,19 @@ def test_text_in_another_script_than_the_models_language_is_warned_about_once(ex
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # English text: nothing to say
         extractor("I was happy because I passed. The word 开心 means happy.")
+
+
+def test_model_names_work_in_the_python_pipeline_as_in_the_clis(extractor):
+    """Regression: ``hf_ecpe.pipeline("emotion-cause", model="default")`` looked "default" up on the Hub (OSError
+    offline) while ``--model default`` worked; shipped models are reachable by name too."""
+    text = "I was so happy because I passed the exam."
+    by_name = hf_ecpe.pipeline("emotion-cause", model="default")
+    assert by_name(text) == extractor(text)
+    previous = hf_ecpe.pipeline("emotion-cause", model="a2net-minilm-en")
+    assert type(previous.model).__name__ == "A2NetModel"
+
+
+def test_a_task_without_an_embedded_default_says_which_model_to_pass():
+    """Regression: ``pipeline("empathetic-response")`` without a model raised ``KeyError: 'default'``."""
+    with pytest.raises(ValueError, match="no embedded default model.*pass model="):
+        hf_ecpe.pipeline("empathetic-response")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,10 @@ _LOCK = threading.Lock()
 
 
 def shipped_model_folders() -> dict[str, Path]:
-    """``{folder name: path}`` of every model folder in ``hf_ecpe/assets`` (a folder with a ``config.json``)."""
-    assets = Path(str(resources.files("hf_ecpe") / "assets"))
-    if not assets.is_dir():
-        return {}
-    return {folder.name: folder for folder in sorted(assets.iterdir()) if (folder / "config.json").is_file()}
+    """``{folder name: path}`` of every model folder in ``hf_ecpe/assets`` (:func:`hf_ecpe.defaults.shipped_models`)."""
+    from hf_ecpe.defaults import shipped_models
+
+    return shipped_models()
 
 
 def available_models() -> dict[str, Path]:

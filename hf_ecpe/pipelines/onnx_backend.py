@@ -122,24 +122,12 @@ def is_onnx_folder(path: str | os.PathLike | None) -> bool:
     return path is not None and isinstance(path, (str, os.PathLike)) and (Path(path) / SERVING_FILE).is_file()
 
 
-def shipped_models() -> dict[str, Path]:
-    """The models shipped inside the package (``hf_ecpe/assets/<name>``) by name."""
-    from importlib import resources
-
-    assets = Path(str(resources.files("hf_ecpe") / "assets"))
-    return {folder.name: folder for folder in sorted(assets.iterdir()) if (folder / "config.json").is_file()}
-
-
 def resolve_model(model: str | os.PathLike) -> Path:
     """``"default"`` → the embedded default; a shipped model's name → its folder; else an existing folder."""
-    if str(model) == "default":
-        from hf_ecpe.defaults import default_model_path
+    from hf_ecpe.defaults import resolve_model_name, shipped_models
 
-        return default_model_path()
     shipped = shipped_models()
-    if str(model) in shipped:
-        return shipped[str(model)]
-    path = Path(model)
+    path = Path(resolve_model_name(model))
     if not path.is_dir():
         raise FileNotFoundError(
             f"--model {model}: no such folder (a saved pair model folder, 'default' or a shipped model: "
@@ -620,5 +608,4 @@ __all__ = [
     "load_onnx_model",
     "read_serving_config",
     "resolve_model",
-    "shipped_models",
 ]

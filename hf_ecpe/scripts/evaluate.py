@@ -132,15 +132,15 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def resolve_model_path(model: str) -> Path:
-    """``default`` → the embedded default model's folder; else the folder, which must exist."""
-    if model == "default":
-        from hf_ecpe.defaults import default_model_path
+    """``default`` → the embedded default model's folder; a shipped model's name → its folder; else the folder,
+    which must exist (:func:`hf_ecpe.defaults.resolve_model_name`)."""
+    from hf_ecpe.defaults import resolve_model_name, shipped_models
 
-        return default_model_path()
-    path = Path(model)
+    path = Path(resolve_model_name(model))
     if not path.is_dir():
         raise FileNotFoundError(
-            f"--model {model}: no such folder (a checkpoint folder, an adapter folder or 'default')"
+            f"--model {model}: no such folder (a checkpoint folder, an adapter folder, 'default' or a shipped model: "
+            f"{sorted(shipped_models())})"
         )
     return path
 
