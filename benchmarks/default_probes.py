@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-SPLITS = (("ecpe_en", "fold1", "test"), ("reccon", "dailydialog", "validation"), ("ecf", "default", "validation"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # default_model.py, beside this script
+from default_model import SPLITS, build_split, join_groups, pipeline_scores  # noqa: E402
 
 STORY = [
     "The mayor announced that the library would close.",
@@ -71,24 +73,15 @@ PROBES: list[tuple[str, str, Any, list[list[int]]]] = [
 
 
 def by_position(extractor: Any, data_root: Path) -> dict[str, Any]:
-    """Pair scores per cause offset on each split, through the pipeline."""
-    from hf_ecpe.data.corpora import get_corpus
-    from hf_ecpe.evaluation import ecpe_scores, pair_scores_by_offset
-
+    """Pair scores per cause offset on each split, through the pipeline (:func:`default_model.pipeline_scores`)."""
     results = {}
     for corpus, config, split in SPLITS:
-        spec = get_corpus(corpus)
         try:
-            rows = spec.build(spec.locate(data_root), config, lenient=True, splits=[split])[split]
+            rows = build_split(data_root, corpus, config, split)
         except FileNotFoundError as error:
             print(f"{corpus}: skipped ({error})")
             continue
-        outputs, gold = extractor(rows), list(rows)
-        num_units = [len(row["units"]) for row in gold]
-        results[f"{corpus}/{split}"] = {
-            "pair_f1": ecpe_scores(outputs, gold, num_units=num_units)["pair_f1"],
-            "by_offset": pair_scores_by_offset(outputs, gold, num_units=num_units),
-        }
+        results[f"{corpus}/{split}"] = pipeline_scores(extractor, rows, batch_size=16)
     return results
 
 
@@ -105,16 +98,7 @@ def long_inputs(extractor: Any, data_root: Path, joins: list[int], max_units: li
         name = "whole" if pieces is None else f"max_units_{pieces}"
         results[name] = {}
         for k in joins:
-            joined = []
-            for start in range(0, len(documents) - k + 1, k):
-                units: list[str] = []
-                pairs: list[dict[str, int]] = []
-                for row in documents[start : start + k]:
-                    pairs += [
-                        {"emotion": p["emotion"] + len(units), "cause": p["cause"] + len(units)} for p in row["pairs"]
-                    ]
-                    units += row["units"]
-                joined.append({"units": units, "pairs": pairs})
+            joined = join_groups(documents, k)
             outputs = extractor([{"clauses": row["units"]} for row in joined], batch_size=8, max_units=pieces)
             scores = ecpe_scores(outputs, joined)
             results[name][f"join_{k}"] = {

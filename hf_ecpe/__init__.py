@@ -4,13 +4,12 @@
 Heavier pieces (trainer, model card, hub, plotting) are imported on first use.
 """
 
-__version__ = "0.1.0.dev0"
+import os
+from pathlib import Path
 
-import os  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from ._registration import register_all  # noqa: E402
-from .models import A2NetConfig, A2NetModel, MultimodalPairScorerConfig, MultimodalPairScorerModel  # noqa: E402
+from ._registration import register_all
+from ._version import __version__
+from .models import A2NetConfig, A2NetModel, MultimodalPairScorerConfig, MultimodalPairScorerModel
 
 register_all()
 

@@ -10,6 +10,7 @@ neither the file nor that list. That keeps the default model small enough to shi
 
 from __future__ import annotations
 
+import copy
 import os
 from importlib import resources
 from pathlib import Path
@@ -156,14 +157,12 @@ def save_partial(
         "encoder_weights_package": encoder_weights_package,
         "encoder_weights_from_package": sorted(name[len("encoder.") :] for name in frozen),
     }
-    previous = {key: getattr(model.config, key, None) for key in fields}
+    model.save_pretrained(output_dir, state_dict=state)
+    # The checkpoint's config is a copy that records the package; the model's own config is never changed.
+    config = copy.deepcopy(model.config)
     for key, value in fields.items():
-        setattr(model.config, key, value)
-    try:
-        model.save_pretrained(output_dir, state_dict=state)
-    finally:
-        for key, value in previous.items():
-            setattr(model.config, key, value)
+        setattr(config, key, value)
+    config.save_pretrained(output_dir)
     if tokenizer is not None:
         tokenizer.save_pretrained(output_dir)
     return output_dir

@@ -89,7 +89,9 @@ class MethodSpec:
             trainer's default.
         trainer: the ``Trainer`` subclass that trains it (import path).
         compute_metrics: ``factory(model_getter) -> compute_metrics`` (import path or callable).
-        evaluator: ``runner(model, tokenizer, dataset, **settings) -> metrics`` used by ``scripts.evaluate``.
+        evaluator: the :class:`~hf_ecpe.evaluation.evaluators.Evaluator` subclass ``scripts.evaluate`` runs
+            (``evaluator(model, tokenizer, dataset, **settings) -> metrics``; it declares the settings it accepts,
+            its primary metric and direction), an import path to it, or a plain runner function.
         primary_metric: the metric of checkpoint selection and of the card's ``model-index`` (``"pair_f1"``).
         label_names: the label tensors of its batches (the Trainer's ``label_names``).
         required_columns: dataset columns the trainer checks up front.
@@ -112,7 +114,7 @@ class MethodSpec:
     collator: str | Callable | None = None
     trainer: str | type | None = "hf_ecpe.trainers:PairTrainer"
     compute_metrics: str | Callable | None = "hf_ecpe.trainers.metrics:EcpeComputeMetrics"
-    evaluator: str | Callable | None = "hf_ecpe.scripts.evaluate:evaluate_pair_model"
+    evaluator: str | Callable | type | None = "hf_ecpe.evaluation.evaluators:PairEvaluator"
     primary_metric: str = "pair_f1"
     label_names: tuple[str, ...] = ("emotion_labels", "cause_labels", "pair_labels")
     required_columns: tuple[str, ...] = ("units", "pairs")
@@ -303,7 +305,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             output_kind="triplets",
             trainer=None,  # trained by hf_ecpe.scripts.sft (TRL SFTTrainer + LoRA)
             compute_metrics=None,
-            evaluator="hf_ecpe.scripts.evaluate:evaluate_triplet_llm",
+            evaluator="hf_ecpe.evaluation.evaluators:TripletLLMEvaluator",
             primary_metric="strict_f1",
             label_names=(),
             required_columns=("units", "pairs"),
@@ -340,7 +342,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             collator="hf_ecpe.data.kd_ecs:collator_factory",
             trainer="hf_ecpe.trainers.kd_ecs:KdEcsTeacherTrainer",
             compute_metrics=None,
-            evaluator="hf_ecpe.trainers.kd_ecs:evaluate_kd_ecs",
+            evaluator="hf_ecpe.evaluation.evaluators:KdEcsTeacherEvaluator",
             primary_metric="utterance_macro_f1",
             label_names=("relation_labels",),
             required_columns=("units", "pairs", "emotions"),
@@ -364,7 +366,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             collator="hf_ecpe.data.kd_ecs:collator_factory",
             trainer="hf_ecpe.trainers.kd_ecs:KdEcsStudentTrainer",
             compute_metrics=None,
-            evaluator="hf_ecpe.trainers.kd_ecs:evaluate_kd_ecs",
+            evaluator="hf_ecpe.evaluation.evaluators:KdEcsStudentEvaluator",
             primary_metric="span_macro_f1",
             label_names=("emotion_labels", "relation_labels", "start_positions", "end_positions"),
             required_columns=("units", "pairs"),
@@ -417,7 +419,7 @@ def _empathy_method() -> MethodSpec:
         collator="hf_ecpe.data.empathy:empathy_collator",
         trainer="hf_ecpe.trainers.empathy:EmpathyTrainer",
         compute_metrics="hf_ecpe.trainers.empathy:empathy_compute_metrics",
-        evaluator="hf_ecpe.evaluation.empathy:evaluate_empathy_model",
+        evaluator="hf_ecpe.evaluation.evaluators:EmpathyEvaluator",
         primary_metric="bleu_nltk",
         label_names=("labels", "emotion_labels", "cause_labels"),
         required_columns=("units",),
@@ -443,8 +445,29 @@ def _ensure_builtins() -> None:
         METHODS.update(_builtin_methods())
 
 
+def register_method_classes(spec: MethodSpec) -> None:
+    """``AutoConfig.register`` + ``<Auto class>.register`` + ``register_for_auto_class`` for one method spec
+    (idempotent; run for every method by ``import hf_ecpe`` and by :func:`register_method`)."""
+    import transformers
+
+    from hf_ecpe._version import __version__
+
+    config_cls, model_cls = spec.config_class, spec.model_class
+    if config_cls is None:  # e.g. the triplet LLM: its checkpoints are transformers / PEFT classes
+        return
+    transformers.AutoConfig.register(config_cls.model_type, config_cls, exist_ok=True)
+    config_cls.register_for_auto_class()
+    for index, auto_name in enumerate(spec.auto_classes):
+        auto_class = getattr(transformers, auto_name)
+        auto_class.register(config_cls, model_cls, exist_ok=True)
+        if index == 0:
+            model_cls.register_for_auto_class(auto_name)
+    # Lets the model warn when a checkpoint was made by another hf_ecpe version (None in remote code).
+    config_cls.library_version = __version__
+
+
 def register_method(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
-    """Add ``spec`` to the registry and register its classes with the Auto classes (see ``_registration``)."""
+    """Add ``spec`` to the registry and register its classes with the Auto classes (:func:`register_method_classes`)."""
     _ensure_builtins()
     if spec.name in METHODS and not replace and METHODS[spec.name] != spec:
         raise ValueError(f"a method named {spec.name!r} is already registered; pass replace=True to replace it")
@@ -456,8 +479,6 @@ def register_method(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
     if clash:
         raise ValueError(f"model_type {spec.model_type!r} of method {spec.name!r} is already used by {clash}")
     METHODS[spec.name] = spec
-    from hf_ecpe._registration import register_method_classes
-
     register_method_classes(spec)
     return spec
 
@@ -502,6 +523,7 @@ __all__ = [
     "method_for",
     "methods",
     "register_method",
+    "register_method_classes",
     "resolve",
     "unregister_method",
 ]

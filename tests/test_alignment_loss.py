@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,5 +152,19 @@ def test_bad_inputs_raise_clear_errors():
         inter_task_alignment_loss(**{**inputs, "candidate_mask": torch.zeros(2, 3, 3, dtype=torch.bool)})
 
 
-def test_losses_package_reexports_the_single_definition():
-    assert inter_task_alignment_loss is modeling_a2net.inter_task_alignment_loss
+def test_the_loss_lives_in_losses_and_the_model_folder_carries_a_checked_copy():
+    """The original is hf_ecpe.losses.alignment's (issue 22: every loss in losses/); A2Net's self-contained folder
+    computes the same numbers with its marked copy, which check_copies keeps identical."""
+    from hf_ecpe.losses import alignment
+    from hf_ecpe.tools.check_copies import check_copies
+
+    assert inter_task_alignment_loss is alignment.inter_task_alignment_loss
+    assert inter_task_alignment_loss.__module__ == "hf_ecpe.losses.alignment"
+    source = Path(modeling_a2net.__file__).resolve()
+    assert [drift for drift in check_copies() if drift.path.resolve() == source] == []
+    inputs = appendix_inputs()
+    for reduction in ("reference", "per_document", "paper"):
+        assert torch.equal(
+            inter_task_alignment_loss(**inputs, reduction=reduction),
+            modeling_a2net.inter_task_alignment_loss(**inputs, reduction=reduction),
+        )

@@ -210,7 +210,7 @@ def test_a_concurrent_writer_of_the_same_output_is_refused(
 
 
 def test_a_dataset_folder_input_keeps_its_ids(tiny_pair_model_dir: Path, tmp_path: Path) -> None:
-    from hf_ecpe.scripts.train import synthetic_corpus
+    from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 
     synthetic_corpus(train_documents=4).save_to_disk(str(tmp_path / "data"))
     out = tmp_path / "out.jsonl"
@@ -229,7 +229,7 @@ def test_a_dataset_folder_input_keeps_its_ids(tiny_pair_model_dir: Path, tmp_pat
 @pytest.fixture(scope="module")
 def eval_setup(tiny_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny A2Net whose config says its threshold was chosen on validation, and a saved synthetic DatasetDict."""
-    from hf_ecpe.scripts.train import synthetic_corpus
+    from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 
     root = tmp_path_factory.mktemp("eval")
     model = build_tiny_a2net(

@@ -237,6 +237,39 @@ ANNOTATE_EVALUATE_CASES = [
         id="ev-truncated-safetensors",
     ),
     pytest.param(EV, [*EVALUATE, "--nope", "1"], r"unrecognized arguments: --nope 1", {}, id="ev-unknown-flag"),
+    # a setting the model's evaluator does not declare is refused, never silently ignored (checked from the config,
+    # before the weights and the data)
+    pytest.param(
+        EV,
+        ["--model", "{tmp}/kd", "--corpus", "ecpe_en", "--data_dir", "{tmp}", "--decoding", "threshold"],
+        r"--decoding does not apply to a KD-ECS model \(hf-ecpe-kd-ecs-student\); it accepts --batch_size, --threshold",
+        {"kd/config.json": json.dumps({"model_type": "hf-ecpe-kd-ecs-student"})},
+        id="ev-kd-ecs-decoding",
+    ),
+    pytest.param(
+        EV,
+        ["--model", "{tmp}/emp", "--corpus", "ecpe_en", "--data_dir", "{tmp}", "--thresh", "0.3", "--top_k", "2"],
+        r"--threshold, --top_k do not apply to an empathetic-response model \(hf-ecpe-empathy\); it accepts "
+        r"--batch_size \(",
+        {"emp/config.json": json.dumps({"model_type": "hf-ecpe-empathy"})},
+        id="ev-empathy-threshold-top-k",
+    ),
+    pytest.param(
+        EV,
+        ["--model", "{tmp}/a2net", "--corpus", "ecpe_en", "--data_dir", "{tmp}", "--free_generation"],
+        r"--free_generation does not apply to a pair model \(hf-ecpe-a2net\); it accepts --batch_size, --decoding, "
+        r"--threshold, --top_k, --lexicon",
+        {"a2net/config.json": json.dumps({"model_type": "hf-ecpe-a2net"})},
+        id="ev-pair-free-generation",
+    ),
+    pytest.param(
+        EV,
+        ["--model", "{tmp}/adapter", "--corpus", "ecpe_en", "--data_dir", "{tmp}", "--threshold", "0.5"],
+        r"--threshold does not apply to a triplet LLM \(triplet_llm\); it accepts --batch_size, --labels, "
+        r"--max_new_tokens, --free_generation",
+        {"adapter/adapter_config.json": "{}"},
+        id="ev-triplet-llm-threshold",
+    ),
     pytest.param(
         AN, [*ANNOTATE, "--nope"], r"unrecognized arguments: --nope", {"in.jsonl": DOCS}, id="an-unknown-flag"
     ),

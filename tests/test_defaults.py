@@ -55,6 +55,30 @@ def test_partial_checkpoint_round_trip(tmp_path, tiny_encoder_dir, encoder_packa
     assert torch.allclose(a.pair_logits, b.pair_logits, atol=1e-2)
 
 
+def test_saving_a_partial_checkpoint_never_changes_the_models_config(tmp_path, tiny_encoder_dir, encoder_package):
+    """Issue 22: no temporary config mutation (another thread reading the config while it saves would see the
+    package fields); the checkpoint's config.json records them all the same."""
+    import json
+
+    model = A2NetModel.from_encoder(tiny_encoder_dir, pfn_hidden_size=8, position_embedding_size=4)
+    freeze_encoder_below(model, trainable_layers=0)
+    fields = ("encoder_weights_package", "encoder_weights_from_package")
+    before = {field: getattr(model.config, field, None) for field in fields}
+    seen_while_saving = []
+    save_pretrained = model.save_pretrained
+
+    def watching(*args, **kwargs):
+        seen_while_saving.append({field: getattr(model.config, field, None) for field in fields})
+        return save_pretrained(*args, **kwargs)
+
+    model.save_pretrained = watching
+    out_dir = save_partial(model, tmp_path / "partial", encoder_weights_package=encoder_package)
+    assert seen_while_saving == [before] and {field: getattr(model.config, field, None) for field in fields} == before
+    saved = json.loads((out_dir / "config.json").read_text())
+    assert saved["encoder_weights_package"] == encoder_package and saved["encoder_weights_from_package"]
+    assert saved["architectures"] == ["A2NetModel"] and (out_dir / "configuration_a2net.py").is_file()
+
+
 def test_partial_checkpoint_without_the_package_says_what_to_install(tmp_path, tiny_encoder_dir, encoder_package):
     import json
 

@@ -448,9 +448,9 @@ def test_real_ed_cause_examples(data_root):
 
 
 def test_two_stages_train_save_evaluate_and_report(tmp_path, tokenizer):
+    from hf_ecpe.data.corpora.synthetic import synthetic_corpus
     from hf_ecpe.evaluation.empathy import sample_report_html
     from hf_ecpe.scripts import evaluate, train
-    from hf_ecpe.scripts.train import synthetic_corpus
 
     out = tmp_path / "run"
     metrics = train.main(["--config", "recipes/empathy_tiny.yaml", "--output_dir", str(out), "--num_train_epochs", "2",

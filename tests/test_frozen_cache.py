@@ -18,8 +18,8 @@ from conftest import TINY_WORDS
 from transformers import BertConfig, BertModel, BertTokenizer, MPNetConfig, MPNetModel, MPNetTokenizer
 
 from hf_ecpe import A2NetModel, MultimodalPairScorerModel
+from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 from hf_ecpe.defaults import freeze_encoder_below
-from hf_ecpe.scripts.train import synthetic_corpus
 from hf_ecpe.trainers import EcpeTrainingArguments, PairTrainer
 from hf_ecpe.trainers.frozen_cache import (
     FrozenEncoderCache,

@@ -24,6 +24,7 @@ from hf_ecpe.data.kd_ecs import (
     prepare_dataset,
     prepare_tokenizer,
 )
+from hf_ecpe.losses import connective_loss, distillation_loss
 from hf_ecpe.methods import get_method
 from hf_ecpe.models.kd_ecs import (
     KdEcsStudentConfig,
@@ -31,8 +32,6 @@ from hf_ecpe.models.kd_ecs import (
     KdEcsTeacherConfig,
     KdEcsTeacherModel,
     best_spans,
-    connective_loss,
-    distillation_loss,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +173,29 @@ def test_connective_targets_fixed_word_or_relation_mass():
     assert torch.allclose(relation, -(mass[0, :4].sum().log() + mass[1, 4:].sum().log()) / 2, atol=1e-6)
     assert float(relation) < float(fixed)
     assert connective_loss(logits, torch.tensor([-100, -100]), 4) is None
+
+
+def test_the_losses_live_in_losses_and_the_model_folder_carries_checked_copies():
+    """Issue 22: every loss in hf_ecpe.losses; the student's forward (remote code) computes them with marked copies
+    that check_copies keeps identical, so both give the same numbers."""
+    from hf_ecpe.losses import kd_ecs as losses
+    from hf_ecpe.models.kd_ecs import modeling_kd_ecs
+    from hf_ecpe.tools.check_copies import check_copies
+
+    assert connective_loss is losses.connective_loss and distillation_loss is losses.distillation_loss
+    source = Path(modeling_kd_ecs.__file__).resolve()
+    assert [drift for drift in check_copies() if drift.path.resolve() == source] == []
+    logits, teacher = torch.randn(3, 5, generator=torch.Generator().manual_seed(0)), torch.randn(3, 5)
+    labels = torch.tensor([1, 0, -100])
+    for target in ("fixed", "relation"):
+        assert torch.equal(
+            modeling_kd_ecs.connective_loss(logits, labels, 4, target), connective_loss(logits, labels, 4, target)
+        )
+    for direction in ("forward", "reverse"):
+        assert torch.equal(
+            modeling_kd_ecs.distillation_loss(logits, teacher, 2.0, direction),
+            distillation_loss(logits, teacher, 2.0, direction),
+        )
 
 
 def test_span_decoding_is_the_brute_force_best_within_u_j_and_the_length_limit():
@@ -468,8 +490,8 @@ def test_reccon_validation_gives_reccons_question_set(data_root, tiny_encoder_di
 
 
 def test_teacher_then_student_through_scripts_train_and_evaluate(tmp_path):
+    from hf_ecpe.data.corpora.synthetic import synthetic_corpus
     from hf_ecpe.scripts import evaluate, train
-    from hf_ecpe.scripts.train import synthetic_corpus
 
     common = ["--report_to", "none", "--disable_tqdm", "true", "--num_train_epochs", "1"]
     teacher_dir, student_dir = tmp_path / "teacher", tmp_path / "student"

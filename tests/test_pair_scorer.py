@@ -32,6 +32,7 @@ from hf_ecpe.models.pair_scorer import (
     speaker_relations,
 )
 from hf_ecpe.models.pair_scorer.configuration_pair_scorer import TRAINING_ONLY_KEYS
+from hf_ecpe.models.pair_scorer.modeling_pair_scorer import SPEAKER_UNKNOWN
 
 MODEL_TYPE = "hf-ecpe-pair-scorer"
 CODE_FILES = ("configuration_pair_scorer.py", "modeling_pair_scorer.py")
@@ -374,6 +375,37 @@ def test_pair_head_equals_the_linear_layer_over_the_concatenation(model):
         )
         expected = head.output_layer(F.gelu(head.hidden_layer(features)))
         assert torch.allclose(logits[0, i, j], expected, atol=1e-6), (i, j)
+
+
+def test_positions_per_relation_give_each_speaker_relation_its_own_position_table(tiny_encoder_dir):
+    torch.manual_seed(0)
+    model = MultimodalPairScorerModel.from_encoder(str(tiny_encoder_dir), positions_per_relation=True, **SMALL)
+    head = model.pair_head.eval()
+    assert head.relative_positions.num_embeddings == 3 * 7
+    states = torch.randn(1, 5, head.hidden_size)
+    unit_mask = torch.ones(1, 5, dtype=torch.bool)
+    relations = speaker_relations(torch.tensor([[0, 1, 0, 2, -1]]), unit_mask)
+    logits = head(states, build_candidate_mask(unit_mask, "all"), relations)
+    for i, j in [(0, 0), (3, 0), (0, 4), (4, 1), (1, 2)]:
+        row = int(relations[0, i, j]) * 7 + min(max(i - j, -3), 3) + 3
+        features = torch.cat(
+            [
+                states[0, i],
+                states[0, j],
+                head.relative_positions.weight[row],
+                head.speaker_relations.weight[relations[0, i, j]],
+            ]
+        )
+        expected = head.output_layer(F.gelu(head.hidden_layer(features)))
+        assert torch.allclose(logits[0, i, j], expected, atol=1e-6), (i, j)
+    with torch.no_grad():  # a document's (unknown speakers) +1 prior is not a conversation's
+        head.relative_positions.weight[SPEAKER_UNKNOWN * 7 + 3 - 1] += 5.0
+    moved = head(states, build_candidate_mask(unit_mask, "all"), relations)
+    changed = (moved - logits).abs().sum(-1) > 0
+    expected_changed = (relations == SPEAKER_UNKNOWN) & (torch.arange(5)[:, None] - torch.arange(5)[None, :] == -1)
+    assert torch.equal(changed, expected_changed)
+    with pytest.raises(ValueError, match="positions_per_relation must be True or False"):
+        MultimodalPairScorerConfig(positions_per_relation="yes")
 
 
 # ----- context and batch independence ---------------------------------------------------------------------------

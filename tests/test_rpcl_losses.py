@@ -124,15 +124,15 @@ def test_two_way_logits_and_probabilities():
         two_way_logits(torch.zeros(3))
 
 
-def test_pair_margins_and_probabilities_are_the_model_folders_single_implementation():
-    """hf_ecpe.losses re-exports the model folder's functions (the pair scorer's are checked copies of them); they
-    give what the library computed through the 2-way form ``[0, s]`` before, on binary and 2-way logits."""
-    from hf_ecpe import losses
+def test_pair_margins_and_probabilities_have_one_original_in_modeling_utils():
+    """hf_ecpe.losses re-exports hf_ecpe.modeling_utils' functions (the model folders carry checked copies of them);
+    they give what the library computed through the 2-way form ``[0, s]`` before, on binary and 2-way logits."""
+    from hf_ecpe import losses, modeling_utils
     from hf_ecpe.losses.rpcl import pair_margins
     from hf_ecpe.models.a2net import modeling_a2net
     from hf_ecpe.models.pair_scorer import modeling_pair_scorer
 
-    assert pair_margins is modeling_a2net.pair_margins and pair_probabilities is modeling_a2net.pair_probabilities
+    assert pair_margins is modeling_utils.pair_margins and pair_probabilities is modeling_utils.pair_probabilities
     assert losses.pair_margins is pair_margins and losses.pair_probabilities is pair_probabilities
     generator = torch.Generator().manual_seed(0)
     two_way = torch.randn(2, 3, 3, 2, generator=generator)
@@ -141,8 +141,9 @@ def test_pair_margins_and_probabilities_are_the_model_folders_single_implementat
         as_two_way = two_way_logits(logits)
         assert torch.equal(pair_margins(logits), as_two_way.diff(dim=-1).squeeze(-1))
         assert torch.allclose(pair_probabilities(logits), as_two_way.softmax(dim=-1)[..., 1], atol=1e-7, rtol=0)
-        assert torch.equal(modeling_pair_scorer.pair_margins(logits), pair_margins(logits))
-        assert torch.equal(modeling_pair_scorer.pair_probabilities(logits), pair_probabilities(logits))
+        for folder in (modeling_a2net, modeling_pair_scorer):
+            assert torch.equal(folder.pair_margins(logits), pair_margins(logits))
+            assert torch.equal(folder.pair_probabilities(logits), pair_probabilities(logits))
     assert torch.equal(pair_probabilities(two_way), two_way.softmax(dim=-1)[..., 1])  # 2-way: bit for bit
     assert torch.equal(pair_probabilities(binary), torch.sigmoid(binary))
     with pytest.raises(ValueError, match=r"pair_logits must have shape \(B, N, N, 2\) or \(B, N, N\)"):

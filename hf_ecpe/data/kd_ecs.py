@@ -501,9 +501,16 @@ def collator_factory(tokenizer: Any, config: Any, training_args: Any) -> KdEcsCo
 
 
 @torch.no_grad()
-def predict_examples(model: Any, examples: Sequence[Mapping[str, Any]], collator: Any, batch_size: int = 32) -> list:
+def predict_examples(
+    model: Any,
+    examples: Sequence[Mapping[str, Any]],
+    collator: Any,
+    batch_size: int = 32,
+    max_span_tokens: int | None = None,
+) -> list:
     """Per prepared example: ``causal_probability``, ``emotion_logits`` (list or None) and the best span
-    (``span``: ``[start, end)`` characters in u_j, or None)."""
+    (``span``: ``[start, end)`` characters in u_j, or None). ``max_span_tokens``: longest span in tokens for this
+    call (a student's; default its ``config.max_span_tokens``; the config is not changed)."""
     model_was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -514,13 +521,17 @@ def predict_examples(model: Any, examples: Sequence[Mapping[str, Any]], collator
             chunk = [examples[k] for k in range(first, min(first + batch_size, len(examples)))]
             batch = collator(chunk)
             keys = ("input_ids", "attention_mask", "cause_token_mask") if student else ("input_ids", "attention_mask")
-            outputs = model(**{key: batch[key].to(device) for key in keys})
+            limit = {"max_span_tokens": max_span_tokens} if student and max_span_tokens is not None else {}
+            outputs = model(**{key: batch[key].to(device) for key in keys}, **limit)
             probabilities = outputs["causal_probability"].float().cpu().tolist()
             emotion = outputs.get("emotion_logits") if student else None
             starts = ends = None
             if student:
                 starts, ends, _ = model.decode_spans(
-                    outputs["start_logits"], outputs["end_logits"], batch["cause_token_mask"].to(device)
+                    outputs["start_logits"],
+                    outputs["end_logits"],
+                    batch["cause_token_mask"].to(device),
+                    max_span_tokens,
                 )
                 starts, ends = starts.cpu().tolist(), ends.cpu().tolist()
             for k, example in enumerate(chunk):

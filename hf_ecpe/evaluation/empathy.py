@@ -1,6 +1,6 @@
 """Evaluation of an empathetic response generator: the ``scripts.evaluate`` runner and the HTML sample report.
 
-:func:`evaluate_empathy_model` (the method's ``MethodSpec.evaluator``) turns a split of canonical conversations into
+:func:`evaluate_empathy_model` (run by the method's ``EmpathyEvaluator``) turns a split of canonical conversations into
 examples (the model config's ``response_turns``), generates one response per example with the model's saved
 ``GenerationConfig`` (greedy unless it says otherwise), and scores with
 :func:`hf_ecpe.evaluation.generation.empathetic_generation_scores`:
@@ -95,7 +95,6 @@ def evaluate_empathy_model(
     bertscore_model: str | None = "default",
     bertscore_num_layers: int = DEFAULT_BERTSCORE_LAYER,
     generate_kwargs: Mapping[str, Any] | None = None,
-    **_: Any,
 ) -> dict[str, Any]:
     """The ``scripts.evaluate`` runner of the empathy method (see the module docstring)."""
     from hf_ecpe.data.empathy import prepare_empathy_dataset

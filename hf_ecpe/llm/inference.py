@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from ..data.inputs import normalise_input
 from .data import row_prompt, row_triplets
 from .parsing import ParseResult, parse_completion
 from .prompts import DEFAULT_INSTRUCTION, INSTRUCTIONS, build_prompt
@@ -152,12 +153,15 @@ class EmotionCauseLLM:
         units: Sequence[Sequence[str]] | None = None,
         *,
         constrained: bool | None = None,
+        batch_size: int | None = None,
     ) -> list[tuple[str, float]]:
         """Completions of user ``prompts`` (chat template applied): ``(text, mean-token probability)``.
 
         ``units``: the units of each prompt (as given to ``build_prompt``), needed by constrained decoding;
-        ``constrained`` overrides the instance setting for this call."""
+        ``constrained`` and ``batch_size`` (prompts per ``generate`` call) override the instance settings for this
+        call."""
         constrained = self.constrained if constrained is None else constrained
+        batch_size = self.batch_size if batch_size is None else batch_size
         if constrained and units is None:
             raise ValueError(
                 "constrained generation needs units=[...] (the units of each prompt, as given to build_prompt); "
@@ -168,8 +172,8 @@ class EmotionCauseLLM:
         outputs: list[tuple[str, float]] = []
         device = next(self.model.parameters()).device
         eos_ids = self._eos_ids()
-        for start in range(0, len(prompts), self.batch_size):
-            chunk = prompts[start : start + self.batch_size]
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start : start + batch_size]
             texts = [
                 self.tokenizer.apply_chat_template(
                     [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
@@ -183,7 +187,7 @@ class EmotionCauseLLM:
 
                 processors = make_logits_processor(
                     self.vocabulary,
-                    units[start : start + self.batch_size],
+                    units[start : start + batch_size],
                     self.labels,
                     prompt_length=batch["input_ids"].shape[1],
                     max_new_tokens=self.max_new_tokens,
@@ -233,21 +237,22 @@ class EmotionCauseLLM:
 
     # -- pipeline-style call -----------------------------------------------------------------------------------
 
-    def _document(self, inputs: Any) -> tuple[list[str], list[str] | None, str]:
-        from ..pipelines.emotion_cause import normalise_input
-
-        units, speakers = normalise_input(inputs, self.language)
+    def _document(self, inputs: Any, language: str | None = None) -> tuple[list[str], list[str] | None, str]:
+        units, speakers = normalise_input(inputs, self.language if language is None else language)
         kind = "conversation" if isinstance(inputs, Mapping) and "utterances" in inputs else "document"
         return units, speakers, kind
 
-    def __call__(self, inputs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    def __call__(
+        self, inputs: Any, *, batch_size: int | None = None, language: str | None = None
+    ) -> dict[str, Any] | list[dict[str, Any]]:
         """Same inputs as ``pipeline("emotion-cause")`` (a list is a batch); see the module docstring for scores.
+        ``batch_size`` and ``language`` override the instance settings for this call.
 
         Each result: ``{"units", "pairs": [{"emotion_index", "cause_index", "emotion_text", "cause_text", "score",
         "category", "emotion_span", "cause_span", "emotion_span_text", "cause_span_text"}], "generated_text",
         "parse": {counts}}`` (spans are ``[start, end)`` character offsets into the unit)."""
         batch = inputs if isinstance(inputs, list) else [inputs]
-        documents = [self._document(item) for item in batch]
+        documents = [self._document(item, language) for item in batch]
         todo = [k for k, (units, _, _) in enumerate(documents) if units]
         prompts = [
             build_prompt(
@@ -259,7 +264,7 @@ class EmotionCauseLLM:
             )
             for k in todo
         ]
-        generated = dict(zip(todo, self.generate(prompts, [documents[k][0] for k in todo])))
+        generated = dict(zip(todo, self.generate(prompts, [documents[k][0] for k in todo], batch_size=batch_size)))
         results = []
         for k, (units, _speakers, _kind) in enumerate(documents):
             text, score = generated.get(k, ("", 0.0))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# One implementation, kept in the self-contained model folders (the pair scorer's is a checked copy of A2Net's):
-# the binary logit and P(pair) of binary `(B,N,N)` or 2-way `(B,N,N,2)` pair logits.
-from ..models.a2net.modeling_a2net import pair_margins, pair_probabilities
+# The binary logit and P(pair) of binary `(B,N,N)` or 2-way `(B,N,N,2)` pair logits: one original, in
+# hf_ecpe.modeling_utils (the model folders carry checked copies), re-exported here.
+from ..modeling_utils import pair_margins, pair_probabilities
 
 __all__ = [
     "RPCL_DEFAULTS",

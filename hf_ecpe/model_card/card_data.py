@@ -68,7 +68,7 @@ def _versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from hf_ecpe import __version__
+    from hf_ecpe._version import __version__
 
     return {
         "python": python_version(),

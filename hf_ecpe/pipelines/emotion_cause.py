@@ -71,8 +71,7 @@ from transformers import Pipeline
 
 from hf_ecpe.data.inputs import ACCEPTED_KEYS, normalise_input_with_offsets
 from hf_ecpe.data.inputs import normalise_input as normalise_input  # re-exported (hf_ecpe.pipelines)
-from hf_ecpe.losses.rpcl import pair_margins
-from hf_ecpe.models.a2net.modeling_a2net import plan_unit_windows
+from hf_ecpe.modeling_utils import pair_margins, plan_unit_windows
 
 #: The logit given to a pair no piece of a split document scores (P(pair) = 0 in float32).
 NOT_A_CANDIDATE_LOGIT = -1e4
@@ -695,7 +694,9 @@ def _is_batch(inputs: Any) -> bool:
 class TripletPipeline(EmotionCausePipeline):
     """Emotion–cause–category triplets from an instruction-tuned causal LM (a LoRA adapter trained by
     ``hf_ecpe.scripts.sft``) through :class:`hf_ecpe.llm.EmotionCauseLLM`. Settings (``labels`` — read from the
-    adapter folder when not given —, ``max_new_tokens``, ``batch_size``, ``language``) are given when building it."""
+    adapter folder when not given —, ``max_new_tokens``, ``batch_size``, ``language``) are given when building it;
+    ``batch_size`` (documents per ``generate`` call) and ``language`` may also be given at call time, as for every
+    pipeline, and then hold for that call only."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._llm_settings: dict[str, Any] = {}
@@ -703,11 +704,8 @@ class TripletPipeline(EmotionCausePipeline):
         self.llm = self._build_llm()
 
     def _sanitize_parameters(self, language: str | None = None, **kwargs: Any) -> tuple[dict, dict, dict]:
-        if getattr(self, "llm", None) is not None and (kwargs or language is not None):
-            raise TypeError(
-                f"the triplet-LLM pipeline takes no call parameters, got {sorted(kwargs) or ['language']}; set labels / "
-                "max_new_tokens / batch_size / language when building the pipeline"
-            )
+        if getattr(self, "llm", None) is not None and kwargs:
+            raise TypeError(_triplet_call_error(kwargs))
         unknown = sorted(set(kwargs) - set(TRIPLET_SETTINGS))
         if unknown:
             raise TypeError(
@@ -735,15 +733,22 @@ class TripletPipeline(EmotionCausePipeline):
             settings["batch_size"] = self._batch_size
         return EmotionCauseLLM(self.model, tokenizer=self.tokenizer, labels=labels, **settings)
 
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:
-            raise TypeError(
-                f"the triplet-LLM pipeline takes no call parameters, got {sorted(kwargs) or list(args)}; set labels / "
-                "max_new_tokens / batch_size / language when building the pipeline"
-            )
+    def __call__(
+        self, inputs: Any, *args: Any, batch_size: int | None = None, language: str | None = None, **kwargs: Any
+    ) -> Any:
+        if args:
+            raise TypeError(f"the emotion-cause pipeline takes its parameters by keyword, got {args!r:.80}")
+        if kwargs:
+            raise TypeError(_triplet_call_error(kwargs))
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
             return []
-        return self.llm(list(inputs) if isinstance(inputs, tuple) else inputs)
+        return self.llm(
+            list(inputs) if isinstance(inputs, tuple) else inputs, batch_size=batch_size, language=language
+        )
 
     def preprocess(self, inputs: Any) -> Any:  # pragma: no cover - generation runs in EmotionCauseLLM
         raise NotImplementedError
@@ -753,6 +758,15 @@ class TripletPipeline(EmotionCausePipeline):
 
     def postprocess(self, outputs: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+
+def _triplet_call_error(kwargs: dict[str, Any]) -> str:
+    """The message for call parameters the triplet-LLM pipeline does not take."""
+    return (
+        f"the triplet-LLM pipeline takes only batch_size and language at call time, got {sorted(kwargs)}; set labels / "
+        "max_new_tokens / constrained / no_repeat_lines / instruction when building the pipeline (threshold / decoding "
+        "/ lexicon are parameters of pair models)"
+    )
 
 
 #: The pipeline class serving each output kind.

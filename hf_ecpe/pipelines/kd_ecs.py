@@ -4,7 +4,8 @@ Chosen by ``EmotionCausePipeline`` for the KD-ECS methods (their ``MethodSpec.ex
 inputs as every emotion-cause pipeline (a conversation ``{"utterances": [...], "speakers": [...]}``, a list of
 units, a text; a list is a batch). The student reads one prompt per candidate pair (u_i, u_j), j <= i
 (``hf_ecpe.data.kd_ecs``), so a conversation of n utterances costs n (n + 1) / 2 prompts, run ``prompt_batch_size``
-at a time.
+at a time; ``batch_size`` (at call time or when building the pipeline, as for every pipeline) is the number of
+conversations whose prompts share those forward passes.
 
 Output per conversation: the shared schema (``units``, ``pairs`` with ``emotion_index``, ``cause_index``,
 ``emotion_text``, ``cause_text``, ``score``; ``emotions``; ``causes``) where each pair adds ``category`` (the emotion
@@ -20,7 +21,7 @@ from typing import Any
 
 from hf_ecpe.data.inputs import normalise_input
 
-from .emotion_cause import EmotionCausePipeline, empty_result
+from .emotion_cause import EmotionCausePipeline, _is_batch, empty_result
 
 
 class KdEcsPipeline(EmotionCausePipeline):
@@ -41,12 +42,32 @@ class KdEcsPipeline(EmotionCausePipeline):
                 "pipeline has no gold emotions: score it with hf_ecpe.scripts.evaluate on canonical rows"
             )
 
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(inputs, tuple):
-            inputs = list(inputs)
-        if isinstance(inputs, list) and not inputs:
+    def __call__(self, inputs: Any, *args: Any, batch_size: int | None = None, **kwargs: Any) -> Any:
+        """One conversation (or a list of them: a batch). ``batch_size``: conversations whose prompts are scored
+        together, ``prompt_batch_size`` prompts per forward pass (the pipeline's own ``batch_size`` by default)."""
+        if args:
+            raise TypeError(f"the emotion-cause pipeline takes its parameters by keyword, got {args!r:.80}")
+        single = not _is_batch(inputs)
+        documents = [inputs] if single else list(inputs)
+        if not documents:
             return []
-        return super().__call__(inputs, *args, **kwargs)
+        size = batch_size or self._batch_size or 1
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {size!r}")
+        preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
+        preprocess = {**self._preprocess_params, **preprocess}
+        forward = {**self._forward_params, **forward}
+        postprocess = {**self._postprocess_params, **postprocess}
+        metas = [self.preprocess(document, **preprocess)["meta"] for document in documents]
+        results = []
+        for start in range(0, len(metas), size):
+            chunk = metas[start : start + size]
+            pooled = {"meta": {"units": None, "examples": [example for meta in chunk for example in meta["examples"]]}}
+            predictions = self._forward(pooled, **forward)["predictions"]
+            for meta in chunk:
+                own, predictions = predictions[: len(meta["examples"])], predictions[len(meta["examples"]) :]
+                results.append(self.postprocess({"meta": meta, "predictions": own}, **postprocess))
+        return results[0] if single else results
 
     def _sanitize_parameters(
         self,
@@ -88,7 +109,9 @@ class KdEcsPipeline(EmotionCausePipeline):
         examples = pair_examples(row, self.model.config, self.tokenizer, "all", labelled=False) if units else []
         return {"meta": {"units": units, "examples": examples}}
 
-    def _forward(self, model_inputs: dict[str, Any], prompt_batch_size: int = 32, max_span_tokens=None) -> dict:
+    def _forward(
+        self, model_inputs: dict[str, Any], prompt_batch_size: int = 32, max_span_tokens: int | None = None
+    ) -> dict:
         from hf_ecpe.data.kd_ecs import KdEcsCollator, predict_examples
 
         meta = model_inputs["meta"]
@@ -96,13 +119,7 @@ class KdEcsPipeline(EmotionCausePipeline):
         if not meta["examples"]:
             return {"meta": meta, "predictions": []}
         collator = KdEcsCollator(self.tokenizer, self.model.config)
-        limit = self.model.config.max_span_tokens
-        if max_span_tokens is not None:
-            self.model.config.max_span_tokens = max_span_tokens
-        try:
-            predictions = predict_examples(self.model, meta["examples"], collator, prompt_batch_size)
-        finally:
-            self.model.config.max_span_tokens = limit
+        predictions = predict_examples(self.model, meta["examples"], collator, prompt_batch_size, max_span_tokens)
         return {"meta": meta, "predictions": predictions}
 
     def postprocess(self, model_outputs: dict[str, Any], threshold: float | None = None) -> dict[str, Any]:

@@ -393,7 +393,7 @@ def example_batch(tokenizer: Any, documents: Sequence[Sequence[str]], model: Any
 
 def pair_probability_difference(reference: Any, other: Any) -> tuple[float, float]:
     """``(max |ΔP(pair)|, fraction of candidate pairs whose P(pair) > 0.5 decision differs)`` of two outputs."""
-    from hf_ecpe.models.pair_scorer.modeling_pair_scorer import pair_probabilities
+    from hf_ecpe.modeling_utils import pair_probabilities
 
     mask = reference["candidate_mask"].bool()
     first = pair_probabilities(reference["pair_logits"].float())[mask]
@@ -545,7 +545,7 @@ def check_parity(torch_model: nn.Module, tokenizer: Any, onnx_model: OnnxPairMod
 
 
 def _library_version() -> str:
-    from hf_ecpe import __version__
+    from hf_ecpe._version import __version__
 
     return __version__
 

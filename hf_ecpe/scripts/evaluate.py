@@ -16,7 +16,9 @@ saved in its config (``decoding``, ``decode_threshold`` — the threshold traini
 the reference decoding that training used (``decode_lexicon`` in the config, e.g. the RankCP / A2Net clause lexicon
 of ``ecpe_zh``) unless ``--lexicon PATH`` gives another (a clause-lexicon JSON or a word list,
 :mod:`hf_ecpe.evaluation.lexicon`; relative paths are also looked up under the data root) or ``--lexicon none``
-switches it off. What is computed depends on the method (:class:`hf_ecpe.methods.MethodSpec.evaluator`):
+switches it off. What is computed depends on the method (its evaluator, ``MethodSpec.evaluator``:
+:mod:`hf_ecpe.evaluation.evaluators`), and so do the flags that apply: each evaluator declares the settings it uses
+(``Evaluator.settings``), and a flag given for another is refused (one line naming the accepted ones, exit 2):
 
 - pair models (A2Net, the pair scorer): the ``ecpe`` scorer (pair / emotion / cause P, R, F1 — the RankCP / A2Net
   protocol — head F1, consistency; category-aware pair F1 and weighted F1 for a model with a category head) through
@@ -39,11 +41,12 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from hf_ecpe.evaluation.evaluators import evaluate_pair_model, evaluate_triplet_llm  # noqa: F401 (re-exported runners)
 
 logger = logging.getLogger("hf_ecpe.scripts.evaluate")
 
@@ -229,120 +232,46 @@ def load_split(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Runners (MethodSpec.evaluator)
+# Evaluators (MethodSpec.evaluator: hf_ecpe.evaluation.evaluators)
 # ---------------------------------------------------------------------------------------------------------------
 
+#: The flags that are settings of a method's evaluator (``Evaluator.settings``); one the model's evaluator does not
+#: declare is refused when given on the command line.
+EVALUATOR_SETTINGS = (
+    "batch_size",
+    "decoding",
+    "threshold",
+    "top_k",
+    "lexicon",
+    "labels",
+    "max_new_tokens",
+    "free_generation",
+)
 
-def evaluate_pair_model(
-    model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 8, lexicon: Any = None, **decode: Any
-) -> dict:
-    """The ``ecpe`` scores of a pair model (the ``PairTrainer`` evaluation training reports, so the numbers are the
-    ones of the training run) plus ``pair_auprc`` over every candidate pair.
 
-    ``lexicon``: the sentiment lexicon of the reference decoding (a path, see :mod:`hf_ecpe.evaluation.lexicon`);
-    ``None`` uses the config's ``decode_lexicon`` (none when unset), ``"none"`` none at all."""
-    import torch
+def given_flags(argv: list[str] | None, args: argparse.Namespace) -> set[str]:
+    """The destinations of the flags given on the command line (``argv``, parsed into ``args``), not those left at
+    their default: ``argv`` parsed again into a namespace whose every attribute is a marker (argparse fills in a
+    default only where the namespace has no value, so a marker left means the flag was not given)."""
+    unset = object()
+    given = build_parser().parse_args(argv, namespace=argparse.Namespace(**{dest: unset for dest in vars(args)}))
+    return {dest for dest, value in vars(given).items() if value is not unset}
 
-    from hf_ecpe.evaluation import pair_auprc_scores
-    from hf_ecpe.methods import method_for
-    from hf_ecpe.trainers import EcpeTrainingArguments, PairTrainer
-    from hf_ecpe.trainers.metrics import EcpeComputeMetrics, candidate_rankings, unpack
 
-    spec = method_for(model)
-    overrides = {key: value for key, value in decode.items() if value is not None}
-    decode_kwargs = {
-        "strategy": overrides.get("decoding"),
-        "threshold": overrides.get("threshold"),
-        "top_k": overrides.get("top_k"),
-    }
-    saved_lexicon = getattr(model.config, "decode_lexicon", None)
-    if lexicon is None:
-        lexicon = saved_lexicon
-    elif isinstance(lexicon, str) and lexicon.strip().lower() in ("none", "null", ""):
-        lexicon = None
-    with tempfile.TemporaryDirectory(prefix="hf_ecpe_evaluate_") as folder:
-        args = EcpeTrainingArguments(
-            output_dir=folder,
-            per_device_eval_batch_size=batch_size,
-            report_to="none",
-            use_cpu=not torch.cuda.is_available(),
-            dataloader_num_workers=0,
-            decode_lexicon=lexicon,
+def check_settings(evaluator: Any, spec: Any, given: set[str]) -> None:
+    """One-line :class:`~hf_ecpe.cli.UsageError` naming the evaluator settings given on the command line that the
+    model's evaluator does not declare, and the ones it accepts."""
+    from hf_ecpe.cli import UsageError
+
+    refused = [name for name in EVALUATOR_SETTINGS if name in given and name not in evaluator.settings]
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        verb = "does" if len(refused) == 1 else "do"
+        accepted = ", ".join(f"--{name}" for name in evaluator.settings) or "none of them"
+        raise UsageError(
+            f"{flags} {verb} not apply to {evaluator.model_name} ({spec.model_type or spec.name}); it accepts "
+            f"{accepted}"
         )
-        trainer = PairTrainer(
-            model=model,
-            args=args,
-            processing_class=tokenizer,
-            compute_metrics=EcpeComputeMetrics(
-                lambda: model, decode_kwargs={k: v for k, v in decode_kwargs.items() if v is not None}
-            ),
-            method=spec,
-        )
-        output = trainer.predict(dataset, metric_key_prefix="eval")
-    if saved_lexicon is None:  # the trainer records its lexicon in the config; leave the model as it came
-        model.config.__dict__.pop("decode_lexicon", None)
-    else:
-        model.config.decode_lexicon = saved_lexicon
-    metrics = {key[len("eval_") :]: value for key, value in output.metrics.items() if key.startswith("eval_")}
-    docs, gold = unpack(output.predictions, output.label_ids)
-    scores, labels, unreachable = candidate_rankings(docs, gold)
-    ranking = pair_auprc_scores(scores, labels, num_unreachable=unreachable)
-    metrics.update(
-        pair_auprc=ranking["auprc"],
-        best_threshold_pair_f1=ranking["best_f1"],
-        best_threshold=ranking["best_threshold"],
-        unreachable_gold_pairs=int(sum(unreachable)),
-    )
-    config = model.config
-    metrics["decoding"] = {
-        "strategy": decode_kwargs["strategy"] or getattr(config, "decoding", None),
-        "threshold": (
-            decode_kwargs["threshold"]
-            if decode_kwargs["threshold"] is not None
-            else getattr(config, "decode_threshold", None)
-        ),
-        "top_k": decode_kwargs["top_k"]
-        if decode_kwargs["top_k"] is not None
-        else getattr(config, "decode_top_k", None),
-        # where the threshold comes from: the split training chose it on, or None when --threshold overrode it
-        "threshold_selected_on": (
-            None if decode_kwargs["threshold"] is not None else getattr(config, "decode_threshold_selected_on", None)
-        ),
-        "lexicon": str(lexicon) if lexicon is not None else None,
-    }
-    return {key: value for key, value in metrics.items() if not key.endswith(("_runtime", "_per_second"))}
-
-
-def evaluate_triplet_llm(
-    model_path: Path,
-    dataset: Any,
-    *,
-    labels: list[str] | None,
-    max_new_tokens: int | None,
-    batch_size: int = 8,
-    constrained: bool = True,
-    **_: Any,
-) -> dict:
-    """The ``triplet`` scores (strict / proportional span F1) and unit-level scores of an SFT adapter."""
-    from hf_ecpe.llm.data import completion_token_budget
-    from hf_ecpe.llm.inference import EmotionCauseLLM
-    from hf_ecpe.pipelines.emotion_cause import recorded_labels
-
-    labels = labels or recorded_labels(model_path)
-    if not labels:
-        raise ValueError(
-            f"{model_path}: no emotion categories recorded (metrics.json 'labels'); pass --labels ..., the categories "
-            "the adapter was trained with"
-        )
-    rows = [dict(row) for row in dataset]
-    record = model_path / "metrics.json"
-    instruction = json.loads(record.read_text(encoding="utf-8")).get("instruction") if record.is_file() else None
-    extra = {"instruction": instruction} if instruction else {}  # the prompt variant the adapter was trained with
-    llm = EmotionCauseLLM(str(model_path), labels=labels, batch_size=batch_size, constrained=constrained, **extra)
-    llm.max_new_tokens = max_new_tokens or completion_token_budget(rows, labels, llm.tokenizer)
-    metrics = llm.evaluate(rows)
-    metrics["max_new_tokens"] = llm.max_new_tokens
-    return metrics
 
 
 @contextmanager
@@ -401,13 +330,15 @@ def format_table(metrics: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the evaluation; returns the record written to the JSON file."""
-    from hf_ecpe.methods import resolve
+    from hf_ecpe.evaluation.evaluators import evaluator_for
     from hf_ecpe.outputs import OutputError, OutputLock, atomic_write_text, check_output_file
 
     args = build_parser().parse_args(argv)
     check_arguments(args)
     path = resolve_model_path(args.model)
     spec = method_of_folder(path)
+    evaluator = evaluator_for(spec)
+    check_settings(evaluator, spec, given_flags(argv, args))  # a flag the method does not use is refused, not ignored
     check_weight_files(path, args.model)
     if args.output:
         output = check_output_file(args.output)
@@ -425,31 +356,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{output} exists (an earlier evaluation's result); pass --overwrite to replace it, or --output FILE"
             )
     with OutputLock(output):
-        runner = resolve(spec.evaluator)
         if spec.kind != "triplets":  # the model before the data: a checkpoint that cannot load fails fast
             model, tokenizer = load_pair_model(path)
+        else:  # the triplet LLM's evaluator loads the adapter folder itself
+            model, tokenizer = path, None
         dataset, info = load_split(args)
-        if spec.kind == "triplets":
-            metrics = runner(
-                path,
-                dataset,
-                labels=args.labels,
-                max_new_tokens=args.max_new_tokens,
-                batch_size=args.batch_size,
-                constrained=not args.free_generation,
-            )
-        else:
-            settings = {"lexicon": args.lexicon} if args.lexicon is not None else {}
-            metrics = runner(
-                model,
-                tokenizer,
-                dataset,
-                batch_size=args.batch_size,
-                decoding=args.decoding,
-                threshold=args.threshold,
-                top_k=args.top_k,
-                **settings,
-            )
+        metrics = evaluator(model, tokenizer, dataset, **{name: getattr(args, name) for name in evaluator.settings})
         overrides = {
             flag: value
             for flag, value in (("decoding", args.decoding), ("threshold", args.threshold), ("top_k", args.top_k))

@@ -191,6 +191,12 @@ class EcpeTrainerMixin:
     def default_arguments() -> TrainingArguments:
         return EcpeTrainingArguments()
 
+    def select_threshold(self, dataset: Any) -> dict[str, float] | None:
+        """Hook: choose the model's decision threshold on ``dataset`` (the selection split, after training), store it
+        in the model config and return the choice; ``None`` when the method has no threshold to choose (here) or
+        ``dataset`` is None. Pair and KD-ECS trainers override it."""
+        return None
+
     def default_collator(self, processing_class: Any, model: Any, args: TrainingArguments) -> Any:
         """The method's collator built from ``processing_class`` (the tokenizer)."""
         if self.method is None or self.method.collator is None:

@@ -9,11 +9,17 @@ Batches carry the teacher's view of the example as ``teacher_*`` tensors (``teac
 ``teacher_attention_mask``, ...: the teacher may read another prompt than the student); :meth:`teacher_inputs`
 strips the prefix. A batch that already has ``teacher_logits`` (precomputed once and cached as a dataset column,
 see :meth:`DistillationTrainer.cache_teacher_logits`) skips the teacher.
+
+The teacher is a model or a checkpoint folder (``teacher_model="outputs/teacher"``, or
+``args.teacher_model_name_or_path`` when ``teacher_model`` is not given, as in the recipes): :func:`load_teacher`
+reads its config once and loads it with the Auto class of its method (TRL's ``GKDTrainer`` takes a name too).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,11 +33,31 @@ TEACHER_PREFIX = "teacher_"
 TEACHER_LOGITS = "teacher_logits"
 
 
+def load_teacher(name_or_path: str | os.PathLike) -> Any:
+    """The trained teacher saved in folder ``name_or_path``: its config read once, the model loaded with the Auto
+    class of its method (``MethodSpec.auto_classes``; ``AutoModel`` for a model of no hf_ecpe method)."""
+    import transformers
+
+    from hf_ecpe._registration import register_models
+    from hf_ecpe.methods import method_for
+
+    if not Path(name_or_path).is_dir():
+        raise FileNotFoundError(
+            f"teacher_model_name_or_path {name_or_path}: no such folder (train the teacher recipe first)"
+        )
+    register_models()
+    config = transformers.AutoConfig.from_pretrained(name_or_path)
+    spec = method_for(config)
+    auto_name = spec.auto_classes[0] if spec is not None else "AutoModel"
+    return getattr(transformers, auto_name).from_pretrained(name_or_path, config=config)
+
+
 class DistillationTrainer(EcpeTrainerBase):
     """Trains a student against a frozen teacher (see the module docstring).
 
     Args:
-        teacher_model: the trained teacher (a ``PreTrainedModel``); frozen here.
+        teacher_model: the trained teacher, a ``PreTrainedModel`` or its checkpoint folder (:func:`load_teacher`);
+            default ``args.teacher_model_name_or_path``. Frozen here.
         teacher_output_key: the teacher output passed to the student as ``teacher_logits`` (default ``"logits"``).
         Everything else: as :class:`~hf_ecpe.trainers.base.EcpeTrainerMixin`.
     """
@@ -47,10 +73,11 @@ class DistillationTrainer(EcpeTrainerBase):
         teacher_output_key: str = "logits",
         **kwargs: Any,
     ) -> None:
+        teacher_model = self.resolve_teacher(teacher_model, args)
         if teacher_model is None:
             raise ValueError(
-                "DistillationTrainer needs teacher_model=<the trained teacher>; train the teacher first (offline "
-                "distillation), then load it and pass it here"
+                "DistillationTrainer needs teacher_model=<the trained teacher> (a model or its folder; recipes: "
+                "teacher_model_name_or_path); train the teacher first (offline distillation), then pass it here"
             )
         super().__init__(model, args, *extra, **kwargs)
         for parameter in teacher_model.parameters():
@@ -66,6 +93,16 @@ class DistillationTrainer(EcpeTrainerBase):
     @staticmethod
     def default_arguments() -> DistillationTrainingArguments:
         return DistillationTrainingArguments()
+
+    @staticmethod
+    def resolve_teacher(teacher_model: Any, args: Any) -> Any:
+        """``teacher_model`` as a model: a folder is loaded (:func:`load_teacher`); ``None`` falls back to
+        ``args.teacher_model_name_or_path`` (``None`` when neither is given)."""
+        if teacher_model is None:
+            teacher_model = getattr(args, "teacher_model_name_or_path", None)
+        if isinstance(teacher_model, (str, os.PathLike)):
+            return load_teacher(teacher_model)
+        return teacher_model
 
     @staticmethod
     def teacher_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -118,4 +155,4 @@ class DistillationTrainer(EcpeTrainerBase):
         return dataset.add_column(TEACHER_LOGITS, rows)
 
 
-__all__ = ["TEACHER_LOGITS", "TEACHER_PREFIX", "DistillationTrainer"]
+__all__ = ["TEACHER_LOGITS", "TEACHER_PREFIX", "DistillationTrainer", "load_teacher"]

@@ -231,8 +231,8 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
     """Trains :class:`~hf_ecpe.models.kd_ecs.KdEcsStudentModel` against a frozen teacher (see the module docstring).
 
     Args:
-        teacher_model: the trained teacher; may be None when the student does not distil (``alpha=1`` or
-            ``causal_head != "connective"``).
+        teacher_model: the trained teacher or its folder (default ``args.teacher_model_name_or_path``); may be None
+            when the student does not distil (``alpha=1`` or ``causal_head != "connective"``), and is then not loaded.
         teacher_tokenizer: the teacher's tokenizer (default: loaded from the teacher's folder).
         Everything else: as :class:`~hf_ecpe.trainers.DistillationTrainer`.
     """
@@ -250,6 +250,8 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
         **kwargs: Any,
     ) -> None:
         config = model.config
+        if teacher_model is not None or config.uses_teacher:
+            teacher_model = self.resolve_teacher(teacher_model, args)
         if teacher_model is None:
             if config.uses_teacher:
                 raise ValueError(
@@ -281,7 +283,7 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
                 )
                 if not source:
                     raise ValueError("pass teacher_tokenizer=<the teacher's tokenizer> (the teacher has no folder)")
-                teacher_tokenizer = AutoTokenizer.from_pretrained(source)
+                teacher_tokenizer = AutoTokenizer.from_pretrained(source, config=teacher_config)  # config read once
             kwargs["data_collator"] = KdEcsCollator(tokenizer, config, teacher_tokenizer, teacher_config)
         super().__init__(model, teacher_model, args, *extra, **kwargs)
         if config.uses_teacher and getattr(self.args, "cache_teacher_logits", True):
@@ -296,7 +298,7 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
 
     @classmethod
     def needs_teacher(cls, config: Any) -> bool:
-        """Whether a run of this student needs ``teacher_model`` (read by ``scripts.train``)."""
+        """Whether a run of this student needs ``teacher_model`` (without it, none is loaded)."""
         return bool(getattr(config, "uses_teacher", True))
 
     @staticmethod
@@ -393,9 +395,9 @@ def _triplet(i: int, emotion_span: Sequence[int], j: int, cause_span: Sequence[i
 
 
 def evaluate_kd_ecs(
-    model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 32, threshold: float | None = None, **_: Any
+    model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 32, threshold: float | None = None
 ) -> dict[str, Any]:
-    """``MethodSpec.evaluator`` of both KD-ECS methods: scores a teacher or a student on canonical rows.
+    """The runner of both KD-ECS evaluators (:mod:`hf_ecpe.evaluation.evaluators`): scores a teacher or a student on canonical rows.
 
     Every utterance is a target (the student's emotions come from its own prompts); the RECCON scores
     (:func:`kd_ecs_scores`) use the gold emotion utterances' candidate pairs; the student adds the SemEval-2024

@@ -341,10 +341,11 @@ class PairTrainer(EcpeTrainerBase):
     def select_threshold(self, dataset: Any) -> dict[str, float] | None:
         """Choose the pair threshold that maximises pair F1 on ``dataset`` (threshold decoding) and store it in the
         model config as ``decode_threshold`` (with ``decode_threshold_selected_on``); returns the choice or ``None``
-        when ``args.select_threshold`` says not to (``"auto"``: only for ``decoding="threshold"`` models)."""
+        when ``args.select_threshold`` says not to (``"auto"``: only for ``decoding="threshold"`` models) or
+        ``dataset`` is None."""
         mode = getattr(self.args, "select_threshold", "never")
         config = self._unwrapped_model().config
-        if mode == "never" or (mode == "auto" and getattr(config, "decoding", None) != "threshold"):
+        if dataset is None or mode == "never" or (mode == "auto" and getattr(config, "decoding", None) != "threshold"):
             return None
         output = self.predict(dataset, metric_key_prefix="threshold")
         docs, gold = unpack(output.predictions, output.label_ids)

@@ -262,6 +262,34 @@ def check_checkpoint_model_type(checkpoint: str | os.PathLike, model_type: str |
         )
 
 
+def prepare_output_dir(args: Any, method: Any, overwrite: bool = False) -> tuple[Any, str | None, dict[str, Any]]:
+    """Every check on the run's folder and the checkpoint it resumes, before any data is loaded: the checkpoint
+    ``args.resume_from_checkpoint`` names (:func:`resolve_resume_checkpoint`), of ``method``'s model type
+    (:func:`check_checkpoint_model_type`), the arguments it fixes (:func:`arguments_for_resume`) and an
+    ``output_dir`` that holds no other run (:func:`check_output_dir`). Returns (the arguments the run uses, the
+    checkpoint or ``None``, ``{name: ignored value}``)."""
+    checkpoint = resolve_resume_checkpoint(args.resume_from_checkpoint, args.output_dir)
+    ignored: dict[str, Any] = {}
+    if checkpoint:
+        check_checkpoint_model_type(checkpoint, method.model_type, method.name)
+        args, ignored = arguments_for_resume(args, checkpoint)
+    check_output_dir(args.output_dir, checkpoint, overwrite)
+    return args, checkpoint, ignored
+
+
+def whole_run_train_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """The mean training loss over every logged step of the run (the log history is restored on resume, so this
+    covers the steps before a resume too): each logged ``loss`` weighted by the steps it averages."""
+    total, steps, previous = 0.0, 0, 0
+    for entry in log_history:
+        if "loss" in entry and "step" in entry:
+            span = max(int(entry["step"]) - previous, 1)
+            total += float(entry["loss"]) * span
+            steps += span
+            previous = int(entry["step"])
+    return total / steps if steps else None
+
+
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
@@ -343,8 +371,10 @@ __all__ = [
     "is_complete_checkpoint",
     "last_complete_checkpoint",
     "looks_like_path",
+    "prepare_output_dir",
     "record_arguments",
     "record_arguments_callback",
     "resolve_resume_checkpoint",
     "training_argument_problems",
+    "whole_run_train_loss",
 ]

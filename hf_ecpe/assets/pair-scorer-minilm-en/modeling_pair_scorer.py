@@ -59,6 +59,7 @@ logger = logging.get_logger(__name__)
 
 #: ``pair_logits[b, i, j]`` outside ``candidate_mask``: class 0 gets 0 and class 1 this large negative finite value,
 #: so that P(pair) is 0 there and no sum or softmax produces NaN.
+# Copied from hf_ecpe.modeling_utils.PAIR_LOGIT_FILL
 PAIR_LOGIT_FILL = -1e4
 #: Speaker relations embedded by the pair head.
 SPEAKER_DIFFERENT, SPEAKER_SAME, SPEAKER_UNKNOWN = 0, 1, 2
@@ -190,7 +191,7 @@ def pool_units(
     return sums / member.sum(1).clamp(min=1.0)[:, :, None]
 
 
-# Copied from hf_ecpe.models.a2net.modeling_a2net.pair_margins
+# Copied from hf_ecpe.modeling_utils.pair_margins
 def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     """`(B, N, N, 2)` 2-way logits -> `(B, N, N)` ``s[..., 1] - s[..., 0]``, the binary logit with
     ``sigmoid(margin) = softmax(s)[..., 1]`` (``(B, N, N)`` input is returned unchanged)."""
@@ -202,7 +203,7 @@ def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"pair_logits must have shape (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
 
 
-# Copied from hf_ecpe.models.a2net.modeling_a2net.pair_probabilities
+# Copied from hf_ecpe.modeling_utils.pair_probabilities
 def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
     """P(pair) `(B, N, N)`: ``softmax(pair_logits)[..., 1]`` for 2-way logits, ``sigmoid`` for binary logits."""
     pair_logits = torch.as_tensor(pair_logits)
@@ -335,7 +336,7 @@ def decode_unit_logits(
     ]
 
 
-# Copied from hf_ecpe.models.a2net.modeling_a2net.plan_unit_windows
+# Copied from hf_ecpe.modeling_utils.plan_unit_windows
 def plan_unit_windows(
     unit_starts: Sequence[int], length: int, max_tokens: int, overlap_units: int
 ) -> tuple[list[tuple[int, int]], list[int]]:
@@ -401,7 +402,7 @@ def plan_unit_windows(
     return windows, owner
 
 
-# Copied from hf_ecpe.models.a2net.modeling_a2net._check_shape
+# Copied from hf_ecpe.modeling_utils._check_shape
 def _check_shape(name: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> None:
     if tuple(tensor.shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
@@ -543,7 +544,8 @@ class PairScorerContext(nn.Module):
 
 
 class PairScorerPairHead(nn.Module):
-    """2-way pair logits from ``[c_i; c_j; R[clip(i - j)]; S[relation(i, j)]]``.
+    """2-way pair logits from ``[c_i; c_j; R[clip(i - j)]; S[relation(i, j)]]`` (with ``positions_per_relation``:
+    ``R[relation(i, j), clip(i - j)]``, one position table per speaker relation).
 
     ``hidden_layer`` is ONE linear map over that concatenation; it is applied as the sum of its column blocks
     (``W_e c_i + W_c c_j + W_r R + W_s S + b``), which is the same value without building `(B, N, N, 2H + P + S)`.
@@ -558,11 +560,14 @@ class PairScorerPairHead(nn.Module):
         speaker_size: int,
         pair_hidden_size: int,
         dropout: float,
+        positions_per_relation: bool = False,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.max_relative_position = max_relative_position
-        self.relative_positions = nn.Embedding(2 * max_relative_position + 1, relative_position_size)
+        self.positions_per_relation = positions_per_relation
+        tables = 3 if positions_per_relation else 1
+        self.relative_positions = nn.Embedding(tables * (2 * max_relative_position + 1), relative_position_size)
         self.speaker_relations = nn.Embedding(3, speaker_size)
         self.hidden_layer = nn.Linear(2 * hidden_size + relative_position_size + speaker_size, pair_hidden_size)
         self.activation = nn.GELU()
@@ -587,10 +592,14 @@ class PairScorerPairHead(nn.Module):
         cause_part = states @ w_cause.T
         position_table = self.relative_positions.weight @ w_position.T  # (2R + 1, P)
         speaker_table = self.speaker_relations.weight @ w_speaker.T  # (3, P)
-        position_part = position_table[self.relative_position_index(states.size(1), states.device)]  # (N, N, P)
+        position_index = self.relative_position_index(states.size(1), states.device)  # (N, N)
+        if self.positions_per_relation:  # (B, N, N, P): the table of each pair's speaker relation
+            position_part = position_table[relations * (2 * self.max_relative_position + 1) + position_index]
+        else:
+            position_part = position_table[position_index][None]  # (1, N, N, P)
         speaker_part = speaker_table[relations]  # (B, N, N, P)
         pre_activation = (
-            emotion_part[:, :, None] + cause_part[:, None, :] + position_part[None] + speaker_part
+            emotion_part[:, :, None] + cause_part[:, None, :] + position_part + speaker_part
         ) + self.hidden_layer.bias
         logits = self.output_layer(self.dropout(self.activation(pre_activation)))
         fill = logits.new_tensor([0.0, PAIR_LOGIT_FILL])
@@ -680,6 +689,7 @@ class MultimodalPairScorerModel(MultimodalPairScorerPreTrainedModel):
             config.speaker_embedding_size,
             config.pair_hidden_size,
             config.pair_dropout,
+            positions_per_relation=getattr(config, "positions_per_relation", False),
         )
         self.post_init()
 

@@ -110,6 +110,8 @@ class CorpusSpec:
     description: str = ""
     license: str = ""
     citation: str = ""
+    #: Generated, not read: no data folder; ``build(None, config, documents=N, seed=S)`` (the ``synthetic`` corpus).
+    generated: bool = False
 
     @property
     def default_config(self) -> str:

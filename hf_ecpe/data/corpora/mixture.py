@@ -17,6 +17,19 @@ Built from the corpus folders under ``HF_ECPE_DATA`` (``data_dir`` is that root,
 
 Splits: ``train``, ``validation`` (the selection split: checkpoint and decision threshold), and ``test`` = ECPE-en
 fold-1 test (the benchmark reports each corpus's own dev/test split separately with ``scripts.evaluate``).
+
+Config ``joined`` (the training inputs of the second default, built to look like the text users bring): the same
+rows, but in ``train`` and ``validation`` (``test`` is untouched)
+
+- **joined inputs**: half of each source's rows (seeded) are not kept alone but concatenated, in groups of
+  2–6 documents or 2–4 conversations of the same corpus, into one long input with every pair re-indexed
+  (:func:`join_rows`) — many units, many pairs, pairs far from the start;
+- **paragraphs of emotion sentences**: every ECPE-en pair whose emotion and cause clauses lie at most
+  ``SNIPPET_MAX_SPAN`` clauses apart becomes a *snippet* (its clauses from the first to the last of the two, plus
+  every other pair inside them; :func:`emotion_snippets`) — causes before, at and after their emotion as in the
+  corpus — and 1–8 snippets with 0–2 neutral GoEmotions comments between them form one paragraph
+  (:func:`snippet_paragraphs`);
+- **more negatives**: ``JOINED_NEGATIVE_COMMENTS`` neutral comments instead of ``NEGATIVE_COMMENTS``.
 """
 
 from __future__ import annotations
@@ -34,6 +47,13 @@ from .base import CorpusSpec, RepairReport
 
 GOEMOTIONS_NEUTRAL = "27"  # index of "neutral" in goemotions/data/original/labels.txt
 NEGATIVE_COMMENTS = {"train": 1500, "validation": 300}
+JOINED_NEGATIVE_COMMENTS = {"train": 3000, "validation": 400}
+#: ``joined`` config: group sizes (inclusive) per kind of input, share of rows joined, snippet reach, paragraph size.
+JOIN_SIZES = {"document": (2, 6), "conversation": (2, 4)}
+JOINED_SHARE = 0.5
+SNIPPET_MAX_SPAN = 2
+PARAGRAPH_SNIPPETS = (1, 8)
+PARAGRAPH_NEUTRALS = (0, 2)
 HELD_OUT_SHARE = 0.1
 MIN_NEUTRAL_WINDOW = 3
 SEED = 13
@@ -88,6 +108,103 @@ def neutral_windows(row: dict[str, Any], min_length: int = MIN_NEUTRAL_WINDOW) -
                 ]
             start = None
     return []
+
+
+def join_rows(rows: list[dict[str, Any]], row_id: str) -> dict[str, Any]:
+    """One input made of ``rows`` one after the other: units, speakers and emotions concatenated, every pair's unit
+    indices shifted by the units before it (its character spans are within a unit and stay). All rows must be of the
+    same kind; speakers are kept as they are (a conversation's names stay its own)."""
+    kinds = {row["kind"] for row in rows}
+    if len(kinds) != 1:
+        raise ValueError(f"join_rows: rows of one kind only, got {sorted(kinds)}")
+    joined: dict[str, Any] = {
+        "id": row_id,
+        "kind": rows[0]["kind"],
+        "language": rows[0]["language"],
+        "units": [],
+        "speakers": [],
+        "emotions": [],
+        "pairs": [],
+    }
+    for row in rows:
+        offset = len(joined["units"])
+        if row["kind"] == "conversation" and len(row["speakers"]) != len(row["units"]):
+            raise ValueError(
+                f"join_rows: {row['id']} has {len(row['speakers'])} speakers for {len(row['units'])} units"
+            )
+        joined["units"] += row["units"]
+        joined["speakers"] += row["speakers"]
+        joined["emotions"] += row["emotions"]
+        joined["pairs"] += [
+            {**pair, "emotion": pair["emotion"] + offset, "cause": pair["cause"] + offset} for pair in row["pairs"]
+        ]
+    return joined
+
+
+def joined_inputs(
+    rows: list[dict[str, Any]], rng: random.Random, sizes: tuple[int, int], share: float = JOINED_SHARE
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(alone, joined)``: a seeded ``share`` of ``rows`` concatenated in groups of ``sizes[0]..sizes[1]``
+    (:func:`join_rows`, id ``joined/<first id>+<n - 1>``), the rest kept alone; every row is used exactly once."""
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    cut = round(share * len(rows))
+    picked, alone = order[:cut], sorted(order[cut:])
+    joined = []
+    start = 0
+    while start < len(picked):
+        size = rng.randint(*sizes)
+        group = [rows[index] for index in picked[start : start + size]]
+        joined.append(join_rows(group, f"joined/{group[0]['id']}+{len(group) - 1}"))
+        start += size
+    return [rows[index] for index in alone], joined
+
+
+def emotion_snippets(row: dict[str, Any], max_span: int = SNIPPET_MAX_SPAN) -> list[dict[str, Any]]:
+    """Short documents cut from ``row`` around its pairs: for each pair with ``|emotion - cause| <= max_span``, the
+    clauses from the first to the last of the two, with every pair of ``row`` that lies inside them (re-indexed);
+    a snippet is skipped when a pair crosses its border (it would lose half of it), and each span is cut once."""
+    snippets, seen = [], set()
+    for pair in row["pairs"]:
+        start, end = sorted((pair["emotion"], pair["cause"]))
+        if end - start > max_span or (start, end) in seen:
+            continue
+        seen.add((start, end))
+        inside = [p for p in row["pairs"] if start <= p["emotion"] <= end and start <= p["cause"] <= end]
+        crossing = [p for p in row["pairs"] if (start <= p["emotion"] <= end) != (start <= p["cause"] <= end)]
+        if crossing:
+            continue
+        snippets.append(
+            {
+                "id": f"{row['id']}/snippet-{start}-{end}",
+                "kind": row["kind"],
+                "language": row["language"],
+                "units": row["units"][start : end + 1],
+                "speakers": row["speakers"][start : end + 1] if row["speakers"] else [],
+                "emotions": row["emotions"][start : end + 1],
+                "pairs": [{**p, "emotion": p["emotion"] - start, "cause": p["cause"] - start} for p in inside],
+            }
+        )
+    return snippets
+
+
+def snippet_paragraphs(
+    snippets: list[dict[str, Any]], neutrals: list[dict[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
+    """Paragraphs of ``PARAGRAPH_SNIPPETS`` snippets (each used once, seeded order) with ``PARAGRAPH_NEUTRALS``
+    neutral documents inserted at random places between them (:func:`join_rows`)."""
+    order = list(range(len(snippets)))
+    rng.shuffle(order)
+    paragraphs, start = [], 0
+    while start < len(order):
+        size = rng.randint(*PARAGRAPH_SNIPPETS)
+        parts = [snippets[index] for index in order[start : start + size]]
+        if neutrals:
+            for _ in range(rng.randint(*PARAGRAPH_NEUTRALS)):
+                parts.insert(rng.randint(0, len(parts)), neutrals[rng.randrange(len(neutrals))])
+        paragraphs.append(join_rows(parts, f"paragraph/{parts[0]['id']}+{len(parts) - 1}"))
+        start += size
+    return paragraphs
 
 
 def goemotions_neutral(path: Path, limit: int, seed: int) -> list[dict[str, Any]]:
@@ -157,24 +274,55 @@ def build_mixture(
             parts[split].append(row)
             parts[split] += neutral_windows(row)
     goemotions = root / "goemotions" / "data" / "original"
-    parts["train"] += goemotions_neutral(goemotions / "train.tsv", NEGATIVE_COMMENTS["train"], SEED)
-    parts["validation"] += goemotions_neutral(goemotions / "dev.tsv", NEGATIVE_COMMENTS["validation"], SEED)
+    negatives = JOINED_NEGATIVE_COMMENTS if config == "joined" else NEGATIVE_COMMENTS
+    for split, file in (("train", "train.tsv"), ("validation", "dev.tsv")):
+        comments = goemotions_neutral(goemotions / file, negatives[split], SEED)
+        if config == "joined":
+            parts[split] = _joined_split(parts[split], comments, random.Random(f"{SEED}/{split}"))
+        parts[split] += comments
     wanted = splits or list(parts)
     return DatasetDict({split: Dataset.from_list(parts[split], features=FEATURES) for split in wanted})
+
+
+def _joined_split(
+    rows: list[dict[str, Any]], neutral_comments: list[dict[str, Any]], rng: random.Random
+) -> list[dict[str, Any]]:
+    """The ``joined`` config's rows of one split (see the module docstring) from the ``default`` rows."""
+    out: list[dict[str, Any]] = []
+    paragraphs = snippet_paragraphs(
+        [snippet for row in rows if row["id"].startswith("ecpe_en/") for snippet in emotion_snippets(row)],
+        neutral_comments,
+        rng,
+    )
+    for source in ("ecpe_en/", "reccon/", "ecf/"):
+        own = [row for row in rows if row["id"].startswith(source) and "/neutral-" not in row["id"]]
+        alone, joined = joined_inputs(own, rng, JOIN_SIZES[own[0]["kind"]] if own else (2, 2))
+        out += alone + joined
+    out += [row for row in rows if "/neutral-" in row["id"]]
+    return out + paragraphs
 
 
 SPECS: dict[str, CorpusSpec] = {
     "emotion_cause_mix": CorpusSpec(
         name="emotion_cause_mix",
         folder="",
-        configs=("default",),
+        configs=("default", "joined"),
         build=build_mixture,
         description="The embedded default's training mixture: ECPE-en fold 1 documents, RECCON-DD and ECF train "
         "conversations (10 % held out for selection), GoEmotions neutral comments and neutral conversation windows "
-        "as negatives; labels in BASIC_EMOTIONS.",
+        "as negatives; labels in BASIC_EMOTIONS. Config 'joined': half the rows concatenated into long inputs, paragraphs of ECPE-en emotion snippets with neutral comments, more negatives.",
         license="Inherits the component corpora's terms: research use only (ECPE-en, RECCON/DailyDialog CC BY-NC-SA, "
         "ECF GPL-3.0 research use); GoEmotions Apache-2.0. Do not redistribute.",
     ),
 }
 
-__all__ = ["SPECS", "build_mixture", "goemotions_neutral", "neutral_windows"]
+__all__ = [
+    "SPECS",
+    "build_mixture",
+    "emotion_snippets",
+    "goemotions_neutral",
+    "join_rows",
+    "joined_inputs",
+    "neutral_windows",
+    "snippet_paragraphs",
+]

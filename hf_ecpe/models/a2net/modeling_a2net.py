@@ -36,10 +36,12 @@ one-direction alignment), ``feature_encoder`` (Table 2's shared / parallel BiLST
 ``alignment_weight=0`` (w/o ITA), ``emotion_cause_weight=0`` with ``alignment_weight=0`` (w/o EE & CE) and
 ``alignment_reduction="paper"`` (Eq. 13 as printed).
 
-This folder is the original of the code every pair-model folder shares (unit encoding and windowing, input checks,
-decoding, encoder construction and loading); the other folders carry marked copies
+This folder is the original of the code every pair-model folder shares (unit encoding, input checks, decoding,
+encoder construction and loading); the other folders carry marked copies
 (``# Copied from hf_ecpe.models.a2net.modeling_a2net.<name>``) that ``python -m hf_ecpe.tools.check_copies`` keeps
-in sync.
+in sync. Helpers that code outside the model folders uses too (windowing, pair margins and probabilities) have their
+original in :mod:`hf_ecpe.modeling_utils`, the alignment loss in :mod:`hf_ecpe.losses.alignment`; this file holds
+marked copies of them.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ from .configuration_a2net import A2NetConfig, sanitize_encoder_config
 logger = logging.get_logger(__name__)
 
 #: Value of ``pair_logits`` outside ``candidate_mask`` (finite, so that sums and softmaxes never produce NaN).
+# Copied from hf_ecpe.modeling_utils.PAIR_LOGIT_FILL
 PAIR_LOGIT_FILL = -1e4
+# Copied from hf_ecpe.losses.alignment.ALIGNMENT_REDUCTIONS
 ALIGNMENT_REDUCTIONS = ("reference", "per_document", "paper")
+# Copied from hf_ecpe.losses.alignment.ALIGNMENT_DIRECTIONS
 ALIGNMENT_DIRECTIONS = ("both", "ecpe_to_ee_ce", "ee_ce_to_ecpe")
 
 
@@ -142,6 +147,7 @@ class A2NetOutput(ModelOutput):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+# Copied from hf_ecpe.losses.alignment.inter_task_alignment_loss
 def inter_task_alignment_loss(
     emotion_logits: torch.Tensor,
     cause_logits: torch.Tensor,
@@ -250,6 +256,7 @@ def inter_task_alignment_loss(
     return per_document[has_candidates].mean().to(pair_logits.dtype)
 
 
+# Copied from hf_ecpe.losses.alignment._symmetric
 def _symmetric(kl_pseudo_pair: torch.Tensor, kl_pair_pseudo: torch.Tensor, direction: str) -> torch.Tensor:
     """Eq. 13's ``1/2 (KL(y~ || y^) + KL(y^ || y~))``, or half of the one term that ``direction`` keeps."""
     if direction == "ecpe_to_ee_ce":
@@ -259,11 +266,13 @@ def _symmetric(kl_pseudo_pair: torch.Tensor, kl_pair_pseudo: torch.Tensor, direc
     return 0.5 * (kl_pseudo_pair + kl_pair_pseudo)
 
 
+# Copied from hf_ecpe.losses.alignment._masked_log_softmax
 def _masked_log_softmax(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """log_softmax over the last dim restricted to ``mask`` (masked entries get a finite, negligible value)."""
     return F.log_softmax(values.masked_fill(~mask, PAIR_LOGIT_FILL), dim=-1)
 
 
+# Copied from hf_ecpe.modeling_utils._check_shape
 def _check_shape(name: str, tensor: torch.Tensor, shape: tuple[int, ...]) -> None:
     if tuple(tensor.shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
@@ -282,6 +291,7 @@ def build_candidate_mask(unit_mask: torch.Tensor, pos_window: int) -> torch.Tens
     return unit_mask[:, :, None] & unit_mask[:, None, :] & in_window
 
 
+# Copied from hf_ecpe.modeling_utils.plan_unit_windows
 def plan_unit_windows(
     unit_starts: Sequence[int], length: int, max_tokens: int, overlap_units: int
 ) -> tuple[list[tuple[int, int]], list[int]]:
@@ -347,6 +357,7 @@ def plan_unit_windows(
     return windows, owner
 
 
+# Copied from hf_ecpe.modeling_utils.pair_margins
 def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     """`(B, N, N, 2)` 2-way logits -> `(B, N, N)` ``s[..., 1] - s[..., 0]``, the binary logit with
     ``sigmoid(margin) = softmax(s)[..., 1]`` (``(B, N, N)`` input is returned unchanged)."""
@@ -358,6 +369,7 @@ def pair_margins(pair_logits: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"pair_logits must have shape (B, N, N, 2) or (B, N, N), got {tuple(pair_logits.shape)}")
 
 
+# Copied from hf_ecpe.modeling_utils.pair_probabilities
 def pair_probabilities(pair_logits: torch.Tensor) -> torch.Tensor:
     """P(pair) `(B, N, N)`: ``softmax(pair_logits)[..., 1]`` for 2-way logits, ``sigmoid`` for binary logits."""
     pair_logits = torch.as_tensor(pair_logits)

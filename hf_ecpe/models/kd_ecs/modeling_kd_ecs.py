@@ -41,6 +41,7 @@ logger = logging.get_logger(__name__)
 
 #: Value of masked-out span logits (finite, so that softmaxes never produce NaN).
 SPAN_LOGIT_FILL = -1e4
+# Copied from hf_ecpe.losses.kd_ecs.IGNORE_INDEX
 IGNORE_INDEX = -100
 
 
@@ -107,6 +108,7 @@ def relation_probability(connective_logits: torch.Tensor, num_causal: int) -> to
     return connective_logits.float().softmax(-1)[:, :num_causal].sum(-1)
 
 
+# Copied from hf_ecpe.losses.kd_ecs.connective_loss
 def connective_loss(
     connective_logits: torch.Tensor, relation_labels: torch.Tensor, num_causal: int, target: str = "fixed"
 ) -> torch.Tensor | None:
@@ -129,6 +131,7 @@ def connective_loss(
     return -torch.where(labels == 1, causal, other).mean()
 
 
+# Copied from hf_ecpe.losses.kd_ecs.distillation_loss
 def distillation_loss(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, direction: str = "forward"
 ) -> torch.Tensor:
@@ -534,9 +537,13 @@ class KdEcsStudentModel(KdEcsPreTrainedModel):
         start_positions: torch.Tensor | None = None,
         end_positions: torch.Tensor | None = None,
         teacher_logits: torch.Tensor | None = None,
+        max_span_tokens: int | None = None,
         **unused,
     ) -> KdEcsStudentOutput:
+        """``max_span_tokens``: longest span in tokens for this call (default ``config.max_span_tokens``); it bounds
+        the best non-null span that the ``"span"`` causal head compares with the null span."""
         config = self.config
+        span_limit = config.max_span_tokens if max_span_tokens is None else int(max_span_tokens)
         if cause_token_mask.shape != input_ids.shape:
             raise ValueError(
                 f"cause_token_mask {tuple(cause_token_mask.shape)} must have the shape of input_ids "
@@ -572,7 +579,7 @@ class KdEcsStudentModel(KdEcsPreTrainedModel):
         else:
             without_null = span_mask.clone()
             without_null[:, 0] = cause_token_mask[:, 0].bool()
-            _, _, best = best_spans(start_logits, end_logits, without_null, config.max_span_tokens)
+            _, _, best = best_spans(start_logits, end_logits, without_null, span_limit)
             null = start_logits[:, 0] + end_logits[:, 0]
             causal_probability = torch.sigmoid((best - null).clamp(min=-1e4))
 

@@ -68,6 +68,10 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         max_relative_position (`int`, defaults to 10): relative positions ``i - j`` are clipped to
             ``[-max_relative_position, max_relative_position]`` before their embedding.
         relative_position_size (`int`, defaults to 32): size of the relative-position embedding.
+        positions_per_relation (`bool`, defaults to `False`): one relative-position table per speaker relation
+            (different / same / unknown speaker) instead of one shared table, so a document (unknown speakers) and a
+            conversation learn their own position prior — in documents causes also follow their emotion, in
+            conversations they almost never do. Beyond the paper; the embedded default since its second version.
         speaker_embedding_size (`int`, defaults to 16): size of the speaker-relation embedding (different / same /
             unknown speaker).
         pair_hidden_size (`int`, defaults to 256): hidden size of the pair MLP.
@@ -138,6 +142,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         candidate_window: int = 3,
         max_relative_position: int = 10,
         relative_position_size: int = 32,
+        positions_per_relation: bool = False,
         speaker_embedding_size: int = 16,
         pair_hidden_size: int = 256,
         pair_dropout: float = 0.1,
@@ -189,6 +194,7 @@ class MultimodalPairScorerConfig(PretrainedConfig):
         self.candidate_window = _positive_int("candidate_window", candidate_window, minimum=0)
         self.max_relative_position = _positive_int("max_relative_position", max_relative_position, minimum=0)
         self.relative_position_size = _positive_int("relative_position_size", relative_position_size)
+        self.positions_per_relation = _boolean("positions_per_relation", positions_per_relation)
         self.speaker_embedding_size = _positive_int("speaker_embedding_size", speaker_embedding_size)
         self.pair_hidden_size = _positive_int("pair_hidden_size", pair_hidden_size)
         self.pair_dropout = _probability("pair_dropout", pair_dropout)
