@@ -36,11 +36,15 @@ SPLIT_NAMES = {
     "ecf/validation": "ECF validation (conversations)",
 }
 
-NOTE_HEADING = "## How this default was trained and what it is for"
+#: Where the generated part of a card starts (the first default's note / the joined model's note).
+NOTE_HEADINGS = (
+    "## How this default was trained and what it is for",
+    "## How this model was trained and what it is for",
+)
 
 #: Second default (``recipes/default_joined.yaml``): what differs from the first, then the benchmark's own table.
 NOTE_JOINED = """
-## How this default was trained and what it is for
+## How this model was trained and what it is for
 
 A shipped alternative to the embedded default, for paragraphs and long documents:
 `hf_ecpe.pipeline("emotion-cause", model="pair-scorer-joined-minilm-en")`. Against the default
@@ -243,7 +247,7 @@ def main() -> None:
         card = card.replace("it does not label the emotion category, and pairs", "pairs")
     else:
         card = (target / "README.md").read_text(encoding="utf-8")
-        card = card[: card.index(NOTE_HEADING)]
+        card = card[: min(card.index(heading) for heading in NOTE_HEADINGS if heading in card)]
     benchmark = json.loads(Path(args.benchmark).read_text())
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
     reference = json.loads(Path(args.reference_decoding).read_text()) if args.reference_decoding else None

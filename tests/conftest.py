@@ -26,6 +26,21 @@ TINY_WORDS = (
 ).split()
 
 
+def import_benchmark(name: str):
+    """The module ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package), imported once."""
+    import importlib.util
+    import sys
+
+    module_name = f"benchmark_{name}"
+    if module_name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]
+
+
 def default_data_root() -> Path:
     return Path(os.environ.get("HF_ECPE_DATA", REPO_ROOT.parent / "shared" / "data"))
 

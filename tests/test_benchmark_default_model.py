@@ -3,24 +3,15 @@ buckets, joined inputs, the invariance probes' mapping and expected pairs. Fast,
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from conftest import import_benchmark
 
 from hf_ecpe.data.clauses import split_clauses
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "default_model.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("default_model_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_benchmark("default_model")
 
 
 def _row(row_id: str, units: list[str], pairs: list[tuple[int, int]], kind: str = "document") -> dict:

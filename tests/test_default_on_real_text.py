@@ -10,25 +10,17 @@ after their emotion are found (the default: none), and at most 1 of 30 plain fac
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from conftest import import_benchmark
 
 import hf_ecpe
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "default_model.py"
 MODEL = "pair-scorer-joined-minilm-en"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("default_model_benchmark_probes", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_benchmark("default_model")
 
 
 @pytest.fixture(scope="module")

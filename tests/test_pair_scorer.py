@@ -355,6 +355,14 @@ def test_speaker_ids_change_only_the_pairs_whose_relation_changes(model, collate
         model(**{**batch, "speaker_ids": batch["speaker_ids"].float()})
 
 
+def _pair_logit_by_hand(head, emotion, cause, position_row: int, relation) -> torch.Tensor:
+    """The pair head's 2 logits from the concatenation ``[c_i; c_j; R[position_row]; S[relation]]``."""
+    features = torch.cat(
+        [emotion, cause, head.relative_positions.weight[position_row], head.speaker_relations.weight[relation]]
+    )
+    return head.output_layer(F.gelu(head.hidden_layer(features)))
+
+
 def test_pair_head_equals_the_linear_layer_over_the_concatenation(model):
     head = model.pair_head.eval()
     states = torch.randn(1, 5, 8)
@@ -365,15 +373,7 @@ def test_pair_head_equals_the_linear_layer_over_the_concatenation(model):
     logits = head(states, candidates, relations)
     for i, j in [(0, 0), (3, 0), (4, 1), (2, 2)]:
         relative = min(max(i - j, -3), 3) + 3  # clipped at max_relative_position = 3
-        features = torch.cat(
-            [
-                states[0, i],
-                states[0, j],
-                head.relative_positions.weight[relative],
-                head.speaker_relations.weight[relations[0, i, j]],
-            ]
-        )
-        expected = head.output_layer(F.gelu(head.hidden_layer(features)))
+        expected = _pair_logit_by_hand(head, states[0, i], states[0, j], relative, relations[0, i, j])
         assert torch.allclose(logits[0, i, j], expected, atol=1e-6), (i, j)
 
 
@@ -388,15 +388,7 @@ def test_positions_per_relation_give_each_speaker_relation_its_own_position_tabl
     logits = head(states, build_candidate_mask(unit_mask, "all"), relations)
     for i, j in [(0, 0), (3, 0), (0, 4), (4, 1), (1, 2)]:
         row = int(relations[0, i, j]) * 7 + min(max(i - j, -3), 3) + 3
-        features = torch.cat(
-            [
-                states[0, i],
-                states[0, j],
-                head.relative_positions.weight[row],
-                head.speaker_relations.weight[relations[0, i, j]],
-            ]
-        )
-        expected = head.output_layer(F.gelu(head.hidden_layer(features)))
+        expected = _pair_logit_by_hand(head, states[0, i], states[0, j], row, relations[0, i, j])
         assert torch.allclose(logits[0, i, j], expected, atol=1e-6), (i, j)
     with torch.no_grad():  # a document's (unknown speakers) +1 prior is not a conversation's
         head.relative_positions.weight[SPEAKER_UNKNOWN * 7 + 3 - 1] += 5.0

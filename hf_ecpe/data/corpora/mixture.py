@@ -94,20 +94,24 @@ def neutral_windows(row: dict[str, Any], min_length: int = MIN_NEUTRAL_WINDOW) -
             start = index
         elif not ok and start is not None:
             if index - start >= min_length:
-                speakers = row["speakers"][start:index] if row["speakers"] else []
-                return [
-                    {
-                        "id": f"{row['id']}/neutral-{start}",
-                        "kind": row["kind"],
-                        "language": row["language"],
-                        "units": row["units"][start:index],
-                        "speakers": speakers,
-                        "emotions": [NEUTRAL] * (index - start),
-                        "pairs": [],
-                    }
-                ]
+                return [slice_row(row, start, index, f"{row['id']}/neutral-{start}")]
             start = None
     return []
+
+
+def slice_row(row: dict[str, Any], start: int, stop: int, row_id: str) -> dict[str, Any]:
+    """Units ``start:stop`` of ``row`` as a row of its own (``id`` ``row_id``), with the pairs that lie wholly inside
+    them, re-indexed; the inverse of :func:`join_rows`."""
+    inside = [p for p in row["pairs"] if start <= p["emotion"] < stop and start <= p["cause"] < stop]
+    return {
+        "id": row_id,
+        "kind": row["kind"],
+        "language": row["language"],
+        "units": row["units"][start:stop],
+        "speakers": row["speakers"][start:stop] if row["speakers"] else [],
+        "emotions": row["emotions"][start:stop],
+        "pairs": [{**p, "emotion": p["emotion"] - start, "cause": p["cause"] - start} for p in inside],
+    }
 
 
 def join_rows(rows: list[dict[str, Any]], row_id: str) -> dict[str, Any]:
@@ -170,21 +174,9 @@ def emotion_snippets(row: dict[str, Any], max_span: int = SNIPPET_MAX_SPAN) -> l
         if end - start > max_span or (start, end) in seen:
             continue
         seen.add((start, end))
-        inside = [p for p in row["pairs"] if start <= p["emotion"] <= end and start <= p["cause"] <= end]
         crossing = [p for p in row["pairs"] if (start <= p["emotion"] <= end) != (start <= p["cause"] <= end)]
-        if crossing:
-            continue
-        snippets.append(
-            {
-                "id": f"{row['id']}/snippet-{start}-{end}",
-                "kind": row["kind"],
-                "language": row["language"],
-                "units": row["units"][start : end + 1],
-                "speakers": row["speakers"][start : end + 1] if row["speakers"] else [],
-                "emotions": row["emotions"][start : end + 1],
-                "pairs": [{**p, "emotion": p["emotion"] - start, "cause": p["cause"] - start} for p in inside],
-            }
-        )
+        if not crossing:
+            snippets.append(slice_row(row, start, end + 1, f"{row['id']}/snippet-{start}-{end}"))
     return snippets
 
 
@@ -324,5 +316,6 @@ __all__ = [
     "join_rows",
     "joined_inputs",
     "neutral_windows",
+    "slice_row",
     "snippet_paragraphs",
 ]
