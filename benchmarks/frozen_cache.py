@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import mean, stdev
 from typing import Any
 
 import torch
@@ -165,6 +166,32 @@ def run_timing(args: argparse.Namespace, encoder: str, cached: bool) -> dict[str
     }
 
 
+STEP_TIMINGS = ("train_plain", "train_cached", "train_top_only", "eval_plain", "eval_cached", "eval_top_only")
+
+
+class TopBlocksOnly:
+    """An ``encoder_runner`` that hands the top blocks frozen states computed beforehand, kept by their input ids:
+    a step that costs only what the trainable top costs (no lookup, no hashing of the weights) — the limit of any
+    frozen-layer cache, measured rather than estimated."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.states: dict[bytes, torch.Tensor] = {}
+
+    def __call__(self, encoder: Any, **kwargs: Any) -> torch.Tensor:
+        from hf_ecpe.trainers.frozen_cache import base_encoder
+
+        inputs = {
+            name: kwargs[name]
+            for name in ("input_ids", "attention_mask", "token_type_ids")
+            if kwargs.get(name) is not None
+        }
+        key = inputs["input_ids"].numpy().tobytes() + bytes(str(tuple(inputs["input_ids"].shape)), "ascii")
+        if key not in self.states:  # first pass over a batch (not timed: run once before the timed passes)
+            self.states[key] = self.cache.frozen_states(encoder, inputs)
+        return self.cache.run_top(base_encoder(encoder), self.states[key], inputs)
+
+
 def run_steps(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
     """Training steps (forward + backward) and evaluation forwards, uncached and cached (rows already stored: a
     later epoch) alternating on the same batches, so that both see the same load on a shared machine."""
@@ -204,14 +231,23 @@ def run_steps(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
 
     for batch in batches:  # store every row (the first epoch)
         train_step(batch, cache)
-    timings: dict[str, list[float]] = {"train_plain": [], "train_cached": [], "eval_plain": [], "eval_cached": []}
+    top_only = TopBlocksOnly(cache)
+    for batch in batches:  # hand every batch's frozen states to the top-only runner (untimed)
+        eval_forward(batch, top_only)
+    timings: dict[str, list[float]] = {key: [] for key in STEP_TIMINGS}
     for _ in range(args.steps_repeats):
         for batch in batches:
             timings["train_plain"].append(train_step(batch, None))
             timings["train_cached"].append(train_step(batch, cache))
+            timings["train_top_only"].append(train_step(batch, top_only))
             timings["eval_plain"].append(eval_forward(batch, None))
             timings["eval_cached"].append(eval_forward(batch, cache))
+            timings["eval_top_only"].append(eval_forward(batch, top_only))
     pairs = len(timings["train_plain"])
+
+    def median_ratio(numerator: str, denominator: str) -> float:
+        return round(median(timings[numerator][i] / timings[denominator][i] for i in range(pairs)), 2)
+
     return {
         "encoder": encoder,
         "encoder_name": ENCODERS[encoder],
@@ -219,12 +255,13 @@ def run_steps(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
         "repeats": args.steps_repeats,
         "tokens_per_batch": [int(batch["attention_mask"].sum()) for batch in batches],
         "median_seconds": {key: round(median(values), 4) for key, values in timings.items()},
-        "train_step_speedup": round(
-            median(timings["train_plain"][i] / timings["train_cached"][i] for i in range(pairs)), 2
-        ),
-        "eval_forward_speedup": round(
-            median(timings["eval_plain"][i] / timings["eval_cached"][i] for i in range(pairs)), 2
-        ),
+        "train_step_speedup": median_ratio("train_plain", "train_cached"),
+        "eval_forward_speedup": median_ratio("eval_plain", "eval_cached"),
+        # the practical limit of any cache: the uncached step over one that only runs the trainable top
+        "train_step_bound": median_ratio("train_plain", "train_top_only"),
+        "eval_forward_bound": median_ratio("eval_plain", "eval_top_only"),
+        # what the cache's lookup costs on top of that limit (1.0: none)
+        "train_cached_over_top_only": median_ratio("train_cached", "train_top_only"),
         "seconds": timings,
     }
 
@@ -273,6 +310,7 @@ def run_compare(args: argparse.Namespace, encoder: str) -> dict[str, Any]:
     return {
         "encoder": encoder,
         "encoder_name": ENCODERS[encoder],
+        "seed": args.seed,
         "train_conversations": len(train),
         "epochs": args.epochs,
         "steps": result.global_step,
@@ -321,12 +359,26 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         summary.setdefault(run["encoder"], {}).update(
             interleaved_train_step_speedup=run["train_step_speedup"],
             interleaved_eval_forward_speedup=run["eval_forward_speedup"],
+            train_step_bound=run.get("train_step_bound"),
+            eval_forward_bound=run.get("eval_forward_bound"),
+            train_cached_over_top_only=run.get("train_cached_over_top_only"),
         )
-    compare = {run["encoder"]: run for run in result["compare"]}
-    if set(compare) == set(ENCODERS):
-        summary["mpnet_minus_minilm_dev_pair_f1"] = round(
-            compare["mpnet"]["dev"]["pair_f1"] - compare["minilm"]["dev"]["pair_f1"], 4
-        )
+    dev_f1: dict[str, dict[int, float]] = {}
+    for run in result["compare"]:
+        dev_f1.setdefault(run["encoder"], {})[run.get("seed", 42)] = run["dev"]["pair_f1"]
+    for encoder, by_seed in dev_f1.items():
+        values = list(by_seed.values())
+        summary.setdefault(encoder, {})["dev_pair_f1_over_seeds"] = {
+            "seeds": sorted(by_seed),
+            "mean": round(mean(values), 4),
+            "std": round(stdev(values), 4) if len(values) > 1 else None,
+        }
+    if set(dev_f1) == set(ENCODERS):
+        shared = sorted(set(dev_f1["mpnet"]) & set(dev_f1["minilm"]))
+        summary["mpnet_minus_minilm_dev_pair_f1"] = {
+            "per_seed": {seed: round(dev_f1["mpnet"][seed] - dev_f1["minilm"][seed], 4) for seed in shared},
+            "mean": round(mean(dev_f1["mpnet"][seed] - dev_f1["minilm"][seed] for seed in shared), 4),
+        }
     return summary
 
 
@@ -354,16 +406,19 @@ def markdown_tables(result: dict[str, Any]) -> str:
     if result.get("steps"):
         lines += [
             "",
-            "| encoder | training step, uncached / cached (s, median) | speed-up | evaluation forward, uncached / "
-            "cached (s) | speed-up |",
-            "|---|---|---|---|---|",
+            "| encoder | training step, uncached / cached / top blocks only (s, median) | speed-up | bound "
+            "(uncached / top only) | evaluation forward, uncached / cached / top only (s) | speed-up | bound |",
+            "|---|---|---|---|---|---|---|",
         ]
         for run in result["steps"]:
             median_seconds = run["median_seconds"]
+            top_train = median_seconds.get("train_top_only", float("nan"))
+            top_eval = median_seconds.get("eval_top_only", float("nan"))
             lines.append(
                 f"| {run['encoder_name']} | {median_seconds['train_plain']:.2f} / {median_seconds['train_cached']:.2f} "
-                f"| {run['train_step_speedup']} | {median_seconds['eval_plain']:.2f} / "
-                f"{median_seconds['eval_cached']:.2f} | {run['eval_forward_speedup']} |"
+                f"/ {top_train:.2f} | {run['train_step_speedup']} | {run.get('train_step_bound', '–')} | "
+                f"{median_seconds['eval_plain']:.2f} / {median_seconds['eval_cached']:.2f} / {top_eval:.2f} | "
+                f"{run['eval_forward_speedup']} | {run.get('eval_forward_bound', '–')} |"
             )
     floor = result.get("floor_self_and_previous")
     if result["compare"] and floor:
@@ -378,10 +433,17 @@ def markdown_tables(result: dict[str, Any]) -> str:
         for run in result["compare"]:
             dev = run["dev"]
             lines.append(
-                f"| pair scorer, {run['encoder_name']} | {dev['pair_f1']:.4f} | {dev['pair_precision']:.3f} / "
+                f"| pair scorer, {run['encoder_name']}, seed {run.get('seed', 42)} | {dev['pair_f1']:.4f} | {dev['pair_precision']:.3f} / "
                 f"{dev['pair_recall']:.3f} | {dev['threshold']:.3f} | {dev['pair_auprc']:.4f} | "
                 f"{run['train_seconds']:.0f} | {run['pipeline_documents_per_second']:.2f} |"
             )
+        for encoder, name in ENCODERS.items():
+            over_seeds = result["summary"].get(encoder, {}).get("dev_pair_f1_over_seeds")
+            if over_seeds and over_seeds["std"] is not None:
+                lines.append(
+                    f"| pair scorer, {name}, mean ± std over seeds {over_seeds['seeds']} | "
+                    f"{over_seeds['mean']:.4f} ± {over_seeds['std']:.4f} | – | – | – | – | – |"
+                )
     return "\n".join(lines)
 
 
@@ -458,7 +520,11 @@ def main() -> None:
         ),
         "splits": {k: v.num_rows for k, v in data.items()},
         "floor_self_and_previous": floor_scores(data["dev"]),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("output", "job", "record")},
+        # the settings each part last ran with (parts run by separate invocations keep their own)
+        "settings": {
+            part: {k: v for k, v in vars(args).items() if k not in ("output", "job", "record", "parts")}
+            for part in args.parts
+        },
         "timing": [],
         "steps": [],
         "compare": [],
@@ -467,18 +533,25 @@ def main() -> None:
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"),
         "versions": {"hf_ecpe": hf_ecpe.__version__, "torch": torch.__version__},
     }
-    if Path(args.output).is_file():  # keep what an earlier invocation measured for the other part
-        previous = json.loads(Path(args.output).read_text())
+    if Path(args.output).is_file():  # keep what earlier invocations measured; a new run replaces only its own
+        previous = json.loads(Path(args.output).read_text())  # configuration (and seed)
         for part in PARTS:
-            if part not in args.parts:
-                result[part] = previous.get(part, [])
+            result[part] = previous.get(part, [])
+            if part not in args.parts and previous.get(part) and part in previous.get("settings", {}):
+                result["settings"][part] = previous["settings"][part]
     jobs = [("timing", e, c) for e in args.encoders for c in (False, True)] if "timing" in args.parts else []
     jobs += [("steps", e, True) for e in args.encoders] if "steps" in args.parts else []
     jobs += [("compare", e, True) for e in args.encoders] if "compare" in args.parts else []
     for part, encoder, cached in jobs:
         record = in_subprocess(argv, {"part": part, "encoder": encoder, "cached": cached})
-        result[part] = [
-            run for run in result[part] if not (run["encoder"] == encoder and run.get("cached", True) == cached)
+        result[part] = [  # a run replaces the earlier one of its configuration (and seed, for compare)
+            run
+            for run in result[part]
+            if not (
+                run["encoder"] == encoder
+                and run.get("cached", True) == cached
+                and run.get("seed", 42) == record.get("seed", 42)
+            )
         ]
         result[part].append(record)
         result["summary"] = summarise(result)

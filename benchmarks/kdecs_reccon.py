@@ -210,7 +210,6 @@ def semeval(args: argparse.Namespace, results: dict, save) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     from hf_ecpe._registration import register_all
-    from hf_ecpe.data.kd_ecs import KdEcsCollator, decode_conversation, pair_examples, predict_examples
     from hf_ecpe.llm.data import corpus_labels, load_corpus_rows, row_triplets
     from hf_ecpe.llm.inference import score_triplets
     from hf_ecpe.trainers.kd_ecs import evaluate_kd_ecs
@@ -248,13 +247,9 @@ def semeval(args: argparse.Namespace, results: dict, save) -> None:
         model = AutoModel.from_pretrained(str(folder)).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         scores = evaluate_kd_ecs(model, tokenizer, dev, batch_size=32)
-        collator = KdEcsCollator(tokenizer, model.config)
         predicted = []
-        for row in dev:
-            examples = pair_examples(row, model.config, tokenizer, "all")
-            decoded = decode_conversation(
-                row["units"], examples, predict_examples(model, examples, collator), model.config
-            )
+        for row in dev:  # the pipeline's path: every candidate pair, the model's chosen threshold
+            decoded = model.predict(list(row["units"]), list(row["speakers"]) or None, tokenizer=tokenizer).to_dict()
             predicted.append([
                 {"emotion_unit": p["emotion_index"], "emotion_start": p["emotion_span"][0],
                  "emotion_end": p["emotion_span"][1], "cause_unit": p["cause_index"], "cause_start": p["cause_span"][0],

@@ -25,22 +25,30 @@ def tiny_random_encoder(
     """A random 1-layer ``BertModel`` and a word-level ``BertTokenizer`` whose vocabulary is the ``vocab_size`` most
     frequent lower-cased words / CJK characters / punctuation marks of ``train_units`` (one list of unit texts per
     row; deterministic: ties are broken alphabetically)."""
-    from transformers import BertConfig, BertModel, BertTokenizer
-
     counts = Counter(token for units in train_units for unit in units for token in _WORD.findall(unit.lower()))
     words = [word for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:vocab_size]]
+    return tiny_bert(words, hidden_size=hidden_size, intermediate_size=2 * hidden_size, max_position_embeddings=512)
+
+
+def tiny_bert(
+    words: Sequence[str], hidden_size: int = 16, intermediate_size: int = 32, max_position_embeddings: int = 128
+) -> tuple[Any, Any]:
+    """A random 1-layer ``BertModel`` (2 heads; weights from the current torch seed) and a lower-casing word-level
+    ``BertTokenizer`` over ``[PAD] [UNK] [CLS] [SEP] [MASK]`` + ``words`` (duplicates dropped, order kept)."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {token: index for index, token in enumerate(dict.fromkeys(specials + words))}
+    vocab = {token: index for index, token in enumerate(dict.fromkeys([*specials, *words]))}
     tokenizer = BertTokenizer(vocab=vocab, do_lower_case=True)
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=hidden_size,
         num_hidden_layers=1,
         num_attention_heads=2,
-        intermediate_size=2 * hidden_size,
-        max_position_embeddings=512,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
     )
     return BertModel(config), tokenizer
 
 
-__all__ = ["TINY_RANDOM", "tiny_random_encoder"]
+__all__ = ["TINY_RANDOM", "tiny_bert", "tiny_random_encoder"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,12 +148,11 @@ def benchmark_section(
 
 def full_table_section(benchmark: dict[str, Any], path: str) -> str:
     """The benchmark's own markdown (``benchmarks/default_model.py``: every number with its floors) under a heading."""
-    import importlib.util
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")  # scripts, not a package
+    if benchmarks not in sys.path:
+        sys.path.insert(0, benchmarks)
+    from default_model import markdown_table
 
-    source = Path(__file__).resolve().parents[1] / "benchmarks" / "default_model.py"
-    spec = importlib.util.spec_from_file_location("default_model_benchmark", source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     return "\n".join(
         [
             "",
@@ -160,7 +160,7 @@ def full_table_section(benchmark: dict[str, Any], path: str) -> str:
             "",
             f"From `{Path(path).as_posix()}`; each cell is `model (floor: self / floor: self and previous)`.",
             "",
-            module.markdown_table(benchmark),
+            markdown_table(benchmark),
             "",
         ]
     )

@@ -62,23 +62,13 @@ def corpus_dir(data_root: Path, folder: str) -> Path:
 
 
 def build_tiny_encoder(path: Path, hidden_size: int = 16, max_position_embeddings: int = 128) -> Path:
-    """Save a tiny random BertModel + BertTokenizer (word vocabulary) to ``path``; returns ``path``."""
+    """Save a tiny random BertModel + BertTokenizer (word vocabulary :data:`TINY_WORDS`) to ``path``; returns it."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
+
+    from hf_ecpe.testing import tiny_bert
 
     torch.manual_seed(0)
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(specials + TINY_WORDS))}
-    tokenizer = BertTokenizer(vocab=vocab, do_lower_case=True)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=hidden_size,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=max_position_embeddings,
-    )
-    model = BertModel(config)
+    model, tokenizer = tiny_bert(TINY_WORDS, hidden_size=hidden_size, max_position_embeddings=max_position_embeddings)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)

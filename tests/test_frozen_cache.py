@@ -149,6 +149,30 @@ def test_cached_forward_equals_the_whole_encoder_in_eval_mode(encoder_dir, metho
         assert torch.allclose(output.emotion_logits, reference.emotion_logits, atol=1e-5, rtol=0)
 
 
+def test_benchmark_top_only_runner_computes_what_the_cache_computes(encoder_dir):
+    """``benchmarks/frozen_cache.py`` times the limit of any cache with a runner that is handed the frozen states
+    directly; it must compute the same outputs as the cache (windows of a long document included), or its timing
+    would measure another model."""
+    from conftest import import_benchmark
+    from transformers import AutoTokenizer
+
+    from hf_ecpe.methods import method_for
+
+    model = _model(encoder_dir).eval()
+    train, _ = _data()
+    collator = method_for(model).build_collator(AutoTokenizer.from_pretrained(encoder_dir), model.config, None)
+    batch = collator([train[i] for i in range(4)])
+    with torch.no_grad():
+        cache = FrozenEncoderCache()
+        model.encoder_runner = cache
+        cached = model(**batch)
+        model.encoder_runner = import_benchmark("frozen_cache").TopBlocksOnly(FrozenEncoderCache())
+        first, second = model(**batch), model(**batch)
+    assert sum(states.shape[0] for states in model.encoder_runner.states.values()) > 4  # rows = the windows
+    for output in (first, second):
+        assert torch.allclose(output.pair_logits, cached.pair_logits, atol=1e-6, rtol=0)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------------------------

@@ -16,14 +16,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, BertTokenizer
 
 import hf_ecpe
-from hf_ecpe.data.kd_ecs import (
-    KdEcsCollator,
-    build_prompt,
-    char_span,
-    pair_examples,
-    prepare_dataset,
-    prepare_tokenizer,
-)
+from hf_ecpe.data.kd_ecs import KdEcsCollator, pair_examples, prepare_dataset
 from hf_ecpe.losses import connective_loss, distillation_loss
 from hf_ecpe.methods import get_method
 from hf_ecpe.models.kd_ecs import (
@@ -32,6 +25,13 @@ from hf_ecpe.models.kd_ecs import (
     KdEcsTeacherConfig,
     KdEcsTeacherModel,
     best_spans,
+)
+from hf_ecpe.models.kd_ecs.processing_kd_ecs import (
+    aggregate_emotions,
+    build_prompt,
+    char_span,
+    predict_examples,
+    prepare_tokenizer,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -308,8 +308,6 @@ def test_the_span_head_switch_prompt_positions_or_per_token(tiny_encoder_dir):
 
 
 def test_the_emotion_of_an_utterance_is_the_mean_of_its_prompts(tiny_encoder_dir):
-    from hf_ecpe.data.kd_ecs import aggregate_emotions, predict_examples
-
     model, tokenizer = tiny_student(tiny_encoder_dir)
     examples = pair_examples(ROW, model.config, tokenizer)
     predictions = predict_examples(model, examples, KdEcsCollator(tokenizer, model.config), batch_size=3)

@@ -32,6 +32,9 @@ from typing import Any
 
 import torch
 
+# the source encoding lives in the model folder (remote code: the model's predict() encodes with it)
+from hf_ecpe.models.empathy.modeling_empathy import encode_context
+
 LISTENER = "listener"
 
 #: A small English emotion lexicon (hand-written for hf_ecpe; the paper uses NRC-VAD, which is not available
@@ -156,22 +159,6 @@ def split_by_conversation(dataset: Any, dev_fraction: float = 0.2, seed: int = 0
 # ---------------------------------------------------------------------------------------------------------------
 # Tokens
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def encode_context(tokenizer: Any, utterances: Sequence[str], max_length: int) -> tuple[list[int], list[int]]:
-    """``[CLS] u_1 [SEP] u_2 [SEP] …`` ids and, per token, its utterance index (-1 for [CLS]); longer contexts keep
-    [CLS] and the last ``max_length - 1`` tokens (the oldest utterances are cut)."""
-    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
-    ids, owners = [start], [-1]
-    for index, utterance in enumerate(utterances):
-        pieces = tokenizer(utterance, add_special_tokens=False)["input_ids"] + [end]
-        ids.extend(pieces)
-        owners.extend([index] * len(pieces))
-    if len(ids) > max_length:
-        keep = max_length - 1
-        ids, owners = [start] + ids[-keep:], [-1] + owners[-keep:]
-    return ids, owners
 
 
 def token_cause_labels(

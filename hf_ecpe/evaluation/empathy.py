@@ -1,8 +1,8 @@
 """Evaluation of an empathetic response generator: the ``scripts.evaluate`` runner and the HTML sample report.
 
 :func:`evaluate_empathy_model` (run by the method's ``EmpathyEvaluator``) turns a split of canonical conversations into
-examples (the model config's ``response_turns``), generates one response per example with the model's saved
-``GenerationConfig`` (greedy unless it says otherwise), and scores with
+examples (the model config's ``response_turns``), generates one response per example through the model's
+``predict`` with its saved ``GenerationConfig`` (greedy unless it says otherwise), and scores with
 :func:`hf_ecpe.evaluation.generation.empathetic_generation_scores`:
 
 - ``bleu_nltk``: NLTK corpus BLEU-4 on the corpus tokens (the reference's number; hypotheses are re-joined into the
@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 DEFAULT_BERTSCORE_LAYER = 6
 
 
@@ -41,49 +39,6 @@ def default_bertscore_model() -> str | None:
         return packaged_encoder_path(DEFAULT_BERTSCORE_ENCODER)
     except ImportError:
         return None
-
-
-def predict_examples(
-    model: Any, tokenizer: Any, examples: Sequence[Mapping[str, Any]], *, batch_size: int = 16, **generate_kwargs: Any
-) -> list[dict[str, Any]]:
-    """Per example: ``response`` (generated, corpus-tokenised), ``emotion``, ``emotion_score``, ``tokens`` of the
-    context, ``gates`` and ``cause_probabilities`` per token."""
-    from hf_ecpe.data.empathy import EmpathyCollator
-    from hf_ecpe.trainers.empathy import decode_texts
-
-    collator = EmpathyCollator(tokenizer, model.config)
-    labels = model.config.emotion_labels
-    device = next(model.parameters()).device
-    predictions = []
-    model.eval()
-    for start in range(0, len(examples), batch_size):
-        chunk = [dict(example) for example in examples[start : start + batch_size]]
-        batch = collator([{**example, "response": None} for example in chunk])
-        input_ids, attention_mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-        with torch.no_grad():
-            encoded = model.get_encoder()(input_ids, attention_mask)
-            generated = model.generate(
-                input_ids=input_ids, attention_mask=attention_mask, encoder_outputs=encoded, **generate_kwargs
-            )
-        texts = decode_texts(tokenizer, generated[:, 1:].cpu().numpy())
-        probabilities = torch.softmax(encoded.emotion_logits.float(), dim=-1)
-        cause = (
-            torch.softmax(encoded.cause_logits.float(), dim=-1)[..., 1] if encoded.cause_logits is not None else None
-        )
-        for b in range(len(chunk)):
-            n = int(attention_mask[b].sum())
-            score, index = probabilities[b].max(dim=-1)
-            predictions.append(
-                {
-                    "response": texts[b],
-                    "emotion": labels[int(index)],
-                    "emotion_score": float(score),
-                    "tokens": tokenizer.convert_ids_to_tokens(input_ids[b, :n].tolist()),
-                    "gates": encoded.gates[b, :n].float().tolist() if encoded.gates is not None else None,
-                    "cause_probabilities": cause[b, :n].tolist() if cause is not None else None,
-                }
-            )
-    return predictions
 
 
 def evaluate_empathy_model(
@@ -102,8 +57,10 @@ def evaluate_empathy_model(
 
     examples = prepare_empathy_dataset(dataset, model.config, tokenizer, "evaluate")
     rows = [dict(row) for row in examples]
-    predictions = predict_examples(model, tokenizer, rows, batch_size=batch_size, **dict(generate_kwargs or {}))
-    hypotheses = [p["response"] for p in predictions]
+    predictions = model.predict(
+        [row["context"] for row in rows], tokenizer=tokenizer, batch_size=batch_size, **dict(generate_kwargs or {})
+    )
+    hypotheses = [p.response for p in predictions]
     references = [" ".join(row["response"].split()) for row in rows]
     from hf_ecpe.encoders import is_packaged_encoder, resolve_encoder_path
 
@@ -118,7 +75,7 @@ def evaluate_empathy_model(
         bleu_impl="nltk",
         bertscore_model=bertscore_model,
         bertscore_num_layers=bertscore_num_layers if bertscore_model else None,
-        emotion_predictions=[p["emotion"] for p in predictions],
+        emotion_predictions=[p.emotion for p in predictions],
         emotion_references=[row["emotion"] for row in rows],
     )
     metrics["bleu_nltk"] = metrics.pop("bleu")
@@ -131,7 +88,7 @@ def evaluate_empathy_model(
     generation.update(generate_kwargs or {})
     metrics["generation"] = {key: generation.get(key) for key in ("max_new_tokens", "num_beams", "do_sample", "top_k")}
     metrics["samples"] = [
-        {"context": row["context"], "reference": row["response"], "generated": p["response"], "emotion": p["emotion"]}
+        {"context": row["context"], "reference": row["response"], "generated": p.response, "emotion": p.emotion}
         for row, p in list(zip(rows, predictions))[:5]
     ]
     return metrics
@@ -154,7 +111,9 @@ def sample_report_html(
 ) -> Path:
     """Write the HTML sample report of ``examples`` (see the module docstring) to ``path``; returns the path."""
     rows = [dict(example) for example in examples]
-    predictions = predict_examples(model, tokenizer, rows, batch_size=batch_size, **generate_kwargs)
+    predictions = model.predict(
+        [row["context"] for row in rows], tokenizer=tokenizer, batch_size=batch_size, **generate_kwargs
+    )
     config = model.config
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -169,27 +128,27 @@ def sample_report_html(
         "gate value g<sub>i</sub> (hard gates: 0 or 1; soft gates: P(cause)); the tooltip gives P(cause).</p>",
     ]
     for row, prediction in zip(rows, predictions):
-        gates = prediction["gates"] or prediction["cause_probabilities"]
-        probabilities = prediction["cause_probabilities"]
+        gates = prediction.gates or prediction.cause_probabilities
+        probabilities = prediction.cause_probabilities
         tokens = []
-        for index, token in enumerate(prediction["tokens"]):
+        for index, token in enumerate(prediction.tokens):
             value = gates[index] if gates is not None else 0.0
             tip = f"P(cause)={probabilities[index]:.2f}" if probabilities is not None else "no cause head"
-            if gates is not None and prediction["gates"] is not None:
-                tip += f", gate={prediction['gates'][index]:.2f}"
+            if gates is not None and prediction.gates is not None:
+                tip += f", gate={prediction.gates[index]:.2f}"
             tokens.append(f"<span class='tok' style='{_shade(value)}' title='{tip}'>{html.escape(token)}</span>")
             if token == tokenizer.sep_token:
                 tokens.append("<br>")
         gold = row.get("emotion")
-        mark = "ok" if gold == prediction["emotion"] else "bad"
+        mark = "ok" if gold == prediction.emotion else "bad"
         parts.append(
             "<div class='ex'>"
             f"<div><b>{html.escape(str(row.get('id', '')))}</b></div>"
             f"<div>{''.join(tokens)}</div><table>"
-            f"<tr><td>emotion</td><td class='{mark}'>predicted <b>{html.escape(prediction['emotion'])}</b> "
-            f"({prediction['emotion_score']:.2f}) · gold <b>{html.escape(str(gold))}</b></td></tr>"
+            f"<tr><td>emotion</td><td class='{mark}'>predicted <b>{html.escape(prediction.emotion)}</b> "
+            f"({prediction.emotion_score:.2f}) · gold <b>{html.escape(str(gold))}</b></td></tr>"
             f"<tr><td>causes (gold)</td><td>utterances {html.escape(str(row.get('cause_utterances')))}</td></tr>"
-            f"<tr><td>generated</td><td>{html.escape(prediction['response'])}</td></tr>"
+            f"<tr><td>generated</td><td>{html.escape(prediction.response)}</td></tr>"
             f"<tr><td>reference</td><td>{html.escape(str(row.get('response', '')))}</td></tr></table></div>"
         )
     parts.append("</body></html>")
@@ -203,6 +162,5 @@ __all__ = [
     "DEFAULT_BERTSCORE_LAYER",
     "default_bertscore_model",
     "evaluate_empathy_model",
-    "predict_examples",
     "sample_report_html",
 ]

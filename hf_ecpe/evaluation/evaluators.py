@@ -91,7 +91,8 @@ class KdEcsTeacherEvaluator(Evaluator):
 
 
 class KdEcsStudentEvaluator(KdEcsTeacherEvaluator):
-    """The KD-ECS student: RECCON span scores + SemEval-2024 / triplet scores of its end-to-end output."""
+    """The KD-ECS student: RECCON span scores + SemEval-2024 / triplet scores of its end-to-end output (decoded by the
+    functions ``model.predict`` runs, ``hf_ecpe.models.kd_ecs.processing_kd_ecs``)."""
 
     primary_metric = "span_macro_f1"
     model_name = "a KD-ECS model"

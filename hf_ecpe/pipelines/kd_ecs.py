@@ -2,17 +2,18 @@
 
 Chosen by ``EmotionCausePipeline`` for the KD-ECS methods (their ``MethodSpec.extra["pipeline_class"]``). Same
 inputs as every emotion-cause pipeline (a conversation ``{"utterances": [...], "speakers": [...]}``, a list of
-units, a text; a list is a batch). The student reads one prompt per candidate pair (u_i, u_j), j <= i
-(``hf_ecpe.data.kd_ecs``), so a conversation of n utterances costs n (n + 1) / 2 prompts, run ``prompt_batch_size``
-at a time; ``batch_size`` (at call time or when building the pipeline, as for every pipeline) is the number of
-conversations whose prompts share those forward passes.
+units, a text; a list is a batch). A thin adapter: each input is normalised (:func:`normalise_input`), the
+conversations go to ``model.predict`` (``KdEcsPreTrainedModel.predict``) and each
+:class:`~hf_ecpe.models.kd_ecs.SpanPairPrediction` is returned as its ``to_dict()`` — the schema is documented there
+(the shared ``units`` / ``pairs`` / ``emotions`` / ``causes``; each pair adds ``category`` and ``category_score``,
+the character ``cause_span`` with its ``cause_span_text`` and the ``emotion_span`` with its ``emotion_span_text``,
+the keys of the triplet LLM).
 
-Output per conversation: the shared schema (``units``, ``pairs`` with ``emotion_index``, ``cause_index``,
-``emotion_text``, ``cause_text``, ``score``; ``emotions``; ``causes``) where each pair adds ``category`` (the emotion
-of u_i: the argmax of its mean emotion logits over its prompts) and ``category_score``, the character ``cause_span``
-(``[start, end)`` in the cause utterance) with its ``cause_span_text``, and ``emotion_span`` (the whole emotion
-utterance) with ``emotion_span_text`` — the keys of the triplet LLM. A pair is kept when u_i's emotion is not neutral
-and its causal probability exceeds ``threshold`` (default: the model's ``decode_threshold``, chosen on validation).
+The student reads one prompt per candidate pair (u_i, u_j), j <= i, so a conversation of n utterances costs
+n (n + 1) / 2 prompts, run ``prompt_batch_size`` at a time; ``batch_size`` (at call time or when building the
+pipeline, as for every pipeline) is the number of conversations whose prompts share those forward passes.
+``threshold`` (default: the model's ``decode_threshold``, chosen on validation) and ``max_span_tokens`` hold for
+one call; the model's config is never changed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from hf_ecpe.data.inputs import normalise_input
+from hf_ecpe.models.kd_ecs.processing_kd_ecs import is_student
 
-from .emotion_cause import EmotionCausePipeline, _is_batch, empty_result
+from .emotion_cause import EmotionCausePipeline, _is_batch
 
 
 class KdEcsPipeline(EmotionCausePipeline):
@@ -29,12 +31,11 @@ class KdEcsPipeline(EmotionCausePipeline):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from hf_ecpe.data.kd_ecs import is_student
-
         if not is_student(self.model.config):
             raise TypeError(
-                f"{type(self.model).__name__} is a KD-ECS teacher: it reads the gold emotion of every utterance and "
-                "serves training only; run the pipeline with the distilled student"
+                f"{type(self.model).__name__} is a KD-ECS teacher: it reads the gold emotion of every utterance, which "
+                "pipeline inputs do not have; run the pipeline with the distilled student (or call the teacher's "
+                "predict(..., emotions=...))"
             )
         if self.model.config.given_emotion:
             raise TypeError(
@@ -43,8 +44,9 @@ class KdEcsPipeline(EmotionCausePipeline):
             )
 
     def __call__(self, inputs: Any, *args: Any, batch_size: int | None = None, **kwargs: Any) -> Any:
-        """One conversation (or a list of them: a batch). ``batch_size``: conversations whose prompts are scored
-        together, ``prompt_batch_size`` prompts per forward pass (the pipeline's own ``batch_size`` by default)."""
+        """One conversation (or a list of them: a batch) → ``model.predict`` → ``to_dict()``. ``batch_size``:
+        conversations whose prompts are scored together, ``prompt_batch_size`` prompts per forward pass (the
+        pipeline's own ``batch_size`` by default)."""
         if args:
             raise TypeError(f"the emotion-cause pipeline takes its parameters by keyword, got {args!r:.80}")
         single = not _is_batch(inputs)
@@ -54,19 +56,11 @@ class KdEcsPipeline(EmotionCausePipeline):
         size = batch_size or self._batch_size or 1
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {size!r}")
-        preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
+        preprocess, forward, _ = self._sanitize_parameters(**kwargs)
         preprocess = {**self._preprocess_params, **preprocess}
-        forward = {**self._forward_params, **forward}
-        postprocess = {**self._postprocess_params, **postprocess}
-        metas = [self.preprocess(document, **preprocess)["meta"] for document in documents]
-        results = []
-        for start in range(0, len(metas), size):
-            chunk = metas[start : start + size]
-            pooled = {"meta": {"units": None, "examples": [example for meta in chunk for example in meta["examples"]]}}
-            predictions = self._forward(pooled, **forward)["predictions"]
-            for meta in chunk:
-                own, predictions = predictions[: len(meta["examples"])], predictions[len(meta["examples"]) :]
-                results.append(self.postprocess({"meta": meta, "predictions": own}, **postprocess))
+        forward = {**self._forward_params, **forward, "batch_size": size}
+        inputs = [self.preprocess(document, **preprocess) for document in documents]
+        results = [self.postprocess(prediction) for prediction in self._forward(inputs, **forward)]
         return results[0] if single else results
 
     def _sanitize_parameters(
@@ -77,60 +71,43 @@ class KdEcsPipeline(EmotionCausePipeline):
         max_span_tokens: int | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
+        """``language`` goes to :func:`normalise_input`, the others to ``model.predict`` (which checks them)."""
         if kwargs:
             raise TypeError(
                 f"unknown KD-ECS pipeline parameter(s) {sorted(kwargs)} (it takes threshold, language, "
                 "prompt_batch_size, max_span_tokens)"
             )
-        preprocess: dict[str, Any] = {}
-        forward: dict[str, Any] = {}
-        postprocess: dict[str, Any] = {}
-        if language is not None:
-            preprocess["language"] = language
-        if threshold is not None:
-            if not 0.0 <= float(threshold) <= 1.0:
-                raise ValueError(f"threshold is a probability in [0, 1], got {threshold}")
-            postprocess["threshold"] = float(threshold)
-        if prompt_batch_size is not None:
-            if int(prompt_batch_size) < 1:
-                raise ValueError(f"prompt_batch_size must be >= 1, got {prompt_batch_size}")
-            forward["prompt_batch_size"] = int(prompt_batch_size)
-        if max_span_tokens is not None:
-            if int(max_span_tokens) < 1:
-                raise ValueError(f"max_span_tokens must be >= 1, got {max_span_tokens}")
-            forward["max_span_tokens"] = int(max_span_tokens)
-        return preprocess, forward, postprocess
+        preprocess = {"language": language} if language is not None else {}
+        forward = {
+            name: value
+            for name, value in (
+                ("prompt_batch_size", prompt_batch_size),
+                ("max_span_tokens", max_span_tokens),
+                ("threshold", threshold),
+            )
+            if value is not None
+        }
+        return preprocess, forward, {}
 
     def preprocess(self, inputs: Any, language: str | None = None) -> dict[str, Any]:
-        from hf_ecpe.data.kd_ecs import pair_examples
-
+        """One pipeline input → its ``units`` and ``speakers`` (:func:`normalise_input`)."""
         units, speakers = normalise_input(inputs, language)
-        row = {"id": "input", "units": units, "speakers": speakers or []}
-        examples = pair_examples(row, self.model.config, self.tokenizer, "all", labelled=False) if units else []
-        return {"meta": {"units": units, "examples": examples}}
+        return {"units": units, "speakers": speakers}
 
-    def _forward(
-        self, model_inputs: dict[str, Any], prompt_batch_size: int = 32, max_span_tokens: int | None = None
-    ) -> dict:
-        from hf_ecpe.data.kd_ecs import KdEcsCollator, predict_examples
-
-        meta = model_inputs["meta"]
-        meta = meta[0] if isinstance(meta, list) else meta
-        if not meta["examples"]:
-            return {"meta": meta, "predictions": []}
-        collator = KdEcsCollator(self.tokenizer, self.model.config)
-        predictions = predict_examples(self.model, meta["examples"], collator, prompt_batch_size, max_span_tokens)
-        return {"meta": meta, "predictions": predictions}
-
-    def postprocess(self, model_outputs: dict[str, Any], threshold: float | None = None) -> dict[str, Any]:
-        from hf_ecpe.data.kd_ecs import decode_conversation
-
-        meta = model_outputs["meta"]
-        if not meta["units"]:
-            return empty_result()
-        return decode_conversation(
-            meta["units"], meta["examples"], model_outputs["predictions"], self.model.config, threshold
+    def _forward(self, model_inputs: Any, **params: Any) -> list:
+        """``model.predict`` of normalised conversations (one, or a list)."""
+        conversations = model_inputs if isinstance(model_inputs, list) else [model_inputs]
+        return self.model.predict(
+            [conversation["units"] for conversation in conversations],
+            [conversation["speakers"] for conversation in conversations],
+            tokenizer=self.tokenizer,
+            **params,
         )
+
+    def postprocess(self, model_outputs: Any) -> dict[str, Any]:
+        """A :class:`~hf_ecpe.models.kd_ecs.SpanPairPrediction` (or the first of a list) → the output schema."""
+        prediction = model_outputs[0] if isinstance(model_outputs, list) else model_outputs
+        return prediction.to_dict()
 
 
 __all__ = ["KdEcsPipeline"]

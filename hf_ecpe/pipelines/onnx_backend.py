@@ -4,9 +4,9 @@
 ``model.onnx`` (the WHOLE pair model: encoder, unit pooling, context layer, unit / category heads and pair head in one
 graph), the tokenizer, the model's ``config.json``, ``onnx_config.json`` (what the graph takes and how it was made)
 and a ``README.md`` card. ``hf_ecpe.pipeline("emotion-cause", model=DIR)`` serves it: the pipeline's own code
-(normalisation, clause splitting, collation, pieces, decoding, categories, offsets) runs unchanged, only the model
-forward is an onnxruntime session, and decoding is the PyTorch model class's own ``decode_pairs`` /
-``decode_units`` / ``decode_categories``.
+(normalisation, clause splitting, offsets) and the PyTorch model class's own ``predict`` (collation, pieces,
+``decode_pairs`` / ``decode_units`` / ``decode_categories``) run unchanged; only the model forward is an onnxruntime
+session.
 
 The graph boundary (:class:`PairModelGraph`)::
 
@@ -98,8 +98,8 @@ UNSUPPORTED_REASONS = {
     "kd_ecs_student": "KD-ECS extracts spans with its own pipeline and prompt-based encoder",
     "kd_ecs_teacher": "the KD-ECS teacher is a training-time model that reads gold emotions",
 }
-#: Methods of the PyTorch model class that the ONNX model uses as they are (decoding and input checks).
-DELEGATED_METHODS = ("decode_pairs", "decode_units", "decode_categories", "_default_top_k", "_unit_inputs")
+#: Methods of the PyTorch model class that the ONNX model uses as they are (prediction, decoding, input checks).
+DELEGATED_METHODS = ("predict", "decode_pairs", "decode_units", "decode_categories", "_default_top_k", "_unit_inputs")
 #: Sample documents traced and checked at export time (any tokenizer: unknown words become [UNK]).
 EXAMPLE_DOCUMENTS = (
     ["i was so happy", "because i passed the exam", "today"],
@@ -196,8 +196,9 @@ class OnnxPairModel:
     It offers what the emotion-cause pipeline uses of a PyTorch pair model: ``config`` (the model's own config, so
     the pipeline picks the same pipeline class and settings), ``forward(**batch)`` returning the PyTorch model's
     output class with ``emotion_logits`` / ``cause_logits`` / ``pair_logits`` / ``candidate_mask`` /
-    ``category_logits``, and the PyTorch class's ``decode_pairs`` / ``decode_units`` / ``decode_categories`` (the
-    same functions, bound to this object). CPU only.
+    ``category_logits``, and the PyTorch class's ``predict`` / ``decode_pairs`` / ``decode_units`` /
+    ``decode_categories`` (the same functions, bound to this object: ``predict`` runs the model module's
+    :func:`~hf_ecpe.prediction.predict_pairs` copy with this forward). CPU only.
 
     Args:
         folder: the export folder.

@@ -14,10 +14,11 @@ module-level assignment (the idea of transformers' ``utils/check_copies.py``)::
 
 The target is ``hf_ecpe.models.<folder>.<module>.<Name>[.<method>]``: a module-level function, class or assignment,
 or an attribute (method, nested class, assignment) of a class. A few modules outside the model folders hold originals
-whose copied definitions need only what a model folder may import, the standard library and torch
+whose copied definitions need only what a model folder may import, the standard library, torch and transformers
 (:data:`SHARED_MODULES`: ``hf_ecpe.encoders.packaged_encoder_path``, the packaged-encoder registry that partial
 checkpoints need; ``hf_ecpe.modeling_utils.plan_unit_windows``, the pair helpers the pipelines use too;
-``hf_ecpe.losses.kd_ecs.connective_loss``, the losses a ``forward`` computes).
+``hf_ecpe.losses.kd_ecs.connective_loss``, the losses a ``forward`` computes; ``hf_ecpe.prediction.predict_pairs``,
+the inference behind the pair models' ``predict``, which the pipelines and the trainers' metrics use too).
 
 ``with Old->New[,Old2->New2]`` lists plain-text replacements applied, in order, to the original before the
 comparison (so ``A2Net->MultimodalPairScorer`` also turns ``A2NetConfig`` into ``MultimodalPairScorerConfig``). The comparison is on source text: both sides are dedented, the
@@ -50,7 +51,7 @@ PACKAGE = "hf_ecpe"
 MODELS = (PACKAGE, "models")
 #: Modules and packages outside the model folders whose definitions may be copied into them
 #: (``hf_ecpe.<module>.<Name>``, ``hf_ecpe.<package>.<module>.<Name>``).
-SHARED_MODULES = ("encoders", "losses", "modeling_utils")
+SHARED_MODULES = ("encoders", "losses", "modeling_utils", "prediction")
 MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*Copied from\s+(?P<target>\S+)(?P<rest>.*)$")
 REPLACEMENTS = re.compile(r"^\s+with\s+(?P<pairs>\S.*?)\s*$")
 REPLACEMENT = re.compile(r"^\s*(?P<old>\S+?)->(?P<new>\S*)\s*$")

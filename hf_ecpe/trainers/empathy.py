@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from hf_ecpe.models.empathy.modeling_empathy import decode_texts, to_corpus_tokens  # the model's predict() decodes
+
 from .arguments import GenerationTrainingArguments
 from .generation import GenerationTrainer
 
@@ -47,38 +49,6 @@ class EmpathyTrainingArguments(GenerationTrainingArguments):
         super().__post_init__()
         if self.reasoner_epochs < 0:
             raise ValueError(f"reasoner_epochs must be >= 0, got {self.reasoner_epochs}")
-
-
-def to_corpus_tokens(text: str) -> str:
-    """A decoded WordPiece text in the tokenisation of the ED corpus: ``i ' m`` → ``i 'm``, ``n ' t`` → ``n't``."""
-    import re
-
-    text = re.sub(r"\bn ' t\b", " n't", text)
-    text = re.sub(r" ' (m|s|re|ve|ll|d)\b", r" '\1", text)
-    return " ".join(text.split())
-
-
-def decode_texts(tokenizer: Any, ids: np.ndarray) -> list[str]:
-    """Token id rows (-100 padding allowed) → corpus-tokenised texts, cut at the first [SEP]/EOS.
-
-    Word pieces are joined by hand (``##`` continues a word) and every word is separated by one space: the
-    tokenizers decoder's clean-up would glue punctuation to words (``great .`` → ``great.``), which is not the
-    corpus tokenisation the references are in."""
-    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
-    special = set(tokenizer.all_special_ids)
-    texts = []
-    for row in np.asarray(ids):
-        row = [int(token) for token in row if int(token) >= 0]
-        if end in row:
-            row = row[: row.index(end)]
-        words: list[str] = []
-        for token in tokenizer.convert_ids_to_tokens([token for token in row if token not in special]):
-            if token.startswith("##") and words:
-                words[-1] += token[2:]
-            else:
-                words.append(token)
-        texts.append(to_corpus_tokens(" ".join(words)))
-    return texts
 
 
 class EmpathyComputeMetrics:

@@ -1,4 +1,4 @@
-"""KD-ECS trainers and scores: the teacher (connective prediction) and the student (distilled from the frozen teacher).
+"""KD-ECS trainers: the teacher (connective prediction) and the student (distilled from the frozen teacher).
 
 - :class:`KdEcsTeacherTrainer` (on :class:`~hf_ecpe.trainers.EcpeTrainerBase`): trains the teacher on one prompt per
   candidate pair; evaluation adds the utterance-level Pos./Neg./macro F1 of RECCON's questions.
@@ -9,11 +9,11 @@
   student without the connective mask no teacher is needed (the "w/o KD" ablations).
 
 Both select the decision threshold of the causal probability on the evaluation split after training
-(:meth:`select_threshold`, called by ``scripts.train``) and store it in the saved config. :func:`kd_ecs_scores`
-computes the RECCON scores (``reccon_span``: Emo Acc, EM, Pos./Neg. F1 over all candidate pairs of the gold emotion
-utterances, negatives without span; ``cause_entailment``: utterance-level Pos./Neg./macro F1);
-:func:`evaluate_kd_ecs` (the ``scripts.evaluate`` runner) adds the SemEval-2024 subtask-1 scores (``ecpe_span``:
-official strict / proportional) and the triplet scores of the triplet-LLM benchmark.
+(:meth:`select_threshold`, called by ``scripts.train``) and store it in the saved config. Their evaluation and
+:func:`evaluate_kd_ecs` (the ``scripts.evaluate`` runner) predict with the functions ``model.predict`` runs
+(``hf_ecpe.models.kd_ecs.processing_kd_ecs``: ``predict_examples``, ``decode_conversation``) and score with
+:mod:`hf_ecpe.evaluation.kd_ecs` (``kd_ecs_scores``: the RECCON scores; ``span_pair_scores``: the SemEval-2024
+subtask-1 and triplet scores of the runner).
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hf_ecpe.data.schema import NEUTRAL
+from hf_ecpe.data.kd_ecs import KdEcsCollator, pair_examples, prepare_dataset
+from hf_ecpe.evaluation.kd_ecs import kd_ecs_scores, span_pair_scores
+from hf_ecpe.models.kd_ecs.processing_kd_ecs import PromptCollator, decode_conversation, is_student, predict_examples
 
 from .arguments import DistillationTrainingArguments
 from .base import EcpeTrainerBase
 from .distillation import TEACHER_LOGITS, TEACHER_PREFIX, DistillationTrainer
 
 logger = logging.getLogger(__name__)
-IGNORE_INDEX = -100
 
 
 @dataclass
@@ -51,77 +52,8 @@ class KdEcsTrainingArguments(DistillationTrainingArguments):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Scores
+# Threshold selection
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def _question_texts(example: Mapping[str, Any], prediction: Mapping[str, Any], causal: bool) -> tuple[str, str]:
-    unit = example["units"][int(example["cause_index"])]
-    relation = int(example["relation"]) == 1
-    gold = unit[int(example["cause_span"][0]) : int(example["cause_span"][1])] if relation else ""
-    if not causal:
-        return "", gold
-    span = prediction.get("span")
-    predicted = unit[span[0] : span[1]] if span else unit.strip()
-    return predicted, gold
-
-
-def kd_ecs_scores(
-    examples: Sequence[Mapping[str, Any]],
-    predictions: Sequence[Mapping[str, Any]],
-    config: Any,
-    threshold: float | None = None,
-) -> dict[str, float]:
-    """RECCON scores of KD-ECS predictions over prepared examples (:func:`hf_ecpe.data.kd_ecs.predict_examples`).
-
-    Questions: every labelled candidate pair (u_i, u_j) whose target u_i has a non-neutral gold emotion (RECCON's
-    question set); a cause question's gold is its span text, a no-cause question's is ``""``; the prediction is the
-    decoded span (the whole utterance for the teacher) when the causal probability exceeds the threshold, else
-    ``""``. Returns ``exact_match_pos``, ``f1_pos``, ``f1_neg``, ``f1_all``, ``span_macro_f1`` (mean of the Pos. and
-    Neg. F1: the paper's macro_F1), ``utterance_{pos,neg,macro}_f1`` (the paper's ECPE columns), ``emotion_accuracy``
-    (every target utterance, emotion = argmax of its mean logits) and ``e2e_*`` (the same span scores when a target
-    predicted neutral gets no cause), plus the question counts.
-    """
-    from hf_ecpe.data.kd_ecs import aggregate_emotions, is_student
-    from hf_ecpe.evaluation import cause_entailment_scores, emotion_accuracy, reccon_span_scores
-
-    threshold = config.decode_threshold if threshold is None else float(threshold)
-    student = is_student(config)
-    emotions = aggregate_emotions(examples, predictions, config.emotion_labels) if student else {}
-    predicted, gold, e2e, predicted_relation, gold_relation = [], [], [], [], []
-    for example, prediction in zip(examples, predictions):
-        if not example.get("emotion") or example["emotion"] == NEUTRAL or int(example["relation"]) == IGNORE_INDEX:
-            continue
-        causal = prediction["causal_probability"] > threshold
-        text, truth = _question_texts(example, prediction, causal)
-        predicted.append(text)
-        gold.append(truth)
-        predicted_relation.append(int(causal))
-        gold_relation.append(int(example["relation"]))
-        if student and not config.given_emotion:
-            label = emotions.get((example["id"], int(example["emotion_index"])), (None, 0.0))[0]
-            e2e.append("" if label == NEUTRAL else text)
-    scores: dict[str, float] = {"num_questions": len(gold), "num_cause_questions": sum(map(bool, gold_relation))}
-    if gold:
-        entailment = cause_entailment_scores(predicted_relation, gold_relation)
-        scores.update({f"utterance_{key}": value for key, value in entailment.items()})
-        if student:
-            spans = reccon_span_scores(predicted, gold)
-            scores.update({key: spans[key] for key in ("exact_match_pos", "f1_pos", "f1_neg", "f1_all")})
-            scores["span_macro_f1"] = (spans["f1_pos"] + spans["f1_neg"]) / 2
-            if e2e:
-                spans = reccon_span_scores(e2e, gold)
-                scores.update({f"e2e_{key}": spans[key] for key in ("exact_match_pos", "f1_pos", "f1_neg")})
-                scores["e2e_span_macro_f1"] = (spans["f1_pos"] + spans["f1_neg"]) / 2
-    if student and not config.given_emotion:
-        gold_emotions = {(e["id"], int(e["emotion_index"])): e["emotion"] for e in examples if e.get("emotion")}
-        keys = [key for key in gold_emotions if key in emotions]
-        if keys:
-            scores["emotion_accuracy"] = emotion_accuracy(
-                [emotions[key][0] for key in keys], [gold_emotions[key] for key in keys]
-            )
-            scores["num_emotion_utterances"] = len(keys)
-    return scores
 
 
 def select_threshold_on(
@@ -129,8 +61,6 @@ def select_threshold_on(
 ) -> tuple[float, float, str]:
     """The threshold in a grid of 0.02 … 0.98 (and 0.5) that maximises the primary score (the student's span macro
     F1, the teacher's utterance macro F1); ties → the one closest to 0.5. Returns (threshold, score, metric)."""
-    from hf_ecpe.data.kd_ecs import is_student
-
     metric = "span_macro_f1" if is_student(config) else "utterance_macro_f1"
     best = (-1.0, 0.5)
     for step in range(1, 50):
@@ -159,8 +89,6 @@ class _KdEcsScoring:
         return int(getattr(self.args, "kd_eval_batch_size", 32) or 32)
 
     def _predict(self, dataset: Any) -> tuple[list, list]:
-        from hf_ecpe.data.kd_ecs import predict_examples
-
         model = self._unwrapped_model()
         examples = [dataset[k] for k in range(len(dataset))]
         return examples, predict_examples(model, examples, self.data_collator, self._score_batch_size())
@@ -170,8 +98,6 @@ class _KdEcsScoring:
         columns = getattr(dataset, "column_names", None)
         if columns is None or "input_ids" in columns or "units" not in columns:
             return dataset
-        from hf_ecpe.data.kd_ecs import prepare_dataset
-
         return prepare_dataset(dataset, self._unwrapped_model().config, self.processing_class, "evaluation")
 
     def evaluate(self, eval_dataset: Any = None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict:
@@ -272,8 +198,6 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
                 "the KL term compares the two distributions word by word: use the same causal/noncausal_connectives"
             )
         if kwargs.get("data_collator") is None:
-            from hf_ecpe.data.kd_ecs import KdEcsCollator
-
             tokenizer = kwargs.get("processing_class")
             if teacher_tokenizer is None:
                 from transformers import AutoTokenizer
@@ -328,72 +252,6 @@ class KdEcsStudentTrainer(_KdEcsScoring, DistillationTrainer):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def span_pair_scores(
-    rows: Sequence[Mapping[str, Any]],
-    decoded: Sequence[Mapping[str, Any]],
-    labels: Sequence[str],
-    language: str = "en",
-) -> dict[str, float]:
-    """SemEval-2024 subtask-1 scores (``semeval_span_scores``: official strict / proportional, whitespace-token spans,
-    the corpus's non-neutral labels as categories) and the triplet scores of the triplet-LLM benchmark
-    (``triplet_scores`` on character spans, emotion span = the whole utterance) of decoded conversations."""
-    from hf_ecpe.data.kd_ecs import gold_relations, whole_unit
-    from hf_ecpe.data.spans import char_span_to_token_span
-    from hf_ecpe.evaluation import semeval_span_scores, triplet_scores
-
-    def token_span(unit: str, span: Sequence[int]) -> tuple[int, int]:
-        if span[1] <= span[0]:
-            return 0, 0
-        return char_span_to_token_span(unit, int(span[0]), int(span[1]), expand=True)
-
-    categories = [label for label in labels if label != NEUTRAL]
-    semeval_pred, semeval_gold, triplet_pred, triplet_gold, units = [], [], [], [], []
-    for row, result in zip(rows, decoded):
-        texts = list(row["units"])
-        units.append(texts)
-        pred_pairs, gold_pairs, pred_triplets, gold_triplets = [], [], [], []
-        for pair in result["pairs"]:
-            i, j = pair["emotion_index"], pair["cause_index"]
-            start, end = token_span(texts[j], pair["cause_span"])
-            pred_pairs.append({"emotion": i, "cause": j, "start": start, "end": end, "category": pair["category"]})
-            emotion_span = whole_unit(texts[i])
-            pred_triplets.append(_triplet(i, emotion_span, j, pair["cause_span"], pair["category"]))
-        emotions = row.get("emotions") or []
-        for (i, j), span in gold_relations(row).items():
-            category = next(
-                (
-                    p["category"]
-                    for p in row["pairs"]
-                    if int(p["emotion"]) == i and int(p["cause"]) == j and p["category"]
-                ),
-                emotions[i] if i < len(emotions) else "",
-            )
-            if category not in categories:
-                continue
-            start, end = token_span(texts[j], span)
-            gold_pairs.append({"emotion": i, "cause": j, "start": start, "end": end, "category": category})
-            gold_triplets.append(_triplet(i, whole_unit(texts[i]), j, span, category))
-        semeval_pred.append([p for p in pred_pairs if p["category"] in categories])
-        semeval_gold.append(gold_pairs)
-        triplet_pred.append([t for t in pred_triplets if t["category"] in categories and t["cause_end"] > t["cause_start"]])  # fmt: skip
-        triplet_gold.append(gold_triplets)
-    scores = {f"semeval_{k}": v for k, v in semeval_span_scores(semeval_pred, semeval_gold, categories=categories).items()}  # fmt: skip
-    scores.update({f"triplet_{k}": v for k, v in triplet_scores(triplet_pred, triplet_gold, units, language=language).items()})  # fmt: skip
-    return scores
-
-
-def _triplet(i: int, emotion_span: Sequence[int], j: int, cause_span: Sequence[int], category: str) -> dict:
-    return {
-        "emotion_unit": i,
-        "emotion_start": int(emotion_span[0]),
-        "emotion_end": int(emotion_span[1]),
-        "cause_unit": j,
-        "cause_start": int(cause_span[0]),
-        "cause_end": int(cause_span[1]),
-        "category": category,
-    }
-
-
 def evaluate_kd_ecs(
     model: Any, tokenizer: Any, dataset: Any, *, batch_size: int = 32, threshold: float | None = None
 ) -> dict[str, Any]:
@@ -405,10 +263,8 @@ def evaluate_kd_ecs(
     """
     import time
 
-    from hf_ecpe.data.kd_ecs import KdEcsCollator, decode_conversation, is_student, pair_examples, predict_examples
-
     config = model.config
-    collator = KdEcsCollator(tokenizer, config)
+    collator = PromptCollator(tokenizer, config)
     rows = [dict(row) for row in dataset]
     targets = "all" if is_student(config) else "emotional"
     per_row = [pair_examples(row, config, tokenizer, targets) for row in rows]
@@ -444,7 +300,5 @@ __all__ = [
     "KdEcsTeacherTrainer",
     "KdEcsTrainingArguments",
     "evaluate_kd_ecs",
-    "kd_ecs_scores",
     "select_threshold_on",
-    "span_pair_scores",
 ]

@@ -5,7 +5,8 @@ so a ``(B, N, N)`` pair matrix whose ``N`` changes from batch to batch cannot tr
 and :func:`pack_labels` therefore flatten, per document, the ``n × n`` block of its real units into the first
 ``n²`` columns of a ``(B, N²)`` row and send ``n`` along; :func:`unpack` reverses that on the gathered arrays.
 
-:class:`EcpeComputeMetrics` then decodes every document with the model's own ``decode_pairs`` (its configured
+:class:`EcpeComputeMetrics` then decodes every document as the models' ``predict`` does
+(:func:`hf_ecpe.prediction.decode_document`: the model's own ``decode_pairs``, its configured
 strategy; with the sentiment lexicon of ``EcpeTrainingArguments.decode_lexicon`` when one is set, which the trainer
 packs as a ``(B, N)`` mask after the predictions) and reports, with :func:`hf_ecpe.evaluation.pairs.ecpe_scores`,
 ``pair_*``, ``emotion_*`` and ``cause_*`` precision / recall / F1 (emotion and cause as projections of the pair sets,
@@ -28,6 +29,7 @@ import torch
 
 from hf_ecpe.evaluation.pairs import consistency_scores, ecpe_scores, prf
 from hf_ecpe.losses.rpcl import pair_margins
+from hf_ecpe.prediction import decode_document
 
 # Padding value of the packed rows; the unpacking never reads it (it reads the first n or n² entries only).
 PACK_PAD = -100.0
@@ -203,25 +205,28 @@ class EcpeComputeMetrics:
         return model
 
     def decode(self, docs: list[DocumentPrediction]) -> tuple[list[list], list[list[int]], list[list[int]]]:
-        """Predicted pairs and head-selected emotion / cause units per document."""
+        """Predicted pairs and head-selected emotion / cause units per document, decoded as ``predict`` decodes
+        (:func:`hf_ecpe.prediction.decode_document`)."""
         model = self._model()
+        settings = dict(self.decode_kwargs or {})
+        settings["decoding"] = settings.pop("strategy", None)  # decode_pairs' name for it
         pairs, emotions, causes = [], [], []
         for doc in docs:
             if doc.n_units == 0:
                 pairs.append([]), emotions.append([]), causes.append([])
                 continue
-            lexicon = {} if doc.lexicon_mask is None else {"lexicon_mask": torch.from_numpy(doc.lexicon_mask)[None]}
-            decoded = model.decode_pairs(
-                torch.from_numpy(doc.pair_logits).unsqueeze(0),
-                torch.from_numpy(doc.candidate_mask).unsqueeze(0),
-                **lexicon,
-                **(self.decode_kwargs or {}),
-            )[0]
-            pairs.append([(int(e), int(c)) for e, c, _ in decoded])
-            unit_mask = torch.ones(1, doc.n_units, dtype=torch.bool)
-            for logits, out in ((doc.emotion_logits, emotions), (doc.cause_logits, causes)):
-                selected = model.decode_units(torch.from_numpy(logits).unsqueeze(0), unit_mask, self.unit_threshold)[0]
-                out.append([int(index) for index, _ in selected])
+            outputs = {
+                "pair_logits": torch.from_numpy(doc.pair_logits)[None],
+                "candidate_mask": torch.from_numpy(doc.candidate_mask)[None],
+                "emotion_logits": torch.from_numpy(doc.emotion_logits)[None],
+                "cause_logits": torch.from_numpy(doc.cause_logits)[None],
+            }
+            decoded = decode_document(
+                model, outputs, unit_threshold=self.unit_threshold, lexicon_flags=doc.lexicon_mask, **settings
+            )
+            pairs.append([(emotion, cause) for emotion, cause, _ in decoded.pairs])
+            emotions.append([int(index) for index, _ in decoded.emotion_units])
+            causes.append([int(index) for index, _ in decoded.cause_units])
         return pairs, emotions, causes
 
     def __call__(self, eval_prediction: Any) -> dict[str, float]:

@@ -11,20 +11,26 @@ Incremental decoding uses the transformers cache classes: an ``EncoderDecoderCac
 per step and whose cross-attention part holds, per block, the keys/values of the cross-attention and of the gated
 attention (concatenated along the head axis, as both attend over the same encoder states).
 
+:meth:`EmpathyForConditionalGeneration.predict` is the one prediction path (the ``empathetic-response`` pipeline,
+the evaluation runner and the sample report call it): utterances in, a :class:`ResponsePrediction` per conversation
+out.
+
 This file imports only ``torch``, ``transformers`` and its configuration, so ``save_pretrained`` ships it as remote
-code.
+code (``predict`` included).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from transformers import AutoConfig, AutoModel, GenerationMixin, PreTrainedModel
+from transformers import AutoConfig, AutoModel, AutoTokenizer, GenerationMixin, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.utils import ModelOutput, logging
 
@@ -247,6 +253,79 @@ class EmpathyOutput(ModelOutput):
     cache: Cache | None = None
     encoder_last_hidden_state: torch.Tensor | None = None
     gated_attentions: tuple[torch.Tensor, ...] | None = None
+
+
+#: P(cause) above which a word piece, or an utterance (the mean over its word pieces), is reported as a cause.
+DEFAULT_CAUSE_THRESHOLD = 0.5
+
+
+@dataclass
+class CauseUtterance:
+    """A context utterance the cause detector selected: 0-based ``index``, its ``text`` and ``score``, the mean
+    P(cause) of its word pieces ([SEP] excluded)."""
+
+    index: int
+    text: str
+    score: float
+
+
+@dataclass
+class CauseToken:
+    """A context word piece whose P(cause) (``score``) is above the threshold: the tokenizer's ``token``, the 0-based
+    index of its ``utterance`` and the ``gate`` g_i the generator used there (hard: 0/1, soft: P(cause))."""
+
+    token: str
+    utterance: int
+    score: float
+    gate: float
+
+
+@dataclass
+class ResponsePrediction:
+    """One conversation's reply and what the emotion reasoner recognised in it: the ``response`` schema of hf_ecpe
+    (:meth:`EmpathyForConditionalGeneration.predict`; ``pipeline("empathetic-response")`` returns :meth:`to_dict`).
+
+    Attributes:
+        response: the reply (the first returned sequence), in the corpus tokenisation (:func:`decode_texts`).
+        responses: every returned reply, best first (more than one with ``num_return_sequences``).
+        emotion: the context emotion (Eq. 1, a label of ``config.emotion_labels``); emotion_score: its probability.
+        cause_utterances: the utterances whose mean P(cause) is above the threshold, in order
+            (:class:`CauseUtterance`); empty for a model without a cause task (``gate="none"``).
+        cause_tokens: the word pieces of the utterances ([CLS] and [SEP] excluded) whose P(cause) is above the
+            threshold, in order (:class:`CauseToken`); empty without a cause task.
+        tokens: the source ``[CLS] u_1 [SEP] u_2 [SEP] …`` as word pieces (the newest tokens when the context is
+            longer than ``max_position_embeddings``); token_utterances: per token its utterance index (-1: [CLS]).
+        cause_probabilities: per source token P(cause); gates: per source token g_i (both ``None`` without a cause
+            task).
+
+    :meth:`to_dict` (the pipeline's output) keeps ``response``, ``emotion``, ``emotion_score``, ``cause_utterances``
+    (``{"index", "text", "score"}``), ``cause_tokens`` (``{"token", "utterance", "score", "gate"}``) and
+    ``responses`` when there is more than one; the per-token fields serve the sample report.
+    """
+
+    response: str
+    responses: list[str]
+    emotion: str
+    emotion_score: float
+    cause_utterances: list[CauseUtterance]
+    cause_tokens: list[CauseToken]
+    tokens: list[str]
+    token_utterances: list[int]
+    cause_probabilities: list[float] | None = None
+    gates: list[float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pipeline's output (see the class docstring)."""
+        result: dict[str, Any] = {
+            "response": self.response,
+            "emotion": self.emotion,
+            "emotion_score": self.emotion_score,
+            "cause_utterances": [asdict(cause) for cause in self.cause_utterances],
+            "cause_tokens": [asdict(token) for token in self.cause_tokens],
+        }
+        if len(self.responses) > 1:
+            result["responses"] = list(self.responses)
+        return result
 
 
 class EmotionReasoner(nn.Module):
@@ -496,8 +575,6 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
             encoder = AutoModel.from_pretrained(str(encoder_model_or_path))
             if tokenizer is None:
                 try:
-                    from transformers import AutoTokenizer
-
                     tokenizer = AutoTokenizer.from_pretrained(str(encoder_model_or_path))
                 except (OSError, ValueError):
                     tokenizer = None
@@ -687,9 +764,209 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
     def cause_probabilities(self, cause_logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(cause_logits.float(), dim=-1)[..., 1]
 
+    # ----- prediction ---------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def predict(
+        self,
+        conversations: Sequence[str] | Sequence[Sequence[str]],
+        speakers: Sequence[str] | Sequence[Sequence[str] | None] | None = None,
+        *,
+        tokenizer: Any = None,
+        batch_size: int = 8,
+        cause_threshold: float = DEFAULT_CAUSE_THRESHOLD,
+        **generate_kwargs: Any,
+    ) -> ResponsePrediction | list[ResponsePrediction]:
+        """A reply to each conversation, with the emotion and the causes the reasoner recognised in it.
+
+        Args:
+            conversations: one conversation (its utterances in order: the context the reply follows) or a list of
+                them.
+            speakers: the speaker of each utterance (per conversation for a list), or ``None``; checked against the
+                utterances, not read: the model reads the utterances in order.
+            tokenizer: the model's tokenizer; default: the one saved with the model (:func:`default_tokenizer`).
+            batch_size: conversations per ``generate`` call (right-padded).
+            cause_threshold: P(cause) above which a word piece, or an utterance (mean over its word pieces), is a
+                cause.
+            generate_kwargs: ``generate()`` arguments on top of the saved ``GenerationConfig`` (``max_new_tokens``,
+                ``num_beams``, ``do_sample``, ``top_k``, ``num_return_sequences``, ...).
+
+        Returns:
+            a :class:`ResponsePrediction` for one conversation, a list of them for a list (in order).
+        """
+        if isinstance(conversations, (str, dict)):
+            raise TypeError(
+                "conversations must be a list of utterance strings (or a list of such lists); "
+                'pipeline("empathetic-response") also reads text and {"utterances": ...} dicts'
+            )
+        single = len(conversations) > 0 and all(isinstance(utterance, str) for utterance in conversations)
+        batch = [list(conversations)] if single else [list(conversation) for conversation in conversations]
+        who = [speakers] if single else list(speakers) if speakers is not None else [None] * len(batch)
+        if len(who) != len(batch):
+            raise ValueError(f"got speakers for {len(who)} conversations, but {len(batch)} conversations")
+        for index, (utterances, names) in enumerate(zip(batch, who)):
+            if not utterances or not all(isinstance(utterance, str) for utterance in utterances):
+                raise ValueError(f"conversation {index}: give at least one utterance, each a string")
+            if names is not None and len(names) != len(utterances):
+                raise ValueError(
+                    f"conversation {index}: {len(names)} speakers for {len(utterances)} utterances; one per utterance"
+                )
+        if not 0.0 <= float(cause_threshold) <= 1.0:
+            raise ValueError(f"cause_threshold is a probability in [0, 1], got {cause_threshold}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        tokenizer = tokenizer if tokenizer is not None else default_tokenizer(self)
+        was_training = self.training
+        self.eval()
+        try:
+            predictions = [
+                prediction
+                for start in range(0, len(batch), batch_size)
+                for prediction in self._respond(
+                    batch[start : start + batch_size], tokenizer, float(cause_threshold), generate_kwargs
+                )
+            ]
+        finally:
+            self.train(was_training)
+        return predictions[0] if single else predictions
+
+    def _respond(
+        self,
+        conversations: list[list[str]],
+        tokenizer: Any,
+        cause_threshold: float,
+        generate_kwargs: dict[str, Any],
+    ) -> list[ResponsePrediction]:
+        """:meth:`predict` on one batch of validated conversations."""
+        end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        sources = [
+            encode_context(tokenizer, utterances, self.config.max_position_embeddings) for utterances in conversations
+        ]
+        width = max(len(ids) for ids, _ in sources)
+        input_ids = torch.full((len(sources), width), tokenizer.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(sources), width), dtype=torch.long)
+        for b, (ids, _) in enumerate(sources):
+            input_ids[b, : len(ids)] = torch.tensor(ids)
+            attention_mask[b, : len(ids)] = 1
+        device = next(self.parameters()).device
+        input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
+        encoded = self.get_encoder()(input_ids, attention_mask)
+        generated = self.generate(
+            input_ids=input_ids, attention_mask=attention_mask, encoder_outputs=encoded, **generate_kwargs
+        )
+        per_input = generated.size(0) // len(sources)
+        texts = decode_texts(tokenizer, generated[:, 1:].cpu())  # after the decoder start token
+        emotion_probabilities = torch.softmax(encoded.emotion_logits.float(), dim=-1)
+        cause = self.cause_probabilities(encoded.cause_logits) if encoded.cause_logits is not None else None
+        predictions = []
+        for b, (utterances, (ids, owners)) in enumerate(zip(conversations, sources)):
+            n = len(ids)
+            score, index = emotion_probabilities[b].max(dim=-1)
+            tokens = tokenizer.convert_ids_to_tokens(ids)
+            probabilities = cause[b, :n].tolist() if cause is not None else None
+            gates = encoded.gates[b, :n].float().tolist() if cause is not None else None
+            cause_tokens: list[CauseToken] = []
+            per_utterance: dict[int, list[float]] = {}
+            if probabilities is not None:
+                for position, owner in enumerate(owners):
+                    if owner < 0 or ids[position] == end:  # [CLS] and the separators belong to no utterance's text
+                        continue
+                    per_utterance.setdefault(owner, []).append(probabilities[position])
+                    if probabilities[position] > cause_threshold:
+                        cause_tokens.append(
+                            CauseToken(tokens[position], owner, probabilities[position], gates[position])
+                        )
+            means = {owner: sum(values) / len(values) for owner, values in sorted(per_utterance.items())}
+            responses = texts[b * per_input : (b + 1) * per_input]
+            predictions.append(
+                ResponsePrediction(
+                    response=responses[0],
+                    responses=responses,
+                    emotion=self.config.emotion_labels[int(index)],
+                    emotion_score=float(score),
+                    cause_utterances=[
+                        CauseUtterance(owner, utterances[owner], mean)
+                        for owner, mean in means.items()
+                        if mean > cause_threshold
+                    ],
+                    cause_tokens=cause_tokens,
+                    tokens=tokens,
+                    token_utterances=list(owners),
+                    cause_probabilities=probabilities,
+                    gates=gates,
+                )
+            )
+        return predictions
+
 
 def _detached(value: torch.Tensor | None) -> torch.Tensor | None:
     return value.detach() if value is not None else None
+
+
+# Copied from hf_ecpe.prediction.default_tokenizer
+def default_tokenizer(model: Any) -> Any:
+    """The tokenizer saved with ``model`` (``AutoTokenizer`` on ``model.name_or_path``), loaded once and kept on the
+    model; ``ValueError`` when the model was not loaded from a folder or Hub id. A model that runs as remote code
+    (loaded with ``trust_remote_code``) reads its folder's config, whose class is that code, with the same trust."""
+    tokenizer = getattr(model, "_prediction_tokenizer", None)
+    if tokenizer is None:
+        name = getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None), "_name_or_path", None)
+        if not name:
+            raise ValueError(
+                f"this {type(model).__name__} was not loaded from a folder, so it has no saved tokenizer: pass "
+                "tokenizer=... (the encoder's tokenizer) to predict"
+            )
+        remote = type(model).__module__.startswith("transformers_modules.")
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=remote)
+        model._prediction_tokenizer = tokenizer
+    return tokenizer
+
+
+def encode_context(tokenizer: Any, utterances: Sequence[str], max_length: int) -> tuple[list[int], list[int]]:
+    """``[CLS] u_1 [SEP] u_2 [SEP] …`` ids and, per token, its utterance index (-1 for [CLS]); longer contexts keep
+    [CLS] and the last ``max_length - 1`` tokens (the oldest utterances are cut)."""
+    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    ids, owners = [start], [-1]
+    for index, utterance in enumerate(utterances):
+        pieces = tokenizer(utterance, add_special_tokens=False)["input_ids"] + [end]
+        ids.extend(pieces)
+        owners.extend([index] * len(pieces))
+    if len(ids) > max_length:
+        keep = max_length - 1
+        ids, owners = [start] + ids[-keep:], [-1] + owners[-keep:]
+    return ids, owners
+
+
+def to_corpus_tokens(text: str) -> str:
+    """A decoded WordPiece text in the tokenisation of the ED corpus: ``i ' m`` → ``i 'm``, ``n ' t`` → ``n't``."""
+    text = re.sub(r"\bn ' t\b", " n't", text)
+    text = re.sub(r" ' (m|s|re|ve|ll|d)\b", r" '\1", text)
+    return " ".join(text.split())
+
+
+def decode_texts(tokenizer: Any, ids: Any) -> list[str]:
+    """Token id rows (a 2-D tensor or array, or lists; -100 padding allowed) → corpus-tokenised texts, cut at the
+    first [SEP]/EOS.
+
+    Word pieces are joined by hand (``##`` continues a word) and every word is separated by one space: the
+    tokenizers decoder's clean-up would glue punctuation to words (``great .`` → ``great.``), which is not the
+    corpus tokenisation the references are in."""
+    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    special = set(tokenizer.all_special_ids)
+    texts = []
+    for row in ids.tolist() if hasattr(ids, "tolist") else ids:
+        row = [int(token) for token in row if int(token) >= 0]
+        if end in row:
+            row = row[: row.index(end)]
+        words: list[str] = []
+        for token in tokenizer.convert_ids_to_tokens([token for token in row if token not in special]):
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            else:
+                words.append(token)
+        texts.append(to_corpus_tokens(" ".join(words)))
+    return texts
 
 
 def special_token_ids(tokenizer: Any) -> dict[str, int]:
@@ -710,13 +987,20 @@ def special_token_ids(tokenizer: Any) -> dict[str, int]:
 
 
 __all__ = [
+    "DEFAULT_CAUSE_THRESHOLD",
+    "CauseToken",
+    "CauseUtterance",
     "EmotionReasoner",
     "EmpathyEncoder",
     "EmpathyEncoderOutput",
     "EmpathyForConditionalGeneration",
     "EmpathyOutput",
     "EmpathyPreTrainedModel",
+    "ResponsePrediction",
+    "decode_texts",
+    "encode_context",
     "gated_softmax",
     "sinusoid_positions",
     "special_token_ids",
+    "to_corpus_tokens",
 ]

@@ -11,10 +11,12 @@ from .modeling_kd_ecs import (
     connective_loss,
     distillation_loss,
     relation_probability,
-    single_token_id,
 )
+from .processing_kd_ecs import CauseUtterance, EmotionUtterance, SpanPair, SpanPairPrediction, single_token_id
 
 __all__ = [
+    "CauseUtterance",
+    "EmotionUtterance",
     "KdEcsConfig",
     "KdEcsPreTrainedModel",
     "KdEcsStudentConfig",
@@ -23,6 +25,8 @@ __all__ = [
     "KdEcsTeacherConfig",
     "KdEcsTeacherModel",
     "KdEcsTeacherOutput",
+    "SpanPair",
+    "SpanPairPrediction",
     "best_spans",
     "connective_loss",
     "distillation_loss",

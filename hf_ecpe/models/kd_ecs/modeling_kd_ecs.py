@@ -11,15 +11,18 @@ Two models over any pretrained language model, each one prompt per candidate pai
   (Eq. 7), the causal span's start / end from the ``<mask_st>`` / ``<mask_ed>`` states (Eq. 8-9, restricted to the
   tokens of u_j), and the loss L = α (L_emo + L_span + w_c L_conn) + (1 - α) τ² KL (Eq. 10-13).
 
-Inputs come from ``hf_ecpe.data.kd_ecs`` (prompt building, history truncation, collators, decoding to character
-spans). This file imports only ``torch``, ``transformers`` and its configuration file (``peft`` only inside a
-``try`` when LoRA is on), so that ``save_pretrained`` ships a working remote-code copy. Equations → code:
-``docs/kd-ecs.md``.
+Prompts, tokenizer binding, prompt batches and decoding to character spans live in ``processing_kd_ecs.py``
+(``predict`` runs them: conversations in, :class:`~processing_kd_ecs.SpanPairPrediction` out); the training examples
+and collator in ``hf_ecpe.data.kd_ecs``. This file imports only ``torch``, ``transformers`` and its folder's files
+(``peft`` only inside a ``try`` when LoRA is on), so that ``save_pretrained`` ships a working remote-code copy.
+Equations → code: ``docs/kd-ecs.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import transformers
@@ -35,6 +38,12 @@ from .configuration_kd_ecs import (
     KdEcsStudentConfig,
     KdEcsTeacherConfig,
     sanitize_encoder_config,
+)
+from .processing_kd_ecs import (
+    SpanPairPrediction,
+    add_student_tokens,
+    bind_tokenizer,
+    predict_conversations,
 )
 
 logger = logging.get_logger(__name__)
@@ -181,40 +190,6 @@ def best_spans(
 # ---------------------------------------------------------------------------------------------------------------
 # Backbone helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def single_token_id(tokenizer, word: str, what: str = "verbaliser") -> int:
-    """The id of ``word`` as the backbone predicts it after a word (``"is <word>"``), or a ``ValueError`` naming the
-    word when it is not exactly one known token of ``tokenizer``."""
-    prefix = tokenizer("is", add_special_tokens=False)["input_ids"]
-    full = tokenizer("is " + word, add_special_tokens=False)["input_ids"]
-    extra = full[len(prefix) :]
-    if full[: len(prefix)] != prefix or len(extra) != 1 or extra[0] == getattr(tokenizer, "unk_token_id", None):
-        pieces = tokenizer.convert_ids_to_tokens(extra) if extra else []
-        raise ValueError(
-            f"{what} word {word!r} is not a single token of the {type(tokenizer).__name__} vocabulary (it becomes "
-            f"{pieces}); every verbaliser word must be one known token: choose another word for it"
-        )
-    return int(extra[0])
-
-
-def tokenizer_ids(config, tokenizer) -> dict:
-    """The vocabulary ids a config needs from its tokenizer: ``connective_token_ids`` (the verbaliser), for the
-    student ``emotion_token_ids``, for a masked-LM teacher ``mask_token_id``; raises when a word is not one token."""
-    ids = {"connective_token_ids": [single_token_id(tokenizer, w, "connective") for w in config.connectives]}
-    if isinstance(config, KdEcsStudentConfig):
-        ids["emotion_token_ids"] = [single_token_id(tokenizer, w, "emotion") for w in config.emotion_words]
-    elif config.encoder_auto_class == "AutoModelForMaskedLM":
-        if tokenizer.mask_token_id is None:
-            raise ValueError(f"{type(tokenizer).__name__} has no mask token: a masked-LM teacher needs one")
-        ids["mask_token_id"] = int(tokenizer.mask_token_id)
-    return ids
-
-
-def bind_tokenizer(config, tokenizer) -> None:
-    """Store :func:`tokenizer_ids` in ``config`` (saved with it)."""
-    for name, value in tokenizer_ids(config, tokenizer).items():
-        setattr(config, name, value)
 
 
 def _verbaliser_ids(config, name: str) -> list[int]:
@@ -367,6 +342,82 @@ class KdEcsPreTrainedModel(PreTrainedModel):
         model = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
         model._check_version()
         return model
+
+    def predict(
+        self,
+        conversations: Sequence[str] | Sequence[Sequence[str]],
+        speakers: Sequence[str] | Sequence[Sequence[str] | None] | None = None,
+        *,
+        emotions: Sequence[str] | Sequence[Sequence[str] | None] | None = None,
+        tokenizer: Any = None,
+        batch_size: int = 8,
+        prompt_batch_size: int = 32,
+        threshold: float | None = None,
+        max_span_tokens: int | None = None,
+    ) -> SpanPairPrediction | list[SpanPairPrediction]:
+        """Emotion–cause span pairs of conversations (``processing_kd_ecs.predict_conversations``).
+
+        Args:
+            conversations: one conversation (a list of utterance strings) or a list of them.
+            speakers: the speaker of every utterance (a list, or one list or None per conversation), optional.
+            emotions: the gold emotion of every utterance (as ``speakers``): required by the models whose prompts
+                carry it, the teacher (Eq. 1) and a ``given_emotion`` student, and refused by a student that predicts
+                emotions itself. The teacher's pairs then have the given emotion as ``category`` and the whole cause
+                utterance as ``cause_span``.
+            tokenizer: the model's tokenizer (default: loaded once from the model's folder, ``name_or_path``, and
+                kept on the model).
+            batch_size: conversations whose prompts share forward passes (one prompt per candidate pair: a
+                conversation of n utterances costs n (n + 1) / 2 prompts).
+            prompt_batch_size: prompts per forward pass.
+            threshold: the causal-probability threshold for this call (default ``config.decode_threshold``).
+            max_span_tokens: the longest decoded span in tokens for this call (default ``config.max_span_tokens``);
+                the config is not changed.
+
+        Returns:
+            a :class:`SpanPairPrediction` for one conversation, a list of them for a list (``.to_dict()`` is the
+            emotion-cause pipeline's output).
+        """
+        if isinstance(conversations, str):
+            raise TypeError("conversations must be a list of utterance strings (or a list of such lists), got a str")
+        single = bool(conversations) and all(isinstance(unit, str) for unit in conversations)
+        if single:
+            conversations = [conversations]
+            speakers = None if speakers is None else [speakers]
+            emotions = None if emotions is None else [emotions]
+        results = predict_conversations(
+            self,
+            self._prediction_tokenizer(tokenizer),
+            conversations,
+            speakers,
+            emotions,
+            batch_size=batch_size,
+            prompt_batch_size=prompt_batch_size,
+            threshold=threshold,
+            max_span_tokens=max_span_tokens,
+        )
+        return results[0] if single else results
+
+    def _prediction_tokenizer(self, tokenizer: Any = None) -> Any:
+        """``tokenizer``, else the tokenizer of the model's folder, loaded once and kept on the model."""
+        if tokenizer is not None:
+            return tokenizer
+        cached = getattr(self, "_cached_tokenizer", None)
+        if cached is not None:
+            return cached
+        source = self.name_or_path
+        if not source:
+            raise ValueError(
+                f"{type(self).__name__}.predict needs the model's tokenizer: pass tokenizer=... (this model was not "
+                "loaded from a folder, so there is none to load)"
+            )
+        try:
+            cached = transformers.AutoTokenizer.from_pretrained(source)
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"{type(self).__name__}.predict could not load a tokenizer from {source!r} ({err}): pass tokenizer=..."
+            ) from err
+        self._cached_tokenizer = cached
+        return cached
 
 
 class KdEcsTeacherModel(KdEcsPreTrainedModel):
@@ -651,18 +702,6 @@ class KdEcsStudentModel(KdEcsPreTrainedModel):
         return best_spans(start_logits, end_logits, cause_token_mask.bool(), limit)
 
 
-def add_student_tokens(tokenizer) -> dict[str, int]:
-    """Add the student's mask tokens to ``tokenizer`` (in place, idempotent; special tokens, never split) and return
-    their ids by name."""
-    from transformers import AddedToken
-
-    vocab = tokenizer.get_vocab()
-    missing = [token for token in STUDENT_MASK_TOKENS.values() if token not in vocab]
-    if missing:
-        tokenizer.add_tokens([AddedToken(token, special=True, normalized=False) for token in missing])
-    return {name: int(tokenizer.convert_tokens_to_ids(token)) for name, token in STUDENT_MASK_TOKENS.items()}
-
-
 def _default_max_tokens(backbone: PreTrainedModel, tokenizer) -> int:
     """The prompt limit: the backbone's usable positions, at most 512."""
     positions = getattr(backbone.config, "max_position_embeddings", None) or 512
@@ -733,12 +772,8 @@ __all__ = [
     "KdEcsStudentOutput",
     "KdEcsTeacherModel",
     "KdEcsTeacherOutput",
-    "add_student_tokens",
     "best_spans",
-    "bind_tokenizer",
-    "tokenizer_ids",
     "connective_loss",
     "distillation_loss",
     "relation_probability",
-    "single_token_id",
 ]
