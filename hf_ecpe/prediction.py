@@ -239,6 +239,32 @@ def unit_inputs(
             f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
             f"got {max_unit_tokens!r}"
         )
+    inputs, truncated = unit_token_tensors(tokenizer, texts, max_unit_tokens)
+    if truncated:
+        logger.warning("cut %d unit(s) to max_unit_tokens=%d tokens", truncated, max_unit_tokens)
+    batch, units_max = inputs["unit_mask"].shape
+    if "token_type_ids" not in getattr(tokenizer, "model_input_names", ()):
+        del inputs["token_type_ids"]
+    if getattr(config, "supports_speaker_ids", False):  # declared by conversational pair scorers
+        inputs["speaker_ids"] = torch.full((batch, units_max), -1, dtype=torch.long)
+        for row, (units, names) in enumerate(zip(texts, speakers)):
+            if names:
+                inputs["speaker_ids"][row, : len(units)] = torch.tensor(speaker_numbers(names, len(units)))
+    return inputs
+
+
+def unit_token_tensors(
+    tokenizer: Any, texts: Sequence[Sequence[str]], max_unit_tokens: int | None = None
+) -> tuple[dict[str, torch.Tensor], int]:
+    """The token layout of a batch of documents (one tokenizer call for all units), shared by :func:`unit_inputs`
+    and ``hf_ecpe.data.collators.ClauseCollator``: each document is ONE sequence ``[CLS] u1 [SEP] [CLS] u2 [SEP] ...``
+    (units tokenised without special tokens; a unit longer than ``max_unit_tokens`` tokens, its CLS and SEP included,
+    keeps its first ``max_unit_tokens - 2`` word pieces).
+
+    Returns ``input_ids`` / ``attention_mask`` / ``token_type_ids`` (alternating 0 / 1 per unit) `(B, T)` long,
+    right-padded with the tokenizer's pad id, ``unit_token_index`` `(B, N)` long (each unit's CLS position, 0 at
+    padding) and ``unit_mask`` `(B, N)` bool — B documents, T tokens, N = most units — and how many units were cut.
+    """
     flat_tokens = tokenizer([unit for units in texts for unit in units], add_special_tokens=False)["input_ids"]
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     keep = None if max_unit_tokens is None else max_unit_tokens - 2
@@ -260,11 +286,9 @@ def unit_inputs(
         sequences.append(ids)
         segments.append(types)
         unit_starts.append(starts)
-    if truncated:
-        logger.warning("cut %d unit(s) to max_unit_tokens=%d tokens", truncated, max_unit_tokens)
     batch, tokens_max, units_max = len(texts), max(len(ids) for ids in sequences), max(len(units) for units in texts)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    inputs = {
+    tensors = {
         "input_ids": torch.full((batch, tokens_max), pad_id, dtype=torch.long),
         "attention_mask": torch.zeros((batch, tokens_max), dtype=torch.long),
         "token_type_ids": torch.zeros((batch, tokens_max), dtype=torch.long),
@@ -272,19 +296,12 @@ def unit_inputs(
         "unit_mask": torch.zeros((batch, units_max), dtype=torch.bool),
     }
     for row, (ids, types, starts) in enumerate(zip(sequences, segments, unit_starts)):
-        inputs["input_ids"][row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        inputs["attention_mask"][row, : len(ids)] = 1
-        inputs["token_type_ids"][row, : len(types)] = torch.tensor(types, dtype=torch.long)
-        inputs["unit_token_index"][row, : len(starts)] = torch.tensor(starts, dtype=torch.long)
-        inputs["unit_mask"][row, : len(starts)] = True
-    if "token_type_ids" not in getattr(tokenizer, "model_input_names", ()):
-        del inputs["token_type_ids"]
-    if getattr(config, "supports_speaker_ids", False):  # declared by conversational pair scorers
-        inputs["speaker_ids"] = torch.full((batch, units_max), -1, dtype=torch.long)
-        for row, (units, names) in enumerate(zip(texts, speakers)):
-            if names:
-                inputs["speaker_ids"][row, : len(units)] = torch.tensor(speaker_numbers(names, len(units)))
-    return inputs
+        tensors["input_ids"][row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        tensors["attention_mask"][row, : len(ids)] = 1
+        tensors["token_type_ids"][row, : len(types)] = torch.tensor(types, dtype=torch.long)
+        tensors["unit_token_index"][row, : len(starts)] = torch.tensor(starts, dtype=torch.long)
+        tensors["unit_mask"][row, : len(starts)] = True
+    return tensors, truncated
 
 
 def unit_pieces(num_units: int, max_units: int | None) -> list[tuple[int, int]]:

@@ -5,11 +5,15 @@
   ``tiny_pair_model_dir``: a tiny random A2Net checkpoint on it.
 - ``data_root``: the real corpora (``HF_ECPE_DATA``, default ``../shared/data`` beside the checkout);
   tests that need them skip with a reason when they are absent.
+- ``run_without_hf_ecpe``: a script run in a fresh interpreter where hf_ecpe cannot be imported (remote-code tests).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,6 +43,53 @@ def import_benchmark(name: str):
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     return sys.modules[module_name]
+
+
+# Makes `import hf_ecpe` fail and drops the repository (repr'd in by `run_without_hf_ecpe`) and the cwd from sys.path.
+WITHOUT_HF_ECPE_PREAMBLE = """\
+import importlib.abc
+import os
+import sys
+
+
+class BlockHfEcpe(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "hf_ecpe" or name.startswith("hf_ecpe."):
+            raise ImportError(f"{{name}} is blocked in this test")
+        return None
+
+
+sys.meta_path.insert(0, BlockHfEcpe())
+sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != {repo_root!r}]
+"""
+WITHOUT_HF_ECPE_EPILOGUE = """
+assert not [name for name in sys.modules if name == "hf_ecpe" or name.startswith("hf_ecpe.")], "hf_ecpe leaked"
+"""
+
+
+def run_without_hf_ecpe(
+    body: str, args: list[str], tmp_path: Path, timeout: int = 600, one_thread: bool = True
+) -> subprocess.CompletedProcess:
+    """Run ``body`` (Python source, dedented; it reads its arguments from ``sys.argv[1:]`` = ``args``) in a fresh
+    interpreter where ``import hf_ecpe`` fails and neither the repository nor the tests are on ``sys.path``: what a
+    ``trust_remote_code=True`` user without hf_ecpe has. The script is ``tmp_path / "without_hf_ecpe.py"``, run in
+    ``tmp_path`` offline (``HF_HUB_OFFLINE=1``, no ``PYTHONPATH``) with its own ``HF_MODULES_CACHE`` under
+    ``tmp_path``; ``one_thread`` sets ``OMP_NUM_THREADS=1`` (leave it off where outputs must equal this process's
+    bit for bit). The script ends by checking that no hf_ecpe module was loaded. Returns the completed process
+    (text stdout / stderr captured); the caller checks its ``returncode``."""
+    import hf_ecpe
+
+    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
+    script = tmp_path / "without_hf_ecpe.py"
+    preamble = WITHOUT_HF_ECPE_PREAMBLE.format(repo_root=repo_root)
+    script.write_text(preamble + textwrap.dedent(body) + WITHOUT_HF_ECPE_EPILOGUE)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    if one_thread:
+        env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run(
+        [sys.executable, str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def default_data_root() -> Path:

@@ -8,15 +8,12 @@ MPNet (no segment embeddings, RoBERTa-style special tokens, no MLM head weights:
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 import transformers
+from conftest import run_without_hf_ecpe
 from transformers import AutoConfig, AutoTokenizer
 
 import hf_ecpe
@@ -78,29 +75,21 @@ def test_registration_and_auto_round_trip(name, encoder_dir, tmp_path):
     assert '"auto_map"' in config and spec.auto_classes[0] in config
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, os, sys
+# Run by `run_without_hf_ecpe` with the arguments: checkpoint folder, work folder, Auto class name.
+REMOTE_SCRIPT = """
+    import sys
 
-    class BlockHfEcpe(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, BlockHfEcpe())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[3]]
     import torch
     import transformers
 
-    model = getattr(transformers, sys.argv[4]).from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-    batch = torch.load(sys.argv[2] + "/batch.pt")
+    folder, work, auto_class = sys.argv[1:]
+    model = getattr(transformers, auto_class).from_pretrained(folder, trust_remote_code=True).eval()
+    batch = torch.load(work + "/batch.pt")
     with torch.no_grad():
         output = model(**batch)
     tensors = {k: v for k, v in output.items() if isinstance(v, torch.Tensor)}
-    torch.save({"module": type(model).__module__, "outputs": tensors}, sys.argv[2] + "/remote.pt")
+    torch.save({"module": type(model).__module__, "outputs": tensors}, work + "/remote.pt")
     """
-)
 
 
 @pytest.mark.slow  # one more interpreter per method and encoder
@@ -110,18 +99,7 @@ def test_remote_code_without_hf_ecpe(name, encoder_dir, tmp_path):
     folder = tmp_path / "checkpoint"
     model.save_pretrained(folder)
     torch.save(batch, tmp_path / "batch.pt")
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "remote.py"), str(folder), str(tmp_path), repo_root, spec.auto_classes[0]],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_without_hf_ecpe(REMOTE_SCRIPT, [str(folder), str(tmp_path), spec.auto_classes[0]], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     remote = torch.load(tmp_path / "remote.pt")
     assert remote["module"].startswith("transformers_modules.")

@@ -4,17 +4,13 @@ remote code."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_tiny_encoder
+from conftest import build_tiny_encoder, run_without_hf_ecpe
 from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig, BertModel
 from transformers.dynamic_module_utils import check_imports, get_imports
 
@@ -613,27 +609,16 @@ def test_auto_classes_and_checkpoint_contents(saved):
         assert {f"{module}.py" for module in check_imports(path)} <= set(CODE_FILES)
 
 
-# Runs in a fresh interpreter where `import hf_ecpe` fails, with neither the repository nor the tests on sys.path.
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc
-    import os
+# Run by `run_without_hf_ecpe` (hf_ecpe cannot be imported) with the arguments: checkpoint folder, work folder.
+REMOTE_SCRIPT = """
     import sys
-
-    class BlockHfEcpe(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, BlockHfEcpe())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[3]]
 
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-    batch = torch.load(sys.argv[2] + "/batch.pt")
+    folder, work = sys.argv[1:]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    batch = torch.load(work + "/batch.pt")
     with torch.no_grad():
         output = model(**batch)
         rescored = model.score_pairs(output.unit_states, batch["unit_mask"], batch["speaker_ids"]).pair_logits
@@ -648,10 +633,9 @@ REMOTE_SCRIPT = textwrap.dedent(
             "rescored": rescored,
             "decoded": decoded,
         },
-        sys.argv[2] + "/remote.pt",
+        work + "/remote.pt",
     )
     """
-)
 
 
 def test_remote_code_without_hf_ecpe_gives_identical_outputs(saved, tmp_path):
@@ -659,19 +643,8 @@ def test_remote_code_without_hf_ecpe_gives_identical_outputs(saved, tmp_path):
     torch.save(batch, tmp_path / "batch.pt")
     with torch.no_grad():
         expected = model(**batch)
-    script = tmp_path / "load_remote.py"
-    script.write_text(REMOTE_SCRIPT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    result = subprocess.run(
-        [sys.executable, str(script), str(folder), str(tmp_path), repo_root],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # outputs compared bit for bit: the same thread count as this process
+    result = run_without_hf_ecpe(REMOTE_SCRIPT, [str(folder), str(tmp_path)], tmp_path, one_thread=False)
     assert result.returncode == 0, result.stderr[-3000:]
     remote = torch.load(tmp_path / "remote.pt")
     assert remote["module"].startswith("transformers_modules.")

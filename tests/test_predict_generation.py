@@ -6,18 +6,14 @@ runners are adapters over them (same outputs), and the empathy ``predict`` runs 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 import transformers
+from conftest import run_without_hf_ecpe
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-import hf_ecpe
 from hf_ecpe.llm.data import TINY_LABELS, build_sft_dataset, tiny_examples
 from hf_ecpe.llm.inference import EmotionCauseLLM, Triplet, TripletPrediction
 from hf_ecpe.models.empathy import (
@@ -121,44 +117,26 @@ def test_empathy_evaluation_generates_through_predict(empathy, empathy_dir):
     assert metrics["emotion_accuracy"] == pytest.approx(accuracy) and metrics["examples"] == len(rows)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, os, sys
+# Run by `run_without_hf_ecpe` with the arguments: checkpoint folder, output JSON file, JSON conversation.
+REMOTE_SCRIPT = """
+    import json
+    import sys
 
-    class BlockHfEcpe(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, BlockHfEcpe())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[3]]
     import transformers
 
-    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(sys.argv[1], trust_remote_code=True)
-    prediction = model.predict(json.loads(sys.argv[4]), max_new_tokens=6, cause_threshold=0.3)
+    folder, out, conversation = sys.argv[1:]
+    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True)
+    prediction = model.predict(json.loads(conversation), max_new_tokens=6, cause_threshold=0.3)
     result = {"module": type(model).__module__, "class": type(prediction).__name__, "output": prediction.to_dict()}
-    with open(sys.argv[2], "w") as handle:
+    with open(out, "w") as handle:
         json.dump(result, handle)
     """
-)
 
 
 @pytest.mark.slow  # one more interpreter
 def test_empathy_predict_as_remote_code_without_hf_ecpe(empathy_dir, empathy, tmp_path):
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
     out = tmp_path / "remote.json"
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "remote.py"), str(empathy_dir), str(out), repo_root, json.dumps(CONVERSATION)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_without_hf_ecpe(REMOTE_SCRIPT, [str(empathy_dir), str(out), json.dumps(CONVERSATION)], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     remote = json.loads(out.read_text())
     assert remote["module"].startswith("transformers_modules.") and remote["class"] == "ResponsePrediction"

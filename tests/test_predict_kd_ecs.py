@@ -4,13 +4,10 @@ functions, the teacher with gold emotions, and a remote-code checkpoint predicti
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_without_hf_ecpe
 from test_kd_ecs import ROW, tiny_student, tiny_teacher
 
 import hf_ecpe
@@ -138,52 +135,28 @@ def test_the_evaluation_runner_decodes_what_predict_returns(student_dir):
     assert any(prediction.pairs for prediction in predictions)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.abc, json, os, sys
+# Run by `run_without_hf_ecpe` with the arguments: checkpoint folder, JSON conversations, output JSON file.
+REMOTE_SCRIPT = """
+    import json
+    import sys
 
-    class BlockHfEcpe(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, BlockHfEcpe())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[3]]
     import transformers
 
-    model = transformers.AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
-    conversations = json.loads(sys.argv[2])
+    folder, conversations, out = sys.argv[1:]
+    model = transformers.AutoModel.from_pretrained(folder, trust_remote_code=True)
+    conversations = json.loads(conversations)
     predictions = model.predict([units for units, _ in conversations], [speakers for _, speakers in conversations])
     result = {"module": type(predictions[0]).__module__, "outputs": [p.to_dict() for p in predictions]}
-    with open(sys.argv[4], "w") as handle:
+    with open(out, "w") as handle:
         json.dump(result, handle)
     """
-)
 
 
 @pytest.mark.slow  # one more interpreter
 def test_a_remote_code_checkpoint_predicts_without_hf_ecpe(student_dir, tmp_path):
     assert (student_dir / "processing_kd_ecs.py").is_file()  # shipped with the modeling file that imports it
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(tmp_path / "remote.py"),
-            str(student_dir),
-            json.dumps(CONVERSATIONS),
-            repo_root,
-            str(tmp_path / "remote.json"),
-        ],  # fmt: skip
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    arguments = [str(student_dir), json.dumps(CONVERSATIONS), str(tmp_path / "remote.json")]
+    done = run_without_hf_ecpe(REMOTE_SCRIPT, arguments, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     remote = json.loads((tmp_path / "remote.json").read_text())
     assert remote["module"].startswith("transformers_modules.")

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import build_tiny_a2net
+from conftest import build_tiny_a2net, run_without_hf_ecpe
 from transformers import AutoModel, AutoTokenizer, pipeline
 
-import hf_ecpe
 from hf_ecpe import A2NetModel, MultimodalPairScorerModel
 from hf_ecpe.data.collators import ClauseCollator
 from hf_ecpe.data.multimodal import speaker_ids_for
@@ -203,44 +198,24 @@ def test_moved_pipeline_classes_are_still_importable_from_emotion_cause():
         emotion_cause.NoSuchPipeline  # noqa: B018
 
 
-REMOTE_PREDICT = textwrap.dedent(
-    """
-    import importlib.abc, json, os, sys
+# Run by `run_without_hf_ecpe` with the arguments: checkpoint folder, JSON [documents, speakers].
+REMOTE_PREDICT = """
+    import json
+    import sys
 
-    class BlockHfEcpe(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, BlockHfEcpe())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[2]]
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
-    documents, speakers = json.loads(sys.argv[3])
+    folder, arguments = sys.argv[1:]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    documents, speakers = json.loads(arguments)
     predictions = model.predict(documents, speakers, return_pair_scores=True, max_units=3)
     print(json.dumps({"module": type(model).__module__, "results": [p.to_dict() for p in predictions]}))
     """
-)
 
 
 @pytest.mark.slow  # one more interpreter per pair method
 def test_predict_runs_as_remote_code_without_hf_ecpe(model_dir, tmp_path):
-    script = tmp_path / "remote_predict.py"
-    script.write_text(REMOTE_PREDICT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
-    arguments = json.dumps([DOCUMENTS, SPEAKERS])
-    done = subprocess.run(
-        [sys.executable, str(script), str(model_dir), repo_root, arguments],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_without_hf_ecpe(REMOTE_PREDICT, [str(model_dir), json.dumps([DOCUMENTS, SPEAKERS])], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     remote = json.loads(done.stdout.strip().splitlines()[-1])
     assert remote["module"].startswith("transformers_modules.")

@@ -11,6 +11,8 @@ import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging
 
+from hf_ecpe.prediction import unit_token_tensors
+
 from .schema import BASIC_EMOTION_MAP, normalize_emotion
 
 logger = logging.get_logger(__name__)
@@ -86,50 +88,16 @@ class ClauseCollator:
                 "(training / evaluation) or for none (inference)"
             )
 
-        flat_units = [unit for units in unit_lists for unit in units]
-        flat_tokens = self.tokenizer(flat_units, add_special_tokens=False)["input_ids"]
-        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
-        keep = None if self.max_unit_tokens is None else self.max_unit_tokens - 2
-        truncated = 0
-
-        sequences, segments, unit_starts = [], [], []
-        cursor = 0
-        for units in unit_lists:
-            ids: list[int] = []
-            types: list[int] = []
-            starts: list[int] = []
-            for unit_number in range(len(units)):
-                tokens = flat_tokens[cursor]
-                cursor += 1
-                if keep is not None and len(tokens) > keep:
-                    tokens = tokens[:keep]
-                    truncated += 1
-                starts.append(len(ids))
-                piece = [cls_id, *tokens, sep_id]
-                ids.extend(piece)
-                types.extend([unit_number % 2] * len(piece))
-            sequences.append(ids)
-            segments.append(types)
-            unit_starts.append(starts)
+        tensors, truncated = unit_token_tensors(self.tokenizer, unit_lists, self.max_unit_tokens)
         if truncated:
             logger.warning(
                 "ClauseCollator: cut %d unit(s) to max_unit_tokens=%d tokens", truncated, self.max_unit_tokens
             )
-
-        batch, tokens_max = len(rows), max(len(ids) for ids in sequences)
-        units_max = max(len(units) for units in unit_lists)
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((batch, tokens_max), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((batch, tokens_max), dtype=torch.long)
-        token_type_ids = torch.zeros((batch, tokens_max), dtype=torch.long)
-        unit_token_index = torch.zeros((batch, units_max), dtype=torch.long)
-        unit_mask = torch.zeros((batch, units_max), dtype=torch.bool)
-        for doc, (ids, types, starts) in enumerate(zip(sequences, segments, unit_starts)):
-            input_ids[doc, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[doc, : len(ids)] = 1
-            token_type_ids[doc, : len(types)] = torch.tensor(types, dtype=torch.long)
-            unit_token_index[doc, : len(starts)] = torch.tensor(starts, dtype=torch.long)
-            unit_mask[doc, : len(starts)] = True
+        batch, units_max = tensors["unit_mask"].shape
+        input_ids, attention_mask, token_type_ids = (
+            tensors[k] for k in ("input_ids", "attention_mask", "token_type_ids")
+        )
+        unit_token_index, unit_mask = tensors["unit_token_index"], tensors["unit_mask"]
         output = {"input_ids": input_ids, "attention_mask": attention_mask}
         if self.segment_ids:
             output["token_type_ids"] = token_type_ids

@@ -640,6 +640,58 @@ def speaker_numbers(speakers: Sequence[str] | None, count: int) -> list[int]:
     return [numbers.setdefault(name.strip(), len(numbers)) if name.strip() else -1 for name in speakers]
 
 
+# Copied from hf_ecpe.prediction.unit_token_tensors
+def unit_token_tensors(
+    tokenizer: Any, texts: Sequence[Sequence[str]], max_unit_tokens: int | None = None
+) -> tuple[dict[str, torch.Tensor], int]:
+    """The token layout of a batch of documents (one tokenizer call for all units), shared by :func:`unit_inputs`
+    and ``hf_ecpe.data.collators.ClauseCollator``: each document is ONE sequence ``[CLS] u1 [SEP] [CLS] u2 [SEP] ...``
+    (units tokenised without special tokens; a unit longer than ``max_unit_tokens`` tokens, its CLS and SEP included,
+    keeps its first ``max_unit_tokens - 2`` word pieces).
+
+    Returns ``input_ids`` / ``attention_mask`` / ``token_type_ids`` (alternating 0 / 1 per unit) `(B, T)` long,
+    right-padded with the tokenizer's pad id, ``unit_token_index`` `(B, N)` long (each unit's CLS position, 0 at
+    padding) and ``unit_mask`` `(B, N)` bool — B documents, T tokens, N = most units — and how many units were cut.
+    """
+    flat_tokens = tokenizer([unit for units in texts for unit in units], add_special_tokens=False)["input_ids"]
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    keep = None if max_unit_tokens is None else max_unit_tokens - 2
+    truncated = cursor = 0
+    sequences, segments, unit_starts = [], [], []
+    for units in texts:
+        ids: list[int] = []
+        types: list[int] = []
+        starts: list[int] = []
+        for number in range(len(units)):
+            tokens = flat_tokens[cursor]
+            cursor += 1
+            if keep is not None and len(tokens) > keep:
+                tokens = tokens[:keep]
+                truncated += 1
+            starts.append(len(ids))
+            ids.extend([cls_id, *tokens, sep_id])
+            types.extend([number % 2] * (len(tokens) + 2))
+        sequences.append(ids)
+        segments.append(types)
+        unit_starts.append(starts)
+    batch, tokens_max, units_max = len(texts), max(len(ids) for ids in sequences), max(len(units) for units in texts)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    tensors = {
+        "input_ids": torch.full((batch, tokens_max), pad_id, dtype=torch.long),
+        "attention_mask": torch.zeros((batch, tokens_max), dtype=torch.long),
+        "token_type_ids": torch.zeros((batch, tokens_max), dtype=torch.long),
+        "unit_token_index": torch.zeros((batch, units_max), dtype=torch.long),
+        "unit_mask": torch.zeros((batch, units_max), dtype=torch.bool),
+    }
+    for row, (ids, types, starts) in enumerate(zip(sequences, segments, unit_starts)):
+        tensors["input_ids"][row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        tensors["attention_mask"][row, : len(ids)] = 1
+        tensors["token_type_ids"][row, : len(types)] = torch.tensor(types, dtype=torch.long)
+        tensors["unit_token_index"][row, : len(starts)] = torch.tensor(starts, dtype=torch.long)
+        tensors["unit_mask"][row, : len(starts)] = True
+    return tensors, truncated
+
+
 # Copied from hf_ecpe.prediction.unit_inputs
 def unit_inputs(
     tokenizer: Any,
@@ -671,44 +723,10 @@ def unit_inputs(
             f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
             f"got {max_unit_tokens!r}"
         )
-    flat_tokens = tokenizer([unit for units in texts for unit in units], add_special_tokens=False)["input_ids"]
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    keep = None if max_unit_tokens is None else max_unit_tokens - 2
-    truncated = cursor = 0
-    sequences, segments, unit_starts = [], [], []
-    for units in texts:
-        ids: list[int] = []
-        types: list[int] = []
-        starts: list[int] = []
-        for number in range(len(units)):
-            tokens = flat_tokens[cursor]
-            cursor += 1
-            if keep is not None and len(tokens) > keep:
-                tokens = tokens[:keep]
-                truncated += 1
-            starts.append(len(ids))
-            ids.extend([cls_id, *tokens, sep_id])
-            types.extend([number % 2] * (len(tokens) + 2))
-        sequences.append(ids)
-        segments.append(types)
-        unit_starts.append(starts)
+    inputs, truncated = unit_token_tensors(tokenizer, texts, max_unit_tokens)
     if truncated:
         logger.warning("cut %d unit(s) to max_unit_tokens=%d tokens", truncated, max_unit_tokens)
-    batch, tokens_max, units_max = len(texts), max(len(ids) for ids in sequences), max(len(units) for units in texts)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    inputs = {
-        "input_ids": torch.full((batch, tokens_max), pad_id, dtype=torch.long),
-        "attention_mask": torch.zeros((batch, tokens_max), dtype=torch.long),
-        "token_type_ids": torch.zeros((batch, tokens_max), dtype=torch.long),
-        "unit_token_index": torch.zeros((batch, units_max), dtype=torch.long),
-        "unit_mask": torch.zeros((batch, units_max), dtype=torch.bool),
-    }
-    for row, (ids, types, starts) in enumerate(zip(sequences, segments, unit_starts)):
-        inputs["input_ids"][row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        inputs["attention_mask"][row, : len(ids)] = 1
-        inputs["token_type_ids"][row, : len(types)] = torch.tensor(types, dtype=torch.long)
-        inputs["unit_token_index"][row, : len(starts)] = torch.tensor(starts, dtype=torch.long)
-        inputs["unit_mask"][row, : len(starts)] = True
+    batch, units_max = inputs["unit_mask"].shape
     if "token_type_ids" not in getattr(tokenizer, "model_input_names", ()):
         del inputs["token_type_ids"]
     if getattr(config, "supports_speaker_ids", False):  # declared by conversational pair scorers
