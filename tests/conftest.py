@@ -68,14 +68,20 @@ assert not [name for name in sys.modules if name == "hf_ecpe" or name.startswith
 
 
 def run_without_hf_ecpe(
-    body: str, args: list[str], tmp_path: Path, timeout: int = 600, one_thread: bool = True
+    body: str,
+    args: list[str],
+    tmp_path: Path,
+    timeout: int = 600,
+    one_thread: bool = True,
+    pythonpath: str | None = None,
 ) -> subprocess.CompletedProcess:
     """Run ``body`` (Python source, dedented; it reads its arguments from ``sys.argv[1:]`` = ``args``) in a fresh
     interpreter where ``import hf_ecpe`` fails and neither the repository nor the tests are on ``sys.path``: what a
     ``trust_remote_code=True`` user without hf_ecpe has. The script is ``tmp_path / "without_hf_ecpe.py"``, run in
     ``tmp_path`` offline (``HF_HUB_OFFLINE=1``, no ``PYTHONPATH``) with its own ``HF_MODULES_CACHE`` under
     ``tmp_path``; ``one_thread`` sets ``OMP_NUM_THREADS=1`` (leave it off where outputs must equal this process's
-    bit for bit). The script ends by checking that no hf_ecpe module was loaded. Returns the completed process
+    bit for bit); ``pythonpath`` (e.g. a folder of stand-in packages) is the only ``PYTHONPATH`` it gets. The
+    script ends by checking that no hf_ecpe module was loaded. Returns the completed process
     (text stdout / stderr captured); the caller checks its ``returncode``."""
     import hf_ecpe
 
@@ -87,6 +93,8 @@ def run_without_hf_ecpe(
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
     if one_thread:
         env["OMP_NUM_THREADS"] = "1"
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     return subprocess.run(
         [sys.executable, str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
     )

@@ -1,7 +1,6 @@
 """Partial checkpoints: only trained weights saved; the frozen encoder comes back from its package."""
 
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -393,9 +392,7 @@ def test_partial_mpnet_checkpoint_restores_its_encoder_from_a_parts_entry(tmp_pa
 def test_partial_mpnet_checkpoint_with_remote_code_without_hf_ecpe(tmp_path, tiny_mpnet_dir, monkeypatch):
     """trust_remote_code=True where hf_ecpe cannot be imported: the model folder's own code restores the frozen
     encoder (from a package exposing get_model_path()) and refuses nothing that is there."""
-    import os
-    import subprocess
-
+    from conftest import run_without_hf_ecpe
     from test_method_contract import REMOTE_SCRIPT, tensor_outputs
     from transformers import AutoTokenizer
 
@@ -412,17 +409,8 @@ def test_partial_mpnet_checkpoint_with_remote_code_without_hf_ecpe(tmp_path, tin
     folder = save_partial(model, tmp_path / "partial", encoder_weights_package="tiny_mpnet_pkg", dtype=torch.float32)
     batch = MultimodalCollator(tokenizer)([{"units": ["i was so happy", "because i passed the exam"]}])
     torch.save(batch, tmp_path / "batch.pt")
-    (tmp_path / "remote.py").write_text(REMOTE_SCRIPT)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(tmp_path / "pkgs"), HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "remote.py"), str(folder), str(tmp_path), repo_root, "AutoModel"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_without_hf_ecpe(
+        REMOTE_SCRIPT, [str(folder), str(tmp_path), "AutoModel"], tmp_path, pythonpath=str(tmp_path / "pkgs")
     )
     assert done.returncode == 0, done.stderr[-3000:]
     remote = torch.load(tmp_path / "remote.pt")
