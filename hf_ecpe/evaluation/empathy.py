@@ -53,14 +53,16 @@ def evaluate_empathy_model(
 ) -> dict[str, Any]:
     """The ``scripts.evaluate`` runner of the empathy method (see the module docstring)."""
     from hf_ecpe.data.empathy import prepare_empathy_dataset
-    from hf_ecpe.evaluation.generation import corpus_bleu, empathetic_generation_scores
+    from hf_ecpe.evaluation.generation import corpus_bleu, empathetic_generation_scores, repeated_ngram_share
 
     examples = prepare_empathy_dataset(dataset, model.config, tokenizer, "evaluate")
     rows = [dict(row) for row in examples]
     predictions = model.predict(
         [row["context"] for row in rows], tokenizer=tokenizer, batch_size=batch_size, **dict(generate_kwargs or {})
     )
-    hypotheses = [p.response for p in predictions]
+    # a model that writes natural text says how to tokenise it like the corpus references (the LM variant)
+    scored = getattr(model, "scoring_text", None) or (lambda text: text)
+    hypotheses = [scored(p.response) for p in predictions]
     references = [" ".join(row["response"].split()) for row in rows]
     from hf_ecpe.encoders import is_packaged_encoder, resolve_encoder_path
 
@@ -80,6 +82,7 @@ def evaluate_empathy_model(
     )
     metrics["bleu_nltk"] = metrics.pop("bleu")
     metrics["bleu"] = corpus_bleu(hypotheses, references, impl="sacrebleu")
+    metrics["repeated_trigram_share"] = repeated_ngram_share(hypotheses, 3)
     metrics["examples"] = len(rows)
     metrics["bertscore_model"] = (
         f"{bertscore_name} (layer {bertscore_num_layers}, not rescaled)" if bertscore_model else None
@@ -123,8 +126,9 @@ def sample_report_html(
         ".tok{padding:1px 2px;margin:1px;border-radius:3px;display:inline-block}"
         ".ok{color:#176f2c}.bad{color:#a11}td{padding:2px 8px;vertical-align:top}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>gate = {html.escape(config.gate)}, gate_source = {html.escape(config.gate_source)}, emotion_embedding = "
-        f"{config.emotion_embedding}, joint_training = {config.joint_training}. Each context token is shaded by its "
+        f"<p>{html.escape(type(model).__name__)}: gate = {html.escape(config.gate)}, gate_source = "
+        f"{html.escape(getattr(config, 'gate_source', 'reasoner'))}, emotion_embedding = {config.emotion_embedding}, "
+        f"joint_training = {getattr(config, 'joint_training', True)}. Each context token is shaded by its "
         "gate value g<sub>i</sub> (hard gates: 0 or 1; soft gates: P(cause)); the tooltip gives P(cause).</p>",
     ]
     for row, prediction in zip(rows, predictions):
@@ -132,13 +136,13 @@ def sample_report_html(
         probabilities = prediction.cause_probabilities
         tokens = []
         for index, token in enumerate(prediction.tokens):
+            if index and prediction.token_utterances[index] != prediction.token_utterances[index - 1]:
+                tokens.append("<br>")  # one line per utterance
             value = gates[index] if gates is not None else 0.0
             tip = f"P(cause)={probabilities[index]:.2f}" if probabilities is not None else "no cause head"
             if gates is not None and prediction.gates is not None:
                 tip += f", gate={prediction.gates[index]:.2f}"
             tokens.append(f"<span class='tok' style='{_shade(value)}' title='{tip}'>{html.escape(token)}</span>")
-            if token == tokenizer.sep_token:
-                tokens.append("<br>")
         gold = row.get("emotion")
         mark = "ok" if gold == prediction.emotion else "bad"
         parts.append(

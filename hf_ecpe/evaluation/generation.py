@@ -82,6 +82,22 @@ def distinct_n(predictions: Sequence[str], n: int) -> float:
     return len(set(ngrams)) / len(ngrams) if ngrams else 0.0
 
 
+def repeated_ngram_share(predictions: Sequence[str], n: int = 3) -> float:
+    """Share of predictions in which some n-gram of whitespace tokens occurs twice (0.0 for no prediction): the
+    degeneration rate ("i 'm sorry . i 'm sorry .")."""
+    if n < 1:
+        raise MetricInputError(f"n: expected a positive n-gram order, got {n}")
+    texts = generation_texts(predictions, what="predictions")
+    if not texts:
+        return 0.0
+    repeated = 0
+    for text in texts:
+        tokens = text.split()
+        grams = list(zip(*(tokens[k:] for k in range(n))))
+        repeated += len(grams) != len(set(grams))
+    return repeated / len(texts)
+
+
 def _baseline_row(baseline_path: str | Path, num_layers: int) -> list[float]:
     """Row ``num_layers`` (0-based data row, as bert-score's ``iloc[num_layers]``) of a baseline CSV: ``P, R, F``."""
     with open(baseline_path, newline="", encoding="utf-8") as handle:
@@ -232,4 +248,5 @@ __all__ = [
     "distinct_n",
     "empathetic_generation_scores",
     "generation_texts",
+    "repeated_ngram_share",
 ]

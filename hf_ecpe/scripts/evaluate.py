@@ -249,13 +249,19 @@ EVALUATOR_SETTINGS = (
 )
 
 
-def given_flags(argv: list[str] | None, args: argparse.Namespace) -> set[str]:
-    """The destinations of the flags given on the command line (``argv``, parsed into ``args``), not those left at
-    their default: ``argv`` parsed again into a namespace whose every attribute is a marker (argparse fills in a
-    default only where the namespace has no value, so a marker left means the flag was not given)."""
+def parse_arguments(argv: list[str] | None) -> tuple[argparse.Namespace, set[str]]:
+    """The command line ``argv`` parsed once, and the destinations of the flags given on it, not those left at their
+    default: ``argv`` is parsed into a namespace whose every attribute is a marker (argparse fills in a default only
+    where the namespace has no value, so a marker left means the flag was not given), then each marker left is
+    replaced by its flag's default — the namespace ``build_parser().parse_args(argv)`` gives."""
+    parser = build_parser()
     unset = object()
-    given = build_parser().parse_args(argv, namespace=argparse.Namespace(**{dest: unset for dest in vars(args)}))
-    return {dest for dest, value in vars(given).items() if value is not unset}
+    dests = {action.dest for action in parser._actions if action.default is not argparse.SUPPRESS}
+    args = parser.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(dests, unset)))
+    given = {dest for dest, value in vars(args).items() if value is not unset}
+    for dest in dests - given:
+        setattr(args, dest, parser.get_default(dest))
+    return args, given
 
 
 def check_settings(evaluator: Any, spec: Any, given: set[str]) -> None:
@@ -333,12 +339,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from hf_ecpe.evaluation.evaluators import evaluator_for
     from hf_ecpe.outputs import OutputError, OutputLock, atomic_write_text, check_output_file
 
-    args = build_parser().parse_args(argv)
+    args, given = parse_arguments(argv)
     check_arguments(args)
     path = resolve_model_path(args.model)
     spec = method_of_folder(path)
     evaluator = evaluator_for(spec)
-    check_settings(evaluator, spec, given_flags(argv, args))  # a flag the method does not use is refused, not ignored
+    check_settings(evaluator, spec, given)  # a flag the method does not use is refused, not ignored
     check_weight_files(path, args.model)
     if args.output:
         output = check_output_file(args.output)

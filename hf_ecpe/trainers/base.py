@@ -71,6 +71,25 @@ def _align_special_tokens(model: Any, tokenizer: Any) -> None:
             setattr(config, name, value)
 
 
+def with_learning_rate_for(optimizer: torch.optim.Optimizer, parameters: Any, rate: float) -> torch.optim.Optimizer:
+    """``optimizer`` (no step taken yet) with every parameter group split so that ``parameters`` get ``rate`` and the
+    others keep the group's rate (e.g. a pretrained encoder slower than new heads)."""
+    own_ids = {id(parameter) for parameter in parameters}
+    groups = []
+    for group in optimizer.param_groups:
+        settings = {key: value for key, value in group.items() if key != "params"}
+        rest = [p for p in group["params"] if id(p) not in own_ids]
+        own = [p for p in group["params"] if id(p) in own_ids]
+        if rest:
+            groups.append({**settings, "params": rest})
+        if own:
+            groups.append({**settings, "params": own, "lr": rate})
+    optimizer.param_groups = []  # no step taken yet: the state is empty, only the groups change
+    for group in groups:
+        optimizer.add_param_group(group)
+    return optimizer
+
+
 class EcpeTrainerMixin:
     """Shared behaviour of the hf_ecpe trainers (see the module docstring); put it before a ``Trainer`` class.
 
@@ -88,6 +107,8 @@ class EcpeTrainerMixin:
     REQUIRED_COLUMNS: tuple[str, ...] = ()
     #: What the trainer's name is in error messages.
     trainer_name = "EcpeTrainer"
+    #: Whether ``cache_frozen_encoder`` installs :mod:`~hf_ecpe.trainers.frozen_cache` on the model's encoder.
+    uses_encoder_cache = True
 
     def __init__(
         self,
@@ -148,7 +169,8 @@ class EcpeTrainerMixin:
         self.add_callback(ModelCardCallback(self))
         from .frozen_cache import attach_frozen_cache
 
-        self.frozen_encoder_cache = attach_frozen_cache(self)  # None unless args.cache_frozen_encoder
+        # None unless args.cache_frozen_encoder; a trainer with its own cache of frozen layers opts out
+        self.frozen_encoder_cache = attach_frozen_cache(self) if self.uses_encoder_cache else None
         from .runs import record_arguments_callback
 
         self.add_callback(record_arguments_callback())  # what a resume of a checkpoint really uses
@@ -409,4 +431,4 @@ class EcpeTrainerBase(EcpeTrainerMixin, Trainer):
     """:class:`EcpeTrainerMixin` on ``transformers.Trainer``: the base of the pair and distillation trainers."""
 
 
-__all__ = ["EcpeTrainerBase", "EcpeTrainerMixin", "is_dataset_dict", "loss_components"]
+__all__ = ["EcpeTrainerBase", "EcpeTrainerMixin", "is_dataset_dict", "loss_components", "with_learning_rate_for"]

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from transformers import EarlyStoppingCallback
 
-from .base import EcpeTrainerBase
+from .base import EcpeTrainerBase, with_learning_rate_for
 from .metrics import pack_labels, pack_predictions, select_pair_threshold, unpack
 
 logger = logging.getLogger(__name__)
@@ -193,20 +193,7 @@ class PairTrainer(EcpeTrainerBase):
         encoder = getattr(self._unwrapped_model(), "encoder", None)
         if encoder is None:
             raise ValueError("encoder_learning_rate needs a model with an `encoder` submodule")
-        encoder_ids = {id(parameter) for parameter in encoder.parameters()}
-        groups = []
-        for group in optimizer.param_groups:
-            settings = {key: value for key, value in group.items() if key != "params"}
-            rest = [p for p in group["params"] if id(p) not in encoder_ids]
-            own = [p for p in group["params"] if id(p) in encoder_ids]
-            if rest:
-                groups.append({**settings, "params": rest})
-            if own:
-                groups.append({**settings, "params": own, "lr": rate})
-        optimizer.param_groups = []  # no step taken yet: the state is empty, only the groups change
-        for group in groups:
-            optimizer.add_param_group(group)
-        return optimizer
+        return with_learning_rate_for(optimizer, encoder.parameters(), rate)
 
     # ------------------------------------------------------------------ loss
     def compute_loss(self, model: torch.nn.Module, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:

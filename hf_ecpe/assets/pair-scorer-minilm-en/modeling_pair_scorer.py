@@ -692,6 +692,25 @@ def unit_token_tensors(
     return tensors, truncated
 
 
+# Copied from hf_ecpe.prediction.check_unit_tokenizer
+def check_unit_tokenizer(tokenizer: Any, max_unit_tokens: int | None, user: str = "a pair model") -> None:
+    """Raise ValueError unless ``tokenizer`` has the CLS and SEP tokens of :func:`unit_token_tensors`' layout and
+    ``max_unit_tokens`` is None or an integer >= 3 (a unit's CLS and SEP plus one word piece); ``user`` names who
+    needs them in the message. Shared by :func:`unit_inputs` and ``hf_ecpe.data.collators.ClauseCollator``."""
+    if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
+        raise ValueError(
+            f"{user} needs a tokenizer with CLS and SEP tokens; {type(tokenizer).__name__} has "
+            f"cls_token={tokenizer.cls_token!r}, sep_token={tokenizer.sep_token!r}"
+        )
+    if max_unit_tokens is not None and (
+        isinstance(max_unit_tokens, bool) or not isinstance(max_unit_tokens, int) or max_unit_tokens < 3
+    ):
+        raise ValueError(
+            f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
+            f"got {max_unit_tokens!r}"
+        )
+
+
 # Copied from hf_ecpe.prediction.unit_inputs
 def unit_inputs(
     tokenizer: Any,
@@ -711,18 +730,7 @@ def unit_inputs(
     unit's CLS position, 0 at padding), ``unit_mask`` `(B, N)` bool and, for a model that declares
     ``config.supports_speaker_ids``, ``speaker_ids`` `(B, N)` long (:func:`speaker_numbers`, -1 at padding).
     """
-    if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
-        raise ValueError(
-            f"a pair model needs a tokenizer with CLS and SEP tokens; {type(tokenizer).__name__} has "
-            f"cls_token={tokenizer.cls_token!r}, sep_token={tokenizer.sep_token!r}"
-        )
-    if max_unit_tokens is not None and (
-        isinstance(max_unit_tokens, bool) or not isinstance(max_unit_tokens, int) or max_unit_tokens < 3
-    ):
-        raise ValueError(
-            f"max_unit_tokens counts the unit's [CLS] and [SEP] and must be an integer >= 3 or None, "
-            f"got {max_unit_tokens!r}"
-        )
+    check_unit_tokenizer(tokenizer, max_unit_tokens)
     inputs, truncated = unit_token_tensors(tokenizer, texts, max_unit_tokens)
     if truncated:
         logger.warning("cut %d unit(s) to max_unit_tokens=%d tokens", truncated, max_unit_tokens)

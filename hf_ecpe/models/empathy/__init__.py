@@ -1,7 +1,15 @@
 """Cause-aware empathetic response generation (Gao et al., Findings of EMNLP 2021). This folder is self-contained:
 it is what ``save_pretrained`` ships as remote code."""
 
-from .configuration_empathy import CAUSE_LABELS, ED_EMOTIONS, GATE_SOURCES, GATES, SOFT_GATE_FORMS, EmpathyConfig
+from .configuration_empathy import (
+    CAUSE_LABELS,
+    ED_EMOTIONS,
+    GATE_SOURCES,
+    GATES,
+    SOFT_GATE_FORMS,
+    EmpathyConfig,
+    EmpathyLMConfig,
+)
 from .modeling_empathy import (
     DEFAULT_CAUSE_THRESHOLD,
     CauseToken,
@@ -20,6 +28,7 @@ from .modeling_empathy import (
     special_token_ids,
     to_corpus_tokens,
 )
+from .modeling_empathy_lm import EmpathyLMForCausalLM, EmpathyLMOutput
 
 __all__ = [
     "CAUSE_LABELS",
@@ -34,6 +43,9 @@ __all__ = [
     "EmpathyConfig",
     "EmpathyEncoder",
     "EmpathyEncoderOutput",
+    "EmpathyLMConfig",
+    "EmpathyLMForCausalLM",
+    "EmpathyLMOutput",
     "EmpathyForConditionalGeneration",
     "EmpathyOutput",
     "EmpathyPreTrainedModel",

