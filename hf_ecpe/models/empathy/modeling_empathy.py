@@ -794,27 +794,7 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
         Returns:
             a :class:`ResponsePrediction` for one conversation, a list of them for a list (in order).
         """
-        if isinstance(conversations, (str, dict)):
-            raise TypeError(
-                "conversations must be a list of utterance strings (or a list of such lists); "
-                'pipeline("empathetic-response") also reads text and {"utterances": ...} dicts'
-            )
-        single = len(conversations) > 0 and all(isinstance(utterance, str) for utterance in conversations)
-        batch = [list(conversations)] if single else [list(conversation) for conversation in conversations]
-        who = [speakers] if single else list(speakers) if speakers is not None else [None] * len(batch)
-        if len(who) != len(batch):
-            raise ValueError(f"got speakers for {len(who)} conversations, but {len(batch)} conversations")
-        for index, (utterances, names) in enumerate(zip(batch, who)):
-            if not utterances or not all(isinstance(utterance, str) for utterance in utterances):
-                raise ValueError(f"conversation {index}: give at least one utterance, each a string")
-            if names is not None and len(names) != len(utterances):
-                raise ValueError(
-                    f"conversation {index}: {len(names)} speakers for {len(utterances)} utterances; one per utterance"
-                )
-        if not 0.0 <= float(cause_threshold) <= 1.0:
-            raise ValueError(f"cause_threshold is a probability in [0, 1], got {cause_threshold}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        single, batch = checked_conversations(conversations, speakers, cause_threshold, batch_size)
         tokenizer = tokenizer if tokenizer is not None else default_tokenizer(self)
         was_training = self.training
         self.eval()
@@ -901,6 +881,38 @@ class EmpathyForConditionalGeneration(EmpathyPreTrainedModel, GenerationMixin):
 
 def _detached(value: torch.Tensor | None) -> torch.Tensor | None:
     return value.detach() if value is not None else None
+
+
+def checked_conversations(
+    conversations: Any, speakers: Any, cause_threshold: float, batch_size: int, *, non_empty: bool = False
+) -> tuple[bool, list[list[str]]]:
+    """The checks of a response generator's ``predict``: ``(single, batch)`` — whether one conversation was given,
+    and the conversations as lists of utterances; ``TypeError`` / ``ValueError`` saying what is wrong. With
+    ``non_empty`` an utterance must hold more than white space."""
+    if isinstance(conversations, (str, dict)):
+        raise TypeError(
+            "conversations must be a list of utterance strings (or a list of such lists); "
+            'pipeline("empathetic-response") also reads text and {"utterances": ...} dicts'
+        )
+    single = len(conversations) > 0 and all(isinstance(utterance, str) for utterance in conversations)
+    batch = [list(conversations)] if single else [list(conversation) for conversation in conversations]
+    who = [speakers] if single else list(speakers) if speakers is not None else [None] * len(batch)
+    if len(who) != len(batch):
+        raise ValueError(f"got speakers for {len(who)} conversations, but {len(batch)} conversations")
+    for index, (utterances, names) in enumerate(zip(batch, who)):
+        usable = all(isinstance(u, str) and (u.strip() or not non_empty) for u in utterances)
+        if not utterances or not usable:
+            what = "a non-empty string" if non_empty else "a string"
+            raise ValueError(f"conversation {index}: give at least one utterance, each {what}")
+        if names is not None and len(names) != len(utterances):
+            raise ValueError(
+                f"conversation {index}: {len(names)} speakers for {len(utterances)} utterances; one per utterance"
+            )
+    if not 0.0 <= float(cause_threshold) <= 1.0:
+        raise ValueError(f"cause_threshold is a probability in [0, 1], got {cause_threshold}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return single, batch
 
 
 # Copied from hf_ecpe.prediction.default_tokenizer
@@ -1001,6 +1013,7 @@ __all__ = [
     "encode_context",
     "gated_softmax",
     "sinusoid_positions",
+    "checked_conversations",
     "special_token_ids",
     "to_corpus_tokens",
 ]

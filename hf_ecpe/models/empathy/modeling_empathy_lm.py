@@ -54,6 +54,7 @@ from .modeling_empathy import (
     CauseToken,
     CauseUtterance,
     ResponsePrediction,
+    checked_conversations,
     default_tokenizer,
 )
 
@@ -629,27 +630,7 @@ class EmpathyLMForCausalLM(PreTrainedModel):
             cause_threshold: P(cause) above which a token, or an utterance (the mean over its tokens), is a cause.
             generate_kwargs: :data:`GENERATION_SETTINGS`.
         """
-        if isinstance(conversations, (str, dict)):
-            raise TypeError(
-                "conversations must be a list of utterance strings (or a list of such lists); "
-                'pipeline("empathetic-response") also reads text and {"utterances": ...} dicts'
-            )
-        single = len(conversations) > 0 and all(isinstance(utterance, str) for utterance in conversations)
-        batch = [list(conversations)] if single else [list(conversation) for conversation in conversations]
-        who = [speakers] if single else list(speakers) if speakers is not None else [None] * len(batch)
-        if len(who) != len(batch):
-            raise ValueError(f"got speakers for {len(who)} conversations, but {len(batch)} conversations")
-        for index, (utterances, names) in enumerate(zip(batch, who)):
-            if not utterances or not all(isinstance(u, str) and u.strip() for u in utterances):
-                raise ValueError(f"conversation {index}: give at least one utterance, each a non-empty string")
-            if names is not None and len(names) != len(utterances):
-                raise ValueError(
-                    f"conversation {index}: {len(names)} speakers for {len(utterances)} utterances; one per utterance"
-                )
-        if not 0.0 <= float(cause_threshold) <= 1.0:
-            raise ValueError(f"cause_threshold is a probability in [0, 1], got {cause_threshold}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        single, batch = checked_conversations(conversations, speakers, cause_threshold, batch_size, non_empty=True)
         tokenizer = tokenizer if tokenizer is not None else default_tokenizer(self)
         was_training = self.training
         self.eval()
